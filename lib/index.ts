@@ -1,0 +1,46 @@
+/**
+ * jobtable: a background-job queue on DynamoDB for AWS serverless apps.
+ * The public API; nothing else lives here.
+ */
+export { JobQueue, MAX_NEW_ITEM_BYTES } from './queue.ts';
+export { createJobsTable, jobsTableDefinition, tableExists } from './store/create-table.ts';
+export { Priority, JOB_STATUSES } from './types.ts';
+export type {
+  BackoffOptions,
+  Clock,
+  EnqueuedJob,
+  EnqueueOptions,
+  EnqueueRequest,
+  Handler,
+  HandlerFn,
+  HandlerObject,
+  Handlers,
+  Job,
+  JobContext,
+  JobPage,
+  JobProgress,
+  JobQueueOptions,
+  JobStatus,
+  JobTypeMap,
+  ListJobsOptions,
+  ProcessJobsOptions,
+  ProcessReport,
+  RetentionOptions,
+  WorkerEvent,
+} from './types.ts';
+export {
+  EnqueueError,
+  errorFromJSON,
+  HandlerNotFoundError,
+  InvalidCursorError,
+  JobTableError,
+  JobTimeoutError,
+  LeaseLostError,
+  PayloadTooLargeError,
+  PermanentJobError,
+  ValidationError,
+} from './errors.ts';
+export { WorkerShutdownError } from './worker/run-job.ts';
+export type { DrainInternals } from './worker/drain.ts';
+export * as schema from './schema.ts';
+export { DEFAULTS, LIMITS, DEFAULT_RETENTION } from './model/validate.ts';

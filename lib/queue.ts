@@ -1,0 +1,185 @@
+/**
+ * `JobQueue`: the facade users call. Validates input, builds items, and delegates to one store
+ * operation per method; `processJobs` runs the drain engine.
+ */
+import { PayloadTooLargeError, ValidationError } from './errors.ts';
+import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
+import { itemSize } from './model/item-size.ts';
+import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, LIMITS } from './model/validate.ts';
+import type { NormalizedEnqueue } from './model/validate.ts';
+import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
+import { cancelJob } from './store/cancel-job.ts';
+import type { StoreContext } from './store/context.ts';
+import { getJob } from './store/get-job.ts';
+import { listJobs } from './store/list-jobs.ts';
+import { putJob } from './store/put-job.ts';
+import { putJobs } from './store/put-jobs.ts';
+import { retryJob } from './store/retry-job.ts';
+import { drain } from './worker/drain.ts';
+import type { DrainInternals } from './worker/drain.ts';
+import type {
+  EnqueuedJob,
+  EnqueueOptions,
+  EnqueueRequest,
+  Handlers,
+  Job,
+  JobPage,
+  JobQueueOptions,
+  JobTypeMap,
+  ListJobsOptions,
+  ProcessJobsOptions,
+  ProcessReport,
+} from './types.ts';
+
+const systemClock = { now: () => Date.now() };
+
+/** Largest payload share of an item: the rest is kept for the job's bookkeeping and error. */
+export const MAX_NEW_ITEM_BYTES = MAX_ITEM_BYTES - ITEM_RESERVE_BYTES;
+
+/**
+ * A job queue on one DynamoDB table.
+ *
+ * @typeParam M a map of job types to payload types, so `enqueue` and handlers are checked.
+ * @example
+ * type Jobs = { send_email: { to: string; subject: string } };
+ * const queue = new JobQueue<Jobs>({ tableName: 'jobs', client: new DynamoDBClient({}) });
+ * const id = await queue.enqueue('send_email', { to: 'a@example.com', subject: 'Hi' });
+ * await queue.processJobs({ send_email: async (p) => ({ sent: p.to }) });
+ */
+export class JobQueue<M extends JobTypeMap = Record<string, any>> {
+  /** The store context every operation uses. */
+  readonly store: StoreContext;
+  private readonly onEnqueued: JobQueueOptions['onEnqueued'];
+
+  constructor(options: JobQueueOptions) {
+    if (!options || typeof options.tableName !== 'string' || options.tableName.length === 0) {
+      throw new ValidationError('tableName', 'a non-empty string');
+    }
+    if (!options.client) throw new ValidationError('client', 'a DynamoDBClient');
+    this.store = {
+      client: options.client,
+      tableName: options.tableName,
+      shardCount: validateShardCount(options.shardCount ?? DEFAULT_SHARD_COUNT),
+      clock: options.clock ?? systemClock,
+      random: options.random ?? Math.random,
+      retention: validateRetention(options.retention),
+    };
+    this.onEnqueued = options.onEnqueued;
+  }
+
+  /** The table name. */
+  get tableName(): string {
+    return this.store.tableName;
+  }
+
+  private build(spec: NormalizedEnqueue, field: string) {
+    const id = spec.idempotencyKey !== null ? idempotentJobId(spec.queue, spec.idempotencyKey) : newJobId();
+    const shard = Math.floor(this.store.random() * this.store.shardCount);
+    const item = toItem(newJobItem(spec, id, shard, this.store.clock.now()));
+    const bytes = itemSize(item);
+    if (bytes > MAX_NEW_ITEM_BYTES) throw new PayloadTooLargeError(field, bytes, MAX_NEW_ITEM_BYTES);
+    const info: EnqueuedJob = { id, queue: spec.queue, type: spec.type, runAt: new Date(spec.runAtMs), shard };
+    return { id, item, info, keyed: spec.idempotencyKey !== null };
+  }
+
+  private notify(jobs: EnqueuedJob[]): void {
+    if (jobs.length && this.onEnqueued) {
+      try {
+        this.onEnqueued(jobs);
+      } catch {
+        /* a notification hook must not fail an enqueue that was written */
+      }
+    }
+  }
+
+  /**
+   * Adds a job. Returns its id; with an `idempotencyKey` already used in the queue, returns the
+   * existing job's id and writes nothing.
+   * @throws ValidationError (before anything is written) for bad input
+   */
+  async enqueue<K extends keyof M & string>(type: K, payload: M[K], options?: EnqueueOptions): Promise<string> {
+    const spec = validateEnqueue(type, payload, options, this.store.clock.now());
+    const built = this.build(spec, 'payload');
+    const res = await putJob(this.store, built.item);
+    if (res.created) this.notify([built.info]);
+    return res.id;
+  }
+
+  /**
+   * Adds many jobs: all are validated first (nothing is written if one is bad), then written in
+   * batches of 25 with unprocessed items retried. Jobs with idempotency keys are written one by
+   * one with a condition. Returns the ids in input order.
+   * @throws ValidationError naming `jobs[i].<field>`
+   * @throws EnqueueError if some jobs could not be written after retries (it lists which were)
+   */
+  async enqueueMany<K extends keyof M & string>(jobs: readonly EnqueueRequest<K, M[K]>[]): Promise<string[]> {
+    if (!Array.isArray(jobs)) throw new ValidationError('jobs', 'an array of { type, payload, options? }');
+    if (jobs.length > LIMITS.enqueueManyMax) throw new ValidationError('jobs', `at most ${LIMITS.enqueueManyMax} jobs per call`, `${jobs.length} jobs given`);
+    const now = this.store.clock.now();
+    const built = jobs.map((j, i) => {
+      if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
+      return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].payload`);
+    });
+    const plain = built.filter((b) => !b.keyed);
+    const keyed = built.filter((b) => b.keyed);
+    await putJobs(this.store, plain.map((b) => b.item));
+    const created = [...plain.map((b) => b.info)];
+    const keyedResults = await mapLimit(keyed, 16, (b) => putJob(this.store, b.item));
+    keyedResults.forEach((r, i) => {
+      if (r.created) created.push(keyed[i]!.info);
+    });
+    this.notify(created);
+    return built.map((b) => b.id);
+  }
+
+  /** Reads a job; null if there is none (or its retention has expired). */
+  async getJob(id: string): Promise<Job | null> {
+    return getJob(this.store, validateJobId(id));
+  }
+
+  /** Cancels a job that is still pending; true only if it was pending. */
+  async cancelJob(id: string): Promise<boolean> {
+    return cancelJob(this.store, validateJobId(id));
+  }
+
+  /** Puts a failed or cancelled job back to pending, attempts reset; true only if it was one. */
+  async retryJob(id: string): Promise<boolean> {
+    return retryJob(this.store, validateJobId(id));
+  }
+
+  /** Lists jobs by status, a page at a time; pass `cursor` back for the next page. */
+  async listJobs(options: ListJobsOptions): Promise<JobPage> {
+    if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { status, queue?, limit?, cursor? }');
+    const status = validateStatus(options.status);
+    const queue = options.queue === undefined ? 'default' : validateName(options.queue, 'queue', LIMITS.queueMaxLength);
+    const limit = validateListLimit(options.limit);
+    if (options.cursor !== undefined && typeof options.cursor !== 'string') throw new ValidationError('cursor', 'a string returned by listJobs');
+    return listJobs(this.store, { status, queue, limit, ...(options.cursor ? { cursor: options.cursor } : {}) });
+  }
+
+  /**
+   * Drains due jobs of a queue with `handlers` until none is due, or `maxJobs`, `timeBudgetMs`
+   * or `signal` stops it; running jobs always finish (or are released on shutdown). Returns
+   * counts of what happened.
+   * @example
+   * const report = await queue.processJobs({ send_email: sendEmail }, { concurrency: 8 });
+   */
+  async processJobs(handlers: Handlers<M>, options: ProcessJobsOptions = {}, internals: DrainInternals = {}): Promise<ProcessReport> {
+    if (!handlers || typeof handlers !== 'object') throw new ValidationError('handlers', 'an object mapping job types to handlers');
+    if (options.queue !== undefined) validateName(options.queue, 'queue', LIMITS.queueMaxLength);
+    return drain(this.store, handlers as Handlers, options, internals);
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}

@@ -1,0 +1,156 @@
+/**
+ * THE jobs-table definition: table key, index, attribute names, shard count and TTL attribute.
+ *
+ * Plain data with no SDK imports, so that the runtime store (`lib/store`), the local stack
+ * (`lib/local`) and the CDK construct (`infra/`) all build the same table from it.
+ * See `docs/design.md` for why the index is shaped this way.
+ */
+
+/** Attribute names of a job item, exactly as they appear in the DynamoDB console. */
+export const ATTR = {
+  /** Partition key of the table: the job id (a UUID). */
+  id: 'id',
+  type: 'type',
+  queue: 'queue',
+  /** The payload as a native DynamoDB map (or list, string, number...). */
+  payload: 'payload',
+  status: 'status',
+  priority: 'priority',
+  attempts: 'attempts',
+  maxAttempts: 'max_attempts',
+  timeoutMs: 'timeout_ms',
+  backoffBaseMs: 'backoff_base_ms',
+  backoffMaxMs: 'backoff_max_ms',
+  idempotencyKey: 'idempotency_key',
+  /** ISO-8601 times, readable in the console. */
+  createdAt: 'created_at',
+  runAt: 'run_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  updatedAt: 'updated_at',
+  /** ISO time until which the current claim holds; projected into the index. */
+  leaseUntil: 'lease_until',
+  /** Fencing token of the current claim: every write by the claiming worker is conditional on it. */
+  claimToken: 'claim_token',
+  /** Which worker holds the claim (informational). */
+  workerId: 'worker_id',
+  error: 'error',
+  result: 'result',
+  progress: 'progress',
+  /** Epoch seconds at which DynamoDB TTL may delete a finished job. */
+  ttl: 'ttl',
+  /** The same instant as `ttl`, as ISO-8601 for people. */
+  expiresAt: 'expires_at',
+  /** Index partition key: `<queue>#<lane>#<shard>`. Absent on completed jobs (sparse index). */
+  statusShard: 'status_shard',
+  /** Index sort key: the order in which jobs of one shard are taken (see {@link encodeReadyOrder}). */
+  runOrder: 'run_order',
+} as const;
+
+/** The jobs table and its one global secondary index. */
+export const TABLE = {
+  /** Name of the sharded, sparse status/run_at index. */
+  indexName: 'status-run_at',
+  partitionKey: ATTR.id,
+  indexPartitionKey: ATTR.statusShard,
+  indexSortKey: ATTR.runOrder,
+  /**
+   * Non-key attributes copied into the index. Only attributes that change on transitions
+   * which already rewrite the index entry, so projecting them costs no extra index writes.
+   */
+  indexProjection: [ATTR.status, ATTR.leaseUntil, ATTR.timeoutMs] as readonly string[],
+  ttlAttribute: ATTR.ttl,
+} as const;
+
+/**
+ * Default number of write shards per queue. Each shard is one index partition key value, which
+ * DynamoDB caps at 1,000 write units/s; a job costs 3 index writes on its happy path, so 16
+ * shards carry about 5,300 jobs/s per queue. Producers and consumers must agree on it.
+ * See docs/design.md, "Partition arithmetic".
+ */
+export const DEFAULT_SHARD_COUNT = 16;
+
+/** The largest shard count a queue may use (two-digit shard suffix). */
+export const MAX_SHARD_COUNT = 100;
+
+/**
+ * Index lanes. Pending and processing jobs share the `due` lane, so that a claim does not move
+ * an item between partitions; failed and cancelled jobs each get a lane so they can be listed.
+ * Completed jobs leave the index altogether.
+ */
+export const LANE = {
+  due: 'due',
+  failed: 'failed',
+  cancelled: 'cancelled',
+} as const;
+
+/** An index lane name. */
+export type Lane = (typeof LANE)[keyof typeof LANE];
+
+/** `<queue>#<lane>#<shard, two digits>`: the index partition key value. */
+export function statusShardKey(queue: string, lane: Lane, shard: number): string {
+  return `${queue}#${lane}#${String(shard).padStart(2, '0')}`;
+}
+
+/** Smallest and largest job priority. Higher runs first. */
+export const PRIORITY_MIN = -1000;
+/** @see PRIORITY_MIN */
+export const PRIORITY_MAX = 1000;
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+const invertPriority = (priority: number) => pad(PRIORITY_MAX - priority, 4);
+const MS_WIDTH = 15;
+
+/**
+ * Sort key of a job that was due when it was written: `0#<inverted priority>#<run_at ms>`.
+ * The `0#` range of a shard lists ready jobs highest priority first, then oldest first.
+ */
+export function encodeReadyOrder(priority: number, runAtMs: number): string {
+  return `0#${invertPriority(priority)}#${pad(runAtMs, MS_WIDTH)}`;
+}
+
+/**
+ * Sort key of a job that becomes due later (a delay or a retry backoff):
+ * `1#<run_at ms>#<inverted priority>`. The `1#` range lists them by due time, so the due ones
+ * are a prefix that one key condition (`run_order <= 1#<now>`) selects, with no promotion write.
+ */
+export function encodeScheduledOrder(priority: number, runAtMs: number): string {
+  return `1#${pad(runAtMs, MS_WIDTH)}#${invertPriority(priority)}`;
+}
+
+/** The upper bound (inclusive) of the scheduled range that is due at `nowMs`. */
+export function scheduledDueBound(nowMs: number): string {
+  return `1#${pad(nowMs, MS_WIDTH)}#~`;
+}
+
+/** Prefix of the ready range. */
+export const READY_PREFIX = '0#';
+/** Prefix of the scheduled range. */
+export const SCHEDULED_PREFIX = '1#';
+
+/** Decodes a due-lane sort key into its priority and due time. */
+export function decodeRunOrder(runOrder: string): { priority: number; runAtMs: number } | null {
+  const parts = runOrder.split('#');
+  if (parts.length !== 3) return null;
+  if (parts[0] === '0') return { priority: PRIORITY_MAX - Number(parts[1]), runAtMs: Number(parts[2]) };
+  if (parts[0] === '1') return { priority: PRIORITY_MAX - Number(parts[2]), runAtMs: Number(parts[1]) };
+  return null;
+}
+
+/** DynamoDB's item size limit, in bytes. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/**
+ * Bytes of an item kept free for what a job gathers while it runs (error message, progress,
+ * bookkeeping attributes). The payload may use the rest; a result must fit beside it.
+ */
+export const ITEM_RESERVE_BYTES = 8 * 1024;
+
+/** DynamoDB allows 32 levels of nested maps and lists in one attribute. */
+export const MAX_NESTING_DEPTH = 32;
+
+/** BatchWriteItem takes at most 25 requests. */
+export const BATCH_WRITE_LIMIT = 25;
+
+/** BatchGetItem takes at most 100 keys. */
+export const BATCH_GET_LIMIT = 100;

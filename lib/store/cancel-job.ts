@@ -1,0 +1,61 @@
+/** Cancels a pending job. */
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { iso, toItem } from '../model/codec.ts';
+import { expiryFor } from '../model/state.ts';
+import { ATTR, LANE, statusShardKey } from '../schema.ts';
+import { isConditionFailed } from './context.ts';
+import type { StoreContext } from './context.ts';
+
+/** The shard number in a `status_shard` value (`<queue>#<lane>#<NN>`). */
+export function shardOf(statusShard: string | undefined): number {
+  const n = Number(statusShard?.split('#').pop());
+  return Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+/**
+ * Cancels job `id` if it is pending (not yet claimed); returns true only then.
+ *
+ * Reads the item, then writes with the condition `status = pending AND run_order = :seen`. The
+ * condition closes the race with a worker claiming the job between the read and the write (the
+ * claim makes it processing) and with a concurrent retry or cancel (which change the sort key).
+ * The job moves to the `cancelled` lane of the index and gets its TTL.
+ */
+export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean> {
+  const got = await ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: { [ATTR.id]: { S: id } }, ConsistentRead: true }));
+  const item = got.Item;
+  if (!item || item[ATTR.status]?.S !== 'pending' || !item[ATTR.runOrder]?.S) return false;
+  const now = ctx.clock.now();
+  const ttl = expiryFor('cancelled', now, ctx.retention);
+  try {
+    await ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.tableName,
+        Key: { [ATTR.id]: { S: id } },
+        ConditionExpression: '#status = :pending AND #ro = :seen',
+        UpdateExpression: 'SET #status = :cancelled, #finished = :now, #updated = :now, #ttl = :ttl, #expires = :expires, #shard = :shard, #ro = :now',
+        ExpressionAttributeNames: {
+          '#status': ATTR.status,
+          '#ro': ATTR.runOrder,
+          '#finished': ATTR.finishedAt,
+          '#updated': ATTR.updatedAt,
+          '#ttl': ATTR.ttl,
+          '#expires': ATTR.expiresAt,
+          '#shard': ATTR.statusShard,
+        },
+        ExpressionAttributeValues: toItem({
+          ':pending': 'pending',
+          ':seen': item[ATTR.runOrder]!.S!,
+          ':cancelled': 'cancelled',
+          ':now': iso(now),
+          ':ttl': ttl,
+          ':expires': iso(ttl * 1000),
+          ':shard': statusShardKey(item[ATTR.queue]!.S!, LANE.cancelled, shardOf(item[ATTR.statusShard]?.S)),
+        }),
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}

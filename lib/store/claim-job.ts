@@ -1,0 +1,73 @@
+/** Claims one due job: the conditional write that makes exactly one worker its owner. */
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { iso, jobFromItem } from '../model/codec.ts';
+import { itemSize } from '../model/item-size.ts';
+import { leaseUntilMs } from '../model/state.ts';
+import { ATTR } from '../schema.ts';
+import type { Job } from '../types.ts';
+import { isConditionFailed } from './context.ts';
+import type { StoreContext } from './context.ts';
+import type { Candidate } from './query-due.ts';
+
+/** A job this worker now holds. */
+export interface Claim {
+  readonly job: Job;
+  /** The fencing token every later write for this attempt must present. */
+  readonly token: string;
+  readonly shard: number;
+  /** Size of the item when claimed, in bytes (to check a result fits beside the payload). */
+  readonly itemBytes: number;
+}
+
+/**
+ * Claims a candidate seen in the index; returns null if another worker got it first.
+ *
+ * Condition: `run_order = :seen AND status IN (pending, processing) AND (no lease OR lease <= now)`.
+ * The index is eventually consistent, so everything it showed is re-checked on the base item:
+ * `run_order` unchanged means the job was not retried, cancelled or finished since it was read
+ * (and, since the key encodes the due time, that it is due); the lease test lets exactly one
+ * worker in, and lets a worker take over a job whose previous owner died once its lease is over.
+ * The write sets a fresh fencing token and the new lease; the index entry keeps its key and
+ * only its projected status and lease change (one index write), so other workers skip it.
+ */
+export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
+  const now = ctx.clock.now();
+  const token = randomUUID();
+  try {
+    const res = await ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.tableName,
+        Key: { [ATTR.id]: { S: candidate.id } },
+        ConditionExpression: '#ro = :ro AND (#status = :pending OR #status = :processing) AND (attribute_not_exists(#lease) OR #lease <= :now)',
+        UpdateExpression:
+          'SET #status = :processing, #lease = :lease, #token = :token, #worker = :worker, #started = :now, #updated = :now, #attempts = #attempts + :one',
+        ExpressionAttributeNames: {
+          '#ro': ATTR.runOrder,
+          '#status': ATTR.status,
+          '#lease': ATTR.leaseUntil,
+          '#token': ATTR.claimToken,
+          '#worker': ATTR.workerId,
+          '#started': ATTR.startedAt,
+          '#updated': ATTR.updatedAt,
+          '#attempts': ATTR.attempts,
+        },
+        ExpressionAttributeValues: {
+          ':ro': { S: candidate.runOrder },
+          ':pending': { S: 'pending' },
+          ':processing': { S: 'processing' },
+          ':now': { S: iso(now) },
+          ':lease': { S: iso(leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs)) },
+          ':token': { S: token },
+          ':worker': { S: workerId },
+          ':one': { N: '1' },
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) };
+  } catch (err) {
+    if (isConditionFailed(err)) return null;
+    throw err;
+  }
+}

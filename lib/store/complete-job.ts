@@ -1,0 +1,44 @@
+/** Records a job's success. */
+import { iso, toItem } from '../model/codec.ts';
+import type { JsonValue } from '../model/json-value.ts';
+import { expiryFor } from '../model/state.ts';
+import { ATTR } from '../schema.ts';
+import type { StoreContext } from './context.ts';
+import { fencedUpdate } from './fenced-update.ts';
+import { progressValue } from './report-progress.ts';
+import type { ProgressInput } from './report-progress.ts';
+
+/**
+ * Marks a claimed job completed with its result (fenced by the claim token: see
+ * {@link fencedUpdate}). Removes the index keys, so the job leaves the sparse index in the same
+ * write, and sets its TTL. Returns false if this worker no longer holds the job.
+ */
+export async function completeJob(ctx: StoreContext, id: string, token: string, result: JsonValue | undefined, progress?: ProgressInput): Promise<boolean> {
+  const now = ctx.clock.now();
+  const ttl = expiryFor('completed', now, ctx.retention);
+  const sets = ['#status = :completed', '#finished = :now', '#updated = :now', '#ttl = :ttl', '#expires = :expires'];
+  const names: Record<string, string> = {
+    '#status': ATTR.status,
+    '#finished': ATTR.finishedAt,
+    '#updated': ATTR.updatedAt,
+    '#ttl': ATTR.ttl,
+    '#expires': ATTR.expiresAt,
+    '#shard': ATTR.statusShard,
+    '#ro': ATTR.runOrder,
+    '#lease': ATTR.leaseUntil,
+    '#result': ATTR.result,
+  };
+  const values = toItem({ ':completed': 'completed', ':now': iso(now), ':ttl': ttl, ':expires': iso(ttl * 1000) });
+  if (result !== undefined) {
+    sets.push('#result = :result');
+    Object.assign(values, toItem({ ':result': result }));
+  }
+  if (progress) {
+    sets.push('#progress = :progress');
+    names['#progress'] = ATTR.progress;
+    Object.assign(values, toItem({ ':progress': progressValue(progress, now) }));
+  }
+  const removes = ['#shard', '#ro', '#lease'];
+  if (result === undefined) removes.push('#result');
+  return fencedUpdate(ctx, id, token, { update: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`, names, values });
+}

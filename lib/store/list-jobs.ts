@@ -1,0 +1,173 @@
+/** Lists jobs by status, a page at a time. */
+import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { InvalidCursorError } from '../errors.ts';
+import { isExpired, jobFromItem, toItem } from '../model/codec.ts';
+import { ATTR, LANE, TABLE, statusShardKey } from '../schema.ts';
+import type { Lane } from '../schema.ts';
+import type { Job, JobPage, JobStatus } from '../types.ts';
+import type { StoreContext } from './context.ts';
+import { getJobs } from './get-job.ts';
+
+/** Per-shard position: the last (run_order, id) consumed, `null` for the start, or `1` when done. */
+type ShardPos = [string, string] | null | 1;
+
+interface Cursor {
+  readonly v: 1;
+  readonly st: JobStatus;
+  readonly q: string;
+  /** Index listings: one position per shard. */
+  readonly p?: ShardPos[];
+  /** Scan listing: the last key. */
+  readonly k?: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(raw: string, status: JobStatus, queue: string, shardCount: number): Cursor {
+  let c: Cursor;
+  try {
+    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
+  } catch (err) {
+    throw new InvalidCursorError(err);
+  }
+  if (!c || c.v !== 1 || c.st !== status || c.q !== queue) throw new InvalidCursorError();
+  if (c.p !== undefined && (!Array.isArray(c.p) || c.p.length !== shardCount)) throw new InvalidCursorError();
+  if (c.k !== undefined && typeof c.k !== 'string') throw new InvalidCursorError();
+  return c;
+}
+
+/** Which lane holds a status, and in which order it lists. */
+function laneOf(status: JobStatus): { lane: Lane; newestFirst: boolean } | null {
+  switch (status) {
+    case 'pending':
+    case 'processing':
+      return { lane: LANE.due, newestFirst: false };
+    case 'failed':
+      return { lane: LANE.failed, newestFirst: true };
+    case 'cancelled':
+      return { lane: LANE.cancelled, newestFirst: true };
+    case 'completed':
+      return null;
+  }
+}
+
+/**
+ * Lists jobs with `status` in `queue`.
+ *
+ * Pending and processing jobs (in run order: priority, then due time) and failed and cancelled
+ * jobs (newest first) come from the index: one query per shard, merged into one ordered page; the
+ * cursor keeps a position per shard. Only items up to the smallest "last key read" of shards
+ * that have more are returned, so pages never skip or repeat a job.
+ *
+ * Completed jobs leave the index (that keeps the happy path at 6 write units), so listing them
+ * scans the table, unordered, reading at most `maxScanPages` pages of 1 MB per call: fine for
+ * local use and modest tables; at high volume look completed jobs up by id.
+ */
+export async function listJobs(
+  ctx: StoreContext,
+  opts: { status: JobStatus; queue: string; limit: number; cursor?: string; maxScanPages?: number },
+): Promise<JobPage> {
+  const cursor = opts.cursor ? decodeCursor(opts.cursor, opts.status, opts.queue, ctx.shardCount) : undefined;
+  const lane = laneOf(opts.status);
+  if (!lane) return scanCompleted(ctx, opts, cursor);
+
+  const positions: ShardPos[] = cursor?.p ? [...cursor.p] : Array.from({ length: ctx.shardCount }, () => null);
+  type Row = { shard: number; ro: string; id: string };
+  const perShard = await Promise.all(
+    positions.map(async (pos, shard) => {
+      if (pos === 1) return { shard, rows: [] as Row[], more: false };
+      const pk = statusShardKey(opts.queue, lane.lane, shard);
+      const res = await ctx.client.send(
+        new QueryCommand({
+          TableName: ctx.tableName,
+          IndexName: TABLE.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ...(lane.lane === LANE.due ? { FilterExpression: '#status = :status' } : {}),
+          ExpressionAttributeNames: { '#pk': ATTR.statusShard, ...(lane.lane === LANE.due ? { '#status': ATTR.status } : {}) },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ...(lane.lane === LANE.due ? { ':status': { S: opts.status } } : {}) },
+          ScanIndexForward: !lane.newestFirst,
+          Limit: opts.limit,
+          ...(pos ? { ExclusiveStartKey: { [ATTR.statusShard]: { S: pk }, [ATTR.runOrder]: { S: pos[0] }, [ATTR.id]: { S: pos[1] } } } : {}),
+        }),
+      );
+      const rows = (res.Items ?? []).map((it) => ({ shard, ro: it[ATTR.runOrder]!.S!, id: it[ATTR.id]!.S! }));
+      const lek = res.LastEvaluatedKey;
+      return { shard, rows, more: !!lek, lek: lek ? ([lek[ATTR.runOrder]!.S!, lek[ATTR.id]!.S!] as [string, string]) : undefined };
+    }),
+  );
+
+  // Order of the merged listing: by run_order (ascending, or descending for newest first), then id.
+  const cmp = (a: { ro: string; id: string }, b: { ro: string; id: string }) => {
+    const c = a.ro < b.ro ? -1 : a.ro > b.ro ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    return lane.newestFirst ? -c : c;
+  };
+  // A shard with more to read bounds the page: its unread items come after its last key read.
+  let bound: { ro: string; id: string } | null = null;
+  for (const s of perShard) {
+    if (!s.more || !s.lek) continue;
+    const k = { ro: s.lek[0], id: s.lek[1] };
+    if (!bound || cmp(k, bound) < 0) bound = k;
+  }
+  const merged = perShard
+    .flatMap((s) => s.rows)
+    .filter((r) => !bound || cmp(r, bound) <= 0)
+    .sort(cmp)
+    .slice(0, opts.limit);
+
+  const taken = new Map<number, Row>();
+  for (const r of merged) taken.set(r.shard, r);
+  const next: ShardPos[] = perShard.map((s) => {
+    const takenCount = merged.filter((r) => r.shard === s.shard).length;
+    if (positions[s.shard] === 1) return 1;
+    if (takenCount === s.rows.length) return s.more ? (s.lek ?? positions[s.shard]!) : 1;
+    const last = taken.get(s.shard);
+    return last ? [last.ro, last.id] : positions[s.shard]!;
+  });
+
+  const jobs = await getJobs(
+    ctx,
+    merged.map((r) => r.id),
+  );
+  // The index is eventually consistent: drop jobs whose status moved on since it was read.
+  const fresh = jobs.filter((j) => j.status === opts.status);
+  const done = next.every((p) => p === 1);
+  return done ? { jobs: fresh } : { jobs: fresh, cursor: encodeCursor({ v: 1, st: opts.status, q: opts.queue, p: next }) };
+}
+
+async function scanCompleted(
+  ctx: StoreContext,
+  opts: { status: JobStatus; queue: string; limit: number; maxScanPages?: number },
+  cursor: Cursor | undefined,
+): Promise<JobPage> {
+  const now = ctx.clock.now();
+  const jobs: Job[] = [];
+  let startKey: Record<string, AttributeValue> | undefined = cursor?.k ? { [ATTR.id]: { S: cursor.k } } : undefined;
+  const maxPages = opts.maxScanPages ?? 10;
+  for (let page = 0; page < maxPages; page++) {
+    const res = await ctx.client.send(
+      new ScanCommand({
+        TableName: ctx.tableName,
+        FilterExpression: '#status = :status AND #queue = :queue AND (attribute_not_exists(#ttl) OR #ttl > :now)',
+        ExpressionAttributeNames: { '#status': ATTR.status, '#queue': ATTR.queue, '#ttl': ATTR.ttl },
+        ExpressionAttributeValues: toItem({ ':status': opts.status, ':queue': opts.queue, ':now': Math.floor(now / 1000) }),
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    const items = res.Items ?? [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (isExpired(item, now)) continue;
+      jobs.push(jobFromItem(item));
+      if (jobs.length === opts.limit) {
+        const more = i < items.length - 1 || !!res.LastEvaluatedKey;
+        return more ? { jobs, cursor: encodeCursor({ v: 1, st: opts.status, q: opts.queue, k: item[ATTR.id]!.S! }) } : { jobs };
+      }
+    }
+    startKey = res.LastEvaluatedKey;
+    if (!startKey) return { jobs };
+  }
+  return { jobs, cursor: encodeCursor({ v: 1, st: opts.status, q: opts.queue, k: startKey![ATTR.id]!.S! }) };
+}

@@ -1,0 +1,116 @@
+/** Reads claim candidates from one shard of the status/run_at index. */
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { isClaimable } from '../model/state.ts';
+import { ATTR, LANE, READY_PREFIX, TABLE, decodeRunOrder, scheduledDueBound, statusShardKey, SCHEDULED_PREFIX } from '../schema.ts';
+import type { JobStatus } from '../types.ts';
+import type { StoreContext } from './context.ts';
+
+/** A job a worker may try to claim, as the index shows it. */
+export interface Candidate {
+  readonly id: string;
+  readonly shard: number;
+  /** The index sort key seen; the claim is conditional on it being unchanged. */
+  readonly runOrder: string;
+  readonly priority: number;
+  readonly runAtMs: number;
+  readonly status: JobStatus;
+  readonly leaseUntilMs: number | null;
+  readonly timeoutMs: number;
+}
+
+/** What one shard read returned. */
+export interface DueRead {
+  /** Claimable now, highest priority first, then oldest. */
+  readonly candidates: Candidate[];
+  /** Queries made (for cost accounting). */
+  readonly queries: number;
+  /** True if a range had more items than were read. */
+  readonly truncated: boolean;
+  /** Earliest due time of a not-yet-claimable entry seen (a live lease or a future run), if any. */
+  readonly nextDueMs: number | null;
+}
+
+function toCandidate(item: Record<string, AttributeValue>, shard: number): Candidate | null {
+  const runOrder = item[ATTR.runOrder]?.S;
+  const decoded = runOrder ? decodeRunOrder(runOrder) : null;
+  if (!runOrder || !decoded) return null;
+  const lease = item[ATTR.leaseUntil]?.S;
+  return {
+    id: item[ATTR.id]!.S!,
+    shard,
+    runOrder,
+    priority: decoded.priority,
+    runAtMs: decoded.runAtMs,
+    status: (item[ATTR.status]?.S ?? 'pending') as JobStatus,
+    leaseUntilMs: lease ? Date.parse(lease) : null,
+    timeoutMs: Number(item[ATTR.timeoutMs]?.N ?? 0),
+  };
+}
+
+/** Orders candidates: priority descending, then due time ascending. */
+export function compareCandidates(a: Candidate, b: Candidate): number {
+  return b.priority - a.priority || a.runAtMs - b.runAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * Two queries on one shard's `due` lane, run together: the ready range (`0#...`, priority then
+ * age) and the due prefix of the scheduled range (`1#...` up to now). No promotion write moves
+ * a delayed job into the ready range; both ranges are merged here. GSI reads are eventually
+ * consistent, so a candidate is only a hint: the claim re-checks everything on the base item.
+ */
+export async function queryDue(ctx: StoreContext, queue: string, shard: number, limit: number): Promise<DueRead> {
+  const now = ctx.clock.now();
+  const pk = statusShardKey(queue, LANE.due, shard);
+  const base = {
+    TableName: ctx.tableName,
+    IndexName: TABLE.indexName,
+    Limit: limit,
+    ExpressionAttributeNames: { '#pk': ATTR.statusShard, '#sk': ATTR.runOrder },
+  };
+  const [ready, scheduled] = await Promise.all([
+    ctx.client.send(
+      new QueryCommand({
+        ...base,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ready)',
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':ready': { S: READY_PREFIX } },
+      }),
+    ),
+    ctx.client.send(
+      new QueryCommand({
+        ...base,
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':lo': { S: SCHEDULED_PREFIX }, ':hi': { S: scheduledDueBound(now) } },
+      }),
+    ),
+  ]);
+  const candidates: Candidate[] = [];
+  let nextDueMs: number | null = null;
+  for (const item of [...(ready.Items ?? []), ...(scheduled.Items ?? [])]) {
+    const c = toCandidate(item, shard);
+    if (!c) continue;
+    if (isClaimable(c, now)) candidates.push(c);
+    else if (c.leaseUntilMs !== null) nextDueMs = Math.min(nextDueMs ?? Infinity, c.leaseUntilMs);
+  }
+  candidates.sort(compareCandidates);
+  return { candidates, queries: 2, truncated: !!ready.LastEvaluatedKey || !!scheduled.LastEvaluatedKey, nextDueMs };
+}
+
+/**
+ * The earliest due time of a scheduled (delayed or backing-off) job in one shard, or null. One
+ * query of at most one item: used to decide how long an idle worker may sleep.
+ */
+export async function nextScheduledMs(ctx: StoreContext, queue: string, shard: number): Promise<number | null> {
+  const res = await ctx.client.send(
+    new QueryCommand({
+      TableName: ctx.tableName,
+      IndexName: TABLE.indexName,
+      Limit: 1,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :sched)',
+      ExpressionAttributeNames: { '#pk': ATTR.statusShard, '#sk': ATTR.runOrder },
+      ExpressionAttributeValues: { ':pk': { S: statusShardKey(queue, LANE.due, shard) }, ':sched': { S: SCHEDULED_PREFIX } },
+    }),
+  );
+  const ro = res.Items?.[0]?.[ATTR.runOrder]?.S;
+  return ro ? (decodeRunOrder(ro)?.runAtMs ?? null) : null;
+}

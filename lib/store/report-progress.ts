@@ -1,0 +1,49 @@
+/** Progress and heartbeat writes by the claim holder. */
+import { iso, toItem } from '../model/codec.ts';
+import { leaseUntilMs } from '../model/state.ts';
+import { ATTR } from '../schema.ts';
+import type { StoreContext } from './context.ts';
+import { fencedUpdate } from './fenced-update.ts';
+
+/** Progress as a handler reports it. */
+export interface ProgressInput {
+  readonly current: number;
+  readonly total?: number;
+  readonly message?: string;
+}
+
+/** The stored progress map. */
+export function progressValue(p: ProgressInput, nowMs: number): Record<string, unknown> {
+  return {
+    current: p.current,
+    ...(p.total !== undefined ? { total: p.total } : {}),
+    ...(p.message !== undefined ? { message: p.message } : {}),
+    updated_at: iso(nowMs),
+  };
+}
+
+/**
+ * Writes a job's progress (fenced by the claim token). `progress` is not projected into the
+ * index, so this costs one table write and no index write.
+ */
+export async function reportProgress(ctx: StoreContext, id: string, token: string, progress: ProgressInput): Promise<boolean> {
+  const now = ctx.clock.now();
+  return fencedUpdate(ctx, id, token, {
+    update: 'SET #progress = :progress, #updated = :now',
+    names: { '#progress': ATTR.progress, '#updated': ATTR.updatedAt },
+    values: toItem({ ':progress': progressValue(progress, now), ':now': iso(now) }),
+  });
+}
+
+/**
+ * Extends the lease to `timeoutMs + grace` from now (fenced by the claim token). The lease is
+ * projected into the index so other workers see it: one table and one index write.
+ */
+export async function extendLease(ctx: StoreContext, id: string, token: string, timeoutMs: number, graceMs: number): Promise<boolean> {
+  const now = ctx.clock.now();
+  return fencedUpdate(ctx, id, token, {
+    update: 'SET #lease = :lease, #updated = :now',
+    names: { '#lease': ATTR.leaseUntil, '#updated': ATTR.updatedAt },
+    values: toItem({ ':lease': iso(leaseUntilMs(now, timeoutMs, graceMs)), ':now': iso(now) }),
+  });
+}

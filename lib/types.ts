@@ -1,0 +1,274 @@
+/**
+ * The glossary of jobtable, and the types it exports.
+ *
+ * - **Job**: one unit of background work: a `type` (which handler runs it), a JSON `payload`,
+ *   and the bookkeeping below. Stored as one DynamoDB item.
+ * - **Queue**: a name that partitions jobs; a worker drains one queue. Default `"default"`.
+ * - **Due time** (`runAt`): when a job may start. Jobs are never started before it.
+ * - **Attempt**: one run of a handler for a job. `attempts` counts claims; `maxAttempts` caps them.
+ * - **Claim**: the conditional write by which one worker takes a due job (status `processing`).
+ * - **Lease**: how long a claim holds (`timeoutMs` plus a grace); when it runs out, another worker
+ *   may claim the job again. `heartbeat()` extends it.
+ * - **Fencing token** (`claim_token`): a fresh random value written by each claim; every later
+ *   write by that worker for the job is conditional on it, so a stale worker cannot overwrite the
+ *   outcome of a newer claim.
+ * - **Shard**: one of N index partitions per queue, so that no index partition takes more writes
+ *   than DynamoDB allows.
+ * - **Dead letter**: a job that used all its attempts; status `failed`, redriven by `retryJob`.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** Job statuses. A job ends `completed`, `failed` or `cancelled`, or is still `pending`/`processing`. */
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+
+/** All job statuses, in lifecycle order. */
+export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'processing', 'completed', 'failed', 'cancelled'];
+
+/** Named priorities. Any integer from -1000 to 1000 is allowed; higher runs first. */
+export const Priority = { LOW: 0, NORMAL: 10, HIGH: 20, CRITICAL: 30 } as const;
+
+/** Exponential backoff between attempts, with jitter. */
+export interface BackoffOptions {
+  /**
+   * Delay before the first retry (the n-th retry waits up to `baseMs * 2^(n-1)`).
+   * @default 1000
+   */
+  readonly baseMs?: number;
+  /**
+   * Upper bound of any one delay.
+   * @default 300000 (5 minutes)
+   */
+  readonly maxMs?: number;
+}
+
+/** Options for {@link JobQueue.enqueue}. */
+export interface EnqueueOptions {
+  /** When the job may start. Mutually exclusive with `delayMs`. @default now */
+  readonly runAt?: Date | string | number;
+  /** Start no earlier than this many milliseconds from now. @default 0 */
+  readonly delayMs?: number;
+  /** Higher runs first; an integer from -1000 to 1000. @default Priority.NORMAL (10) */
+  readonly priority?: number;
+  /** Queue name. @default "default" */
+  readonly queue?: string;
+  /** Attempts before the job fails for good (the dead-letter state). @default 3 */
+  readonly maxAttempts?: number;
+  /** Time an attempt may take before its signal aborts and it counts as failed. @default 60000 */
+  readonly timeoutMs?: number;
+  /** Retry backoff. @default { baseMs: 1000, maxMs: 300000 } */
+  readonly backoff?: BackoffOptions;
+  /**
+   * Deduplication key: the same key in the same queue returns the existing job's id and creates
+   * nothing, for as long as that job's record exists (until its retention expires).
+   */
+  readonly idempotencyKey?: string;
+}
+
+/** Progress reported by a running job. */
+export interface JobProgress {
+  readonly current: number;
+  readonly total?: number;
+  readonly message?: string;
+  readonly updatedAt: Date;
+}
+
+/** A job as read back from the table. */
+export interface Job<P = unknown, R = unknown> {
+  readonly id: string;
+  readonly type: string;
+  readonly queue: string;
+  readonly payload: P;
+  readonly status: JobStatus;
+  readonly priority: number;
+  /** Attempts started so far (claims). */
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  readonly backoff: Required<BackoffOptions>;
+  readonly runAt: Date;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  /** Message of the last error, kept when the job is retried or fails for good. */
+  readonly error: string | null;
+  readonly result: R | null;
+  readonly progress: JobProgress | null;
+  readonly idempotencyKey: string | null;
+  /** Until when the current claim holds (processing jobs). */
+  readonly leaseUntil: Date | null;
+  /** When the record may be deleted by TTL (finished jobs). */
+  readonly expiresAt: Date | null;
+}
+
+/** Input of {@link JobQueue.enqueueMany}. */
+export interface EnqueueRequest<T extends string = string, P = unknown> {
+  readonly type: T;
+  readonly payload: P;
+  readonly options?: EnqueueOptions;
+}
+
+/** How long finished jobs are kept before TTL deletes them. */
+export interface RetentionOptions {
+  /** @default 7 days */
+  readonly completedMs?: number;
+  /** @default 30 days */
+  readonly failedMs?: number;
+  /** @default 30 days */
+  readonly cancelledMs?: number;
+}
+
+/** A source of time, injectable for tests. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+/** Options for {@link JobQueue}. */
+export interface JobQueueOptions {
+  /** The jobs table. */
+  readonly tableName: string;
+  /** A DynamoDB client; its endpoint may be DynamoDB Local. */
+  readonly client: DynamoDBClient;
+  /** Write shards per queue; producers and workers must agree. @default DEFAULT_SHARD_COUNT (16) */
+  readonly shardCount?: number;
+  /** Retention of finished jobs. */
+  readonly retention?: RetentionOptions;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** Called after jobs are written, e.g. to wake a worker (prompt pickup). */
+  readonly onEnqueued?: (jobs: readonly EnqueuedJob[]) => void;
+}
+
+/** What {@link JobQueueOptions.onEnqueued} is told about each new job. */
+export interface EnqueuedJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly type: string;
+  readonly runAt: Date;
+  readonly shard: number;
+}
+
+/** Options for {@link JobQueue.listJobs}. */
+export interface ListJobsOptions {
+  readonly status: JobStatus;
+  /** @default "default" */
+  readonly queue?: string;
+  /** Page size, 1 to 1000. @default 50 */
+  readonly limit?: number;
+  /** The `cursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** A page of {@link JobQueue.listJobs}. */
+export interface JobPage {
+  readonly jobs: Job[];
+  /** Present while more pages may follow. */
+  readonly cursor?: string;
+}
+
+/** What a handler gets besides the payload. */
+export interface JobContext<P = unknown> {
+  /** The job as claimed (attempts already counts this attempt). */
+  readonly job: Job<P>;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Aborted at the job's timeout, when the lease is lost, or when the worker shuts down. */
+  readonly signal: AbortSignal;
+  /**
+   * Reports progress. Writes at most about once a second; the last value is always written with
+   * the outcome. Resolves `false` if this worker no longer holds the job.
+   */
+  progress(current: number, total?: number, message?: string): Promise<boolean>;
+  /** Extends the lease (and the timeout) by `timeoutMs` from now. Resolves `false` if the lease is lost. */
+  heartbeat(): Promise<boolean>;
+}
+
+/** A job handler: returns the job's result (JSON-serialisable) or throws to fail the attempt. */
+export type HandlerFn<P = any, R = unknown> = (payload: P, ctx: JobContext<P>) => R | Promise<R>;
+
+/** A handler with a hook for final failure. */
+export interface HandlerObject<P = any, R = unknown> {
+  readonly handler: HandlerFn<P, R>;
+  /** Called once when the job fails for good (no attempts left), with the last error. */
+  readonly onFailed?: (error: Error, job: Job<P>) => void | Promise<void>;
+}
+
+/** A handler or a handler object. */
+export type Handler<P = any, R = unknown> = HandlerFn<P, R> | HandlerObject<P, R>;
+
+/** A map of job types to payload types, used to type queues and handlers. */
+export type JobTypeMap = Record<string, unknown>;
+
+/** Handlers for every job type of a map. */
+export type Handlers<M extends JobTypeMap = JobTypeMap> = { [K in keyof M]?: Handler<M[K]> };
+
+/** Events the worker emits, for logs and metrics. */
+export type WorkerEvent =
+  | { readonly kind: 'claimed'; readonly job: Job; readonly pickupDelayMs: number }
+  | { readonly kind: 'completed'; readonly job: Job; readonly durationMs: number }
+  | { readonly kind: 'retrying'; readonly job: Job; readonly error: Error; readonly retryAt: Date; readonly durationMs: number }
+  | { readonly kind: 'failed'; readonly job: Job; readonly error: Error; readonly durationMs: number }
+  | { readonly kind: 'stale'; readonly job: Job; readonly outcome: 'completed' | 'failed' }
+  | { readonly kind: 'error'; readonly error: Error; readonly job?: Job };
+
+/** Options for {@link JobQueue.processJobs}. */
+export interface ProcessJobsOptions {
+  /** @default "default" */
+  readonly queue?: string;
+  /** Jobs run at once. @default 4 */
+  readonly concurrency?: number;
+  /** Stop claiming after this many claims. @default unlimited */
+  readonly maxJobs?: number;
+  /** Stop claiming after this long; running jobs finish. @default unlimited */
+  readonly timeBudgetMs?: number;
+  /**
+   * Epoch ms by which every claimed job must be able to finish: a job is claimed only if its
+   * timeout (plus grace) ends before this (a Lambda passes its deadline). @default none
+   */
+  readonly finishBy?: number;
+  /** Grace added to `timeoutMs` to make the lease; at most 2000. @default 2000 */
+  readonly leaseGraceMs?: number;
+  /** Identifies this worker in the item. @default a random id */
+  readonly workerId?: string;
+  /** Aborting stops claiming and aborts running handlers' signals. */
+  readonly signal?: AbortSignal;
+  /** Candidates read per shard query. @default 25 */
+  readonly batchSize?: number;
+  /** Receives worker events (claims, completions, retries, failures, errors). */
+  readonly onEvent?: (event: WorkerEvent) => void;
+  /**
+   * When nothing is due, wait for a job known to be due within this many ms (a delayed job or a
+   * retry) instead of returning; return if none is. A Lambda drain passes its remaining time.
+   * @default 0 (return as soon as nothing is due)
+   */
+  readonly waitForDueWithinMs?: number;
+  /**
+   * Keep running: when nothing is due, sleep until the next known due time, a wake-up, or this
+   * interval, then look again; return only on `maxJobs`, `timeBudgetMs` or `signal`. For
+   * long-running workers. @default 0 (return as soon as nothing is due)
+   */
+  readonly pollIntervalMs?: number;
+  /** After `signal` aborts, how long running jobs may finish before they are aborted and released. @default 5000 */
+  readonly shutdownGraceMs?: number;
+}
+
+/** What a drain did. */
+export interface ProcessReport {
+  readonly claimed: number;
+  readonly completed: number;
+  readonly retried: number;
+  readonly failed: number;
+  /** Outcomes discarded because this worker had lost the job (lease expired and re-claimed). */
+  readonly stale: number;
+  /** Claims that another worker won first (a failed conditional write). */
+  readonly lostRaces: number;
+  /** Index queries made. */
+  readonly queries: number;
+  readonly durationMs: number;
+  readonly stoppedBecause: 'drained' | 'maxJobs' | 'timeBudget' | 'aborted';
+}
+
+/** Re-exported for convenience. */
+export type { DynamoDBClient };
