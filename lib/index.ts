@@ -41,6 +41,9 @@ export {
   ValidationError,
 } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';
+export { Worker } from './worker/worker.ts';
+export type { WorkerOptions } from './worker/worker.ts';
+export { ENV, queueFromEnv, queueOptionsFromEnv } from './env.ts';
 export type { DrainInternals } from './worker/drain.ts';
 export * as schema from './schema.ts';
 export { DEFAULTS, LIMITS, DEFAULT_RETENTION } from './model/validate.ts';

@@ -47,6 +47,11 @@ export const ATTR = {
   runOrder: 'run_order',
 } as const;
 
+/** The table name of a stage: `jobtable-<stage>-jobs` (the local stack uses stage `local`). */
+export function tableNameForStage(stage: string): string {
+  return `jobtable-${stage}-jobs`;
+}
+
 /** The jobs table and its one global secondary index. */
 export const TABLE = {
   /** Name of the sharded, sparse status/run_at index. */

@@ -1,0 +1,91 @@
+/**
+ * A long-running worker: drains one queue over and over, sleeping when nothing is due until the
+ * next known due time, a `wake()` (prompt pickup), or its poll interval. Used by `npm start`, the
+ * `jobtable work` command and tests; a Lambda uses `processJobs` once per invocation instead.
+ */
+import type { JobQueue } from '../queue.ts';
+import type { Handlers, JobTypeMap, ProcessJobsOptions, ProcessReport } from '../types.ts';
+
+/** Options of {@link Worker}. */
+export interface WorkerOptions extends Omit<ProcessJobsOptions, 'signal'> {
+  /**
+   * Longest sleep when nothing is due and no wake-up comes.
+   * @default 5000
+   */
+  readonly pollIntervalMs?: number;
+}
+
+/**
+ * Runs `processJobs` in polling mode until stopped.
+ *
+ * @example
+ * const worker = new Worker(queue, handlers, { concurrency: 8 });
+ * const done = worker.start();
+ * // ... queue.enqueue(...) then worker.wake() for prompt pickup
+ * await worker.stop(); // stops claiming, lets running jobs finish (or releases them)
+ */
+export class Worker<M extends JobTypeMap = Record<string, any>> {
+  private controller: AbortController | undefined;
+  private running: Promise<ProcessReport> | undefined;
+  private wakeResolve: (() => void) | undefined;
+  private wakePromise: Promise<void>;
+  private wakePending = false;
+
+  constructor(
+    readonly queue: JobQueue<M>,
+    readonly handlers: Handlers<M>,
+    readonly options: WorkerOptions = {},
+  ) {
+    this.wakePromise = this.newWakePromise();
+  }
+
+  private newWakePromise(): Promise<void> {
+    return new Promise<void>((r) => (this.wakeResolve = r));
+  }
+
+  /** True while started and not stopped. */
+  get isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Starts the loop; resolves with the report when the worker stops. */
+  start(): Promise<ProcessReport> {
+    if (this.running) return this.running;
+    this.controller = new AbortController();
+    this.running = this.queue.processJobs(
+      this.handlers,
+      { ...this.options, pollIntervalMs: this.options.pollIntervalMs ?? 5_000, signal: this.controller.signal },
+      { wakeup: () => this.nextWake() },
+    );
+    return this.running;
+  }
+
+  private nextWake(): Promise<void> {
+    if (this.wakePending) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    return this.wakePromise;
+  }
+
+  /** Tells an idle worker that work may be due now (prompt pickup). Cheap; safe to call often. */
+  wake(): void {
+    const resolve = this.wakeResolve;
+    this.wakePending = true;
+    this.wakePromise = this.newWakePromise();
+    resolve?.();
+  }
+
+  /**
+   * Stops claiming; running jobs get `shutdownGraceMs` to finish, then are aborted and released
+   * back to pending. Resolves with the final report.
+   */
+  async stop(): Promise<ProcessReport | undefined> {
+    if (!this.running) return undefined;
+    this.controller?.abort();
+    this.wake();
+    const report = await this.running;
+    this.running = undefined;
+    return report;
+  }
+}
