@@ -9,12 +9,14 @@ import { validateEnqueue, validateJobId, validateListLimit, validateName, valida
 import type { NormalizedEnqueue } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
 import { cancelJob } from './store/cancel-job.ts';
+import { countJobs } from './store/count-jobs.ts';
 import type { StoreContext } from './store/context.ts';
 import { getJob } from './store/get-job.ts';
 import { listJobs } from './store/list-jobs.ts';
 import { putJob } from './store/put-job.ts';
 import { putJobs } from './store/put-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
+import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
 import type { DrainInternals } from './worker/drain.ts';
 import type {
@@ -25,6 +27,7 @@ import type {
   Job,
   JobPage,
   JobQueueOptions,
+  JobStats,
   JobTypeMap,
   ListJobsOptions,
   ProcessJobsOptions,
@@ -158,6 +161,18 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   }
 
   /**
+   * Counts the jobs of a queue by status, with the age of the oldest due job. Reads the whole
+   * index lanes of the queue and scans the table for completed jobs: cheap locally and on small
+   * tables, costly on big ones (see `lib/store/count-jobs.ts`).
+   * @example
+   * const { counts, oldestDueAgeMs } = await queue.stats({ queue: 'default' });
+   */
+  async stats(options: { readonly queue?: string } = {}): Promise<JobStats> {
+    const queue = options.queue === undefined ? 'default' : validateName(options.queue, 'queue', LIMITS.queueMaxLength);
+    return countJobs(this.store, queue);
+  }
+
+  /**
    * Drains due jobs of a queue with `handlers` until none is due, or `maxJobs`, `timeBudgetMs`
    * or `signal` stops it; running jobs always finish (or are released on shutdown). Returns
    * counts of what happened.
@@ -169,17 +184,4 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     if (options.queue !== undefined) validateName(options.queue, 'queue', LIMITS.queueMaxLength);
     return drain(this.store, handlers as Handlers, options, internals);
   }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }

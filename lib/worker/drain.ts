@@ -7,11 +7,12 @@
  * leaves that shard at once instead of following the winner down the same list.
  */
 import { randomUUID } from 'node:crypto';
+import { mapLimit } from '../util/map-limit.ts';
 import { leaseUntilMs, MAX_LEASE_GRACE_MS } from '../model/state.ts';
 import { claimJob } from '../store/claim-job.ts';
 import type { StoreContext } from '../store/context.ts';
 import { nextScheduledMs, queryDue } from '../store/query-due.ts';
-import type { Candidate } from '../store/query-due.ts';
+import type { Candidate, DueRead } from '../store/query-due.ts';
 import type { Handlers, ProcessJobsOptions, ProcessReport, WorkerEvent } from '../types.ts';
 import { handlerObject, knownTypes, runJob } from './run-job.ts';
 import type { RunOutcome } from './run-job.ts';
@@ -24,6 +25,10 @@ export interface DrainInternals {
 
 /** Candidates older than this are read again before claiming (others may have taken them). */
 const MAX_CANDIDATE_AGE_MS = 1_000;
+/** Shard queries in flight at once during a sweep. */
+const SWEEP_READ_CONCURRENCY = 8;
+/** Consecutive failed sweeps before the drain gives up and throws. */
+const MAX_ERROR_STREAK = 8;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -37,6 +42,7 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
   const graceMs = Math.min(options.leaseGraceMs ?? MAX_LEASE_GRACE_MS, MAX_LEASE_GRACE_MS);
   const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
   const batchSize = options.batchSize ?? 25;
+  const sweepClaimLimit = Math.max(batchSize, concurrency * 4);
   const waitForDueWithinMs = options.waitForDueWithinMs ?? 0;
   const pollIntervalMs = options.pollIntervalMs ?? 0;
   const emit = (e: WorkerEvent) => {
@@ -86,22 +92,68 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
     return null;
   };
 
-  let order: number[] = [];
-  let pos = 0;
-  let claimedThisSweep = false;
-  let earliestLease: number | null = null;
-  const newSweep = () => {
-    order = Array.from({ length: ctx.shardCount }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(ctx.random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    pos = 0;
-    claimedThisSweep = false;
-    earliestLease = null;
+  /** A shard's claimable candidates as last read, and a per-sweep random rank for ties. */
+  interface ShardView {
+    readonly shard: number;
+    read: DueRead;
+    at: number;
+    next: number;
+    readonly tie: number;
+  }
+  const readShard = async (shard: number): Promise<DueRead> => {
+    const read = await queryDue(ctx, queue, shard, batchSize);
+    counts.queries += read.queries;
+    return read;
   };
-  newSweep();
+  /** Reads every shard; returns the views that have claimable candidates. */
+  const sweep = async (): Promise<{ views: ShardView[]; nextLeaseMs: number | null }> => {
+    const shards = Array.from({ length: ctx.shardCount }, (_, i) => i);
+    const views = await mapLimit(shards, SWEEP_READ_CONCURRENCY, async (shard): Promise<ShardView> => {
+      const read = await readShard(shard);
+      return { shard, read, at: ctx.clock.now(), next: 0, tie: ctx.random() };
+    });
+    let nextLeaseMs: number | null = null;
+    for (const v of views) if (v.read.nextDueMs !== null) nextLeaseMs = Math.min(nextLeaseMs ?? Infinity, v.read.nextDueMs);
+    return { views: views.filter((v) => v.read.candidates.length > 0), nextLeaseMs };
+  };
+  /**
+   * The shard whose next candidate should be claimed: highest priority first across all shards;
+   * among equal priorities, this worker's random shard rank, so that concurrent workers work
+   * through different shards instead of racing for the same oldest job.
+   */
+  const pickShard = (views: ShardView[]): ShardView | undefined => {
+    let best: ShardView | undefined;
+    for (const v of views) {
+      const c = v.read.candidates[v.next];
+      if (!c) continue;
+      const b = best?.read.candidates[best.next];
+      if (!best || !b || c.priority > b.priority || (c.priority === b.priority && v.tie < best.tie)) best = v;
+    }
+    return best;
+  };
 
+  /** Waits when nothing is due; returns false if the drain should end instead. */
+  const idle = async (nextLeaseMs: number | null): Promise<boolean> => {
+    if (pollIntervalMs <= 0 && waitForDueWithinMs <= 0) return false;
+    const nexts = await Promise.all(Array.from({ length: ctx.shardCount }, (_, s) => nextScheduledMs(ctx, queue, s)));
+    counts.queries += ctx.shardCount;
+    const now = ctx.clock.now();
+    const known = [...nexts, nextLeaseMs].filter((v): v is number => v !== null);
+    const nextDue = known.length ? Math.min(...known) : Infinity;
+    let waitUntil: number;
+    if (pollIntervalMs > 0) waitUntil = Math.min(nextDue, now + pollIntervalMs, budgetEnd);
+    else if (nextDue - now <= waitForDueWithinMs && nextDue < budgetEnd) waitUntil = nextDue;
+    else return false;
+    if (waitUntil > now) {
+      const waits: Promise<unknown>[] = [sleep(waitUntil - now)];
+      if (internals.wakeup) waits.push(internals.wakeup());
+      if (options.signal) waits.push(new Promise((r) => options.signal!.addEventListener('abort', r, { once: true })));
+      await Promise.race(waits);
+    }
+    return true;
+  };
+
+  let errorStreak = 0;
   try {
     outer: for (;;) {
       const reason = stopReason();
@@ -109,76 +161,65 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
         stoppedBecause = reason;
         break;
       }
-      if (pos >= order.length) {
-        // A whole sweep done.
-        if (claimedThisSweep) {
-          newSweep();
-          continue;
-        }
-        if (inFlight.size > 0) {
-          // Running jobs may schedule retries or free slots; look again when one finishes.
-          await Promise.race([...inFlight, ...(internals.wakeup ? [internals.wakeup()] : [])]);
-          newSweep();
-          continue;
-        }
-        // Nothing due anywhere. A plain drain stops here. A polling worker (`pollIntervalMs`)
-        // sleeps until the next due time it knows of, a wake-up, or the poll interval; a
-        // waiting drain (`waitForDueWithinMs`) sleeps only if a job is due within its window.
-        if (pollIntervalMs <= 0 && waitForDueWithinMs <= 0) {
-          stoppedBecause = 'drained';
-          break;
-        }
-        const nexts = await Promise.all(order.map((s) => nextScheduledMs(ctx, queue, s)));
-        counts.queries += order.length;
-        const now = ctx.clock.now();
-        const known = [...nexts, earliestLease].filter((v): v is number => v !== null);
-        const nextDue = known.length ? Math.min(...known) : Infinity;
-        let waitUntil: number;
-        if (pollIntervalMs > 0) waitUntil = Math.min(nextDue, now + pollIntervalMs, budgetEnd);
-        else if (nextDue - now <= waitForDueWithinMs && nextDue < budgetEnd) waitUntil = nextDue;
-        else {
-          stoppedBecause = 'drained';
-          break;
-        }
-        if (waitUntil > now) {
-          const waits: Promise<unknown>[] = [sleep(waitUntil - now)];
-          if (internals.wakeup) waits.push(internals.wakeup());
-          if (options.signal) waits.push(new Promise((r) => options.signal!.addEventListener('abort', r, { once: true })));
-          await Promise.race(waits);
-        }
-        newSweep();
-        continue;
-      }
-
-      const shard = order[pos++]!;
-      let read = await queryDue(ctx, queue, shard, batchSize);
-      counts.queries += read.queries;
-      if (read.nextDueMs !== null) earliestLease = Math.min(earliestLease ?? Infinity, read.nextDueMs);
-      let readAt = ctx.clock.now();
-      let i = 0;
-      while (i < read.candidates.length) {
-        const reason2 = stopReason();
-        if (reason2) continue outer;
-        if (inFlight.size >= concurrency) {
-          await Promise.race(inFlight);
-          if (ctx.clock.now() - readAt > MAX_CANDIDATE_AGE_MS) {
-            read = await queryDue(ctx, queue, shard, batchSize);
-            counts.queries += read.queries;
-            readAt = ctx.clock.now();
-            i = 0;
+      let claimedThisSweep = 0;
+      try {
+        const { views, nextLeaseMs } = await sweep();
+        let live = views;
+        while (live.length > 0 && claimedThisSweep < sweepClaimLimit) {
+          if (stopReason()) continue outer;
+          if (inFlight.size >= concurrency) {
+            await Promise.race(inFlight);
+            continue;
           }
+          const view = pickShard(live);
+          if (!view) {
+            // Every shard's list is used up: read again those that had more than one page.
+            const more = live.filter((v) => v.read.truncated);
+            if (more.length === 0) break;
+            for (const v of more) {
+              v.read = await readShard(v.shard);
+              v.at = ctx.clock.now();
+              v.next = 0;
+            }
+            live = more.filter((v) => v.read.candidates.length > 0);
+            continue;
+          }
+          if (ctx.clock.now() - view.at > MAX_CANDIDATE_AGE_MS) {
+            // Others may have taken these meanwhile: read this shard again before claiming.
+            view.read = await readShard(view.shard);
+            view.at = ctx.clock.now();
+            view.next = 0;
+            continue;
+          }
+          const candidate = view.read.candidates[view.next++]!;
+          if (options.finishBy !== undefined && leaseUntilMs(ctx.clock.now(), candidate.timeoutMs, graceMs) > options.finishBy) continue;
+          const claim = await claimJob(ctx, candidate, workerId, graceMs);
+          if (!claim) {
+            counts.lostRaces++;
+            live = live.filter((v) => v !== view); // leave this shard: another worker is in it
+            continue;
+          }
+          counts.claimed++;
+          claimedThisSweep++;
+          start(candidate, claim);
+        }
+        errorStreak = 0;
+        if (claimedThisSweep > 0) continue;
+        if (inFlight.size > 0) {
+          // Running jobs may schedule retries or free up; look again when one finishes.
+          await Promise.race([...inFlight, ...(internals.wakeup ? [internals.wakeup()] : [])]);
           continue;
         }
-        const candidate = read.candidates[i++]!;
-        if (options.finishBy !== undefined && leaseUntilMs(ctx.clock.now(), candidate.timeoutMs, graceMs) > options.finishBy) continue;
-        const claim = await claimJob(ctx, candidate, workerId, graceMs);
-        if (!claim) {
-          counts.lostRaces++;
-          break; // leave this shard: another worker is working through it
+        if (!(await idle(nextLeaseMs))) {
+          stoppedBecause = 'drained';
+          break;
         }
-        counts.claimed++;
-        claimedThisSweep = true;
-        start(candidate, claim);
+      } catch (err) {
+        // DynamoDB failed past the SDK's own retries: report, back off, and keep going.
+        emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)) });
+        errorStreak++;
+        if (errorStreak > MAX_ERROR_STREAK) throw err;
+        await sleep(Math.min(5_000, 100 * 2 ** errorStreak));
       }
     }
     // Let running jobs finish (they are aborted and released if the shutdown grace runs out).
