@@ -5,7 +5,7 @@
 import { PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
-import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, LIMITS } from './model/validate.ts';
+import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
 import type { NormalizedEnqueue } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
 import { cancelJob } from './store/cancel-job.ts';
@@ -18,6 +18,9 @@ import { putJobs } from './store/put-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
 import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
+import { SchedulerNotConfiguredError } from './scheduler/port.ts';
+import type { RecurringSchedule, Scheduler, ScheduleOptions } from './scheduler/port.ts';
+import { normalizeRecurring, validateScheduleName } from './scheduler/recurring.ts';
 import type { DrainInternals } from './worker/drain.ts';
 import type {
   EnqueuedJob,
@@ -53,11 +56,12 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   /** The store context every operation uses. */
   readonly store: StoreContext;
   private readonly onEnqueued: JobQueueOptions['onEnqueued'];
+  /** The scheduler of recurring jobs, if one was configured. */
+  readonly scheduler: Scheduler | undefined;
 
   constructor(options: JobQueueOptions) {
-    if (!options || typeof options.tableName !== 'string' || options.tableName.length === 0) {
-      throw new ValidationError('tableName', 'a non-empty string');
-    }
+    if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { tableName, client }');
+    validateTableName(options.tableName);
     if (!options.client) throw new ValidationError('client', 'a DynamoDBClient');
     this.store = {
       client: options.client,
@@ -68,6 +72,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       retention: validateRetention(options.retention),
     };
     this.onEnqueued = options.onEnqueued;
+    this.scheduler = options.scheduler;
   }
 
   /** The table name. */
@@ -183,5 +188,37 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     if (!handlers || typeof handlers !== 'object') throw new ValidationError('handlers', 'an object mapping job types to handlers');
     if (options.queue !== undefined) validateName(options.queue, 'queue', LIMITS.queueMaxLength);
     return drain(this.store, handlers as Handlers, options, internals);
+  }
+
+  private requireScheduler(method: string): Scheduler {
+    if (!this.scheduler) throw new SchedulerNotConfiguredError(method);
+    return this.scheduler;
+  }
+
+  /**
+   * Creates or replaces the recurring job `name`: each time `expression` fires, one job of `type`
+   * with `payload` is enqueued (once per firing, even if the scheduler delivers it twice).
+   * Expressions use EventBridge Scheduler syntax: `rate(5 minutes)`, `cron(0 2 * * ? *)`.
+   * @throws ValidationError (before anything is created) for a bad name, expression, time zone or job
+   * @throws SchedulerNotConfiguredError if the queue has no `scheduler`
+   * @example
+   * await queue.schedule('nightly-report', 'cron(0 2 * * ? *)', 'generate_report', { kind: 'daily' }, { timezone: 'Europe/Paris' });
+   */
+  async schedule<K extends keyof M & string>(name: string, expression: string, type: K, payload: M[K], options?: ScheduleOptions): Promise<RecurringSchedule> {
+    const scheduler = this.requireScheduler('schedule');
+    const schedule = normalizeRecurring(name, expression, type, payload, options, scheduler.allowSecondRates);
+    await scheduler.putRecurring(schedule);
+    return schedule;
+  }
+
+  /** Deletes the recurring job `name`; false if there was none. */
+  async unschedule(name: string): Promise<boolean> {
+    const scheduler = this.requireScheduler('unschedule');
+    return scheduler.deleteRecurring(validateScheduleName(name));
+  }
+
+  /** The recurring jobs, sorted by name. */
+  async listSchedules(): Promise<RecurringSchedule[]> {
+    return this.requireScheduler('listSchedules').listRecurring();
   }
 }

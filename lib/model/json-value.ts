@@ -78,6 +78,7 @@ export function toJsonValue(value: unknown, field: string): JsonValue {
       const out: { [key: string]: JsonValue } = {};
       for (const key of Object.keys(obj)) {
         if (!isWellFormedString(key)) throw new ValidationError(`${path}.<key>`, 'well-formed Unicode text', 'a key contains a lone UTF-16 surrogate');
+        if (key === '') throw new ValidationError(`${path}.<key>`, 'non-empty object keys (DynamoDB rejects empty attribute names)', 'an object key is the empty string');
         const child = walk((obj as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, false);
         if (child !== undefined) out[key] = child;
       }

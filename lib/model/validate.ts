@@ -164,6 +164,13 @@ export function validateBackoff(value: unknown, field: string): Required<Backoff
   return { baseMs, maxMs };
 }
 
+/** Validates a DynamoDB table name: 3 to 255 characters of a-z, A-Z, 0-9, `_`, `-`, `.`. */
+export function validateTableName(value: unknown, field = 'tableName'): string {
+  const limit = "3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'";
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(value)) throw new ValidationError(field, limit, `got ${describe(value)}`);
+  return value;
+}
+
 /** Validates a job id (as read from a caller). */
 export function validateJobId(value: unknown, field = 'id'): string {
   const limit = 'a job id: a string of 1 to 64 characters';

@@ -10,6 +10,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { validateTableName } from '../model/validate.ts';
 import { TABLE } from '../schema.ts';
 
 /** The CreateTable request for a jobs table (on-demand billing). */
@@ -44,6 +45,7 @@ export function jobsTableDefinition(tableName: string): CreateTableCommandInput 
  * await createJobsTable(new DynamoDBClient({ endpoint: 'http://127.0.0.1:8000' }), 'jobs');
  */
 export async function createJobsTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  validateTableName(tableName);
   try {
     await client.send(new CreateTableCommand(jobsTableDefinition(tableName)));
   } catch (err) {

@@ -99,31 +99,31 @@ export async function listJobs(
     }),
   );
 
-  // Order of the merged listing: by run_order (ascending, or descending for newest first), then id.
-  const cmp = (a: { ro: string; id: string }, b: { ro: string; id: string }) => {
-    const c = a.ro < b.ro ? -1 : a.ro > b.ro ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-    return lane.newestFirst ? -c : c;
-  };
-  // A shard with more to read bounds the page: its unread items come after its last key read.
-  let bound: { ro: string; id: string } | null = null;
-  for (const s of perShard) {
-    if (!s.more || !s.lek) continue;
-    const k = { ro: s.lek[0], id: s.lek[1] };
-    if (!bound || cmp(k, bound) < 0) bound = k;
+  // Merge the shards' pages by run_order (ascending, or descending for newest first). Items with
+  // equal run_order keep each shard's own order, so what is taken from a shard is always a
+  // prefix of what DynamoDB returned, and its last item is a valid ExclusiveStartKey.
+  const before = (a: string, b: string) => (lane.newestFirst ? a > b : a < b);
+  // A shard with more to read bounds the page: its unread items come at or after its last key.
+  let bound: string | null = null;
+  for (const s of perShard) if (s.more && s.lek && (bound === null || before(s.lek[0], bound))) bound = s.lek[0];
+  const heads = perShard.map(() => 0);
+  const merged: Row[] = [];
+  while (merged.length < opts.limit) {
+    let pick = -1;
+    for (let i = 0; i < perShard.length; i++) {
+      const row = perShard[i]!.rows[heads[i]!];
+      if (!row || (bound !== null && before(bound, row.ro))) continue;
+      const best = pick >= 0 ? perShard[pick]!.rows[heads[pick]!]! : undefined;
+      if (!best || before(row.ro, best.ro)) pick = i;
+    }
+    if (pick < 0) break;
+    merged.push(perShard[pick]!.rows[heads[pick]!++]!);
   }
-  const merged = perShard
-    .flatMap((s) => s.rows)
-    .filter((r) => !bound || cmp(r, bound) <= 0)
-    .sort(cmp)
-    .slice(0, opts.limit);
-
-  const taken = new Map<number, Row>();
-  for (const r of merged) taken.set(r.shard, r);
-  const next: ShardPos[] = perShard.map((s) => {
-    const takenCount = merged.filter((r) => r.shard === s.shard).length;
+  const next: ShardPos[] = perShard.map((s, i) => {
     if (positions[s.shard] === 1) return 1;
-    if (takenCount === s.rows.length) return s.more ? (s.lek ?? positions[s.shard]!) : 1;
-    const last = taken.get(s.shard);
+    const taken = heads[i]!;
+    if (taken === s.rows.length) return s.more ? (s.lek ?? positions[s.shard]!) : 1;
+    const last = s.rows[taken - 1];
     return last ? [last.ro, last.id] : positions[s.shard]!;
   });
 
