@@ -1,0 +1,129 @@
+/** `jobtable enqueue`: one job from arguments, or many from a JSON-lines file. */
+import { readFileSync } from 'node:fs';
+import { ValidationError } from '../../errors.ts';
+import { parseEnqueueRequest } from '../../local/enqueue-request.ts';
+import { validateEnqueue } from '../../model/validate.ts';
+import type { EnqueueOptions, EnqueueRequest } from '../../types.ts';
+import type { Command, CommandContext } from '../command.ts';
+import { durationOption, intOption, out, strOption } from '../command.ts';
+import { CliError, EXIT } from '../exit.ts';
+import { ProgressBar } from '../output.ts';
+import { waitForJobs } from '../wait.ts';
+
+/** Jobs written per `enqueueMany` call, so that the bar moves. */
+const CHUNK = 100;
+
+function parseJson(text: string, field: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(field, 'valid JSON', `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Reads a JSON-lines file and validates every line before anything is written. */
+function readJobsFile(path: string, defaults: EnqueueOptions): EnqueueRequest[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`, EXIT.usage);
+  }
+  const now = Date.now();
+  const jobs: EnqueueRequest[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const prefix = `line ${i + 1}: `;
+    const req = parseEnqueueRequest(parseJson(line, `${prefix}body`), prefix);
+    const options = { ...defaults, ...req.options };
+    validateEnqueue(req.type, req.payload, options, now, prefix);
+    jobs.push({ type: req.type as string, payload: req.payload, options });
+  });
+  if (jobs.length === 0) throw new CliError(`${path} has no jobs (one JSON object per line)`, EXIT.usage);
+  return jobs;
+}
+
+/** `jobtable enqueue` */
+export const enqueueCommand: Command = {
+  name: 'enqueue',
+  usage: 'enqueue <type> [payload-json] [options] | enqueue --file jobs.jsonl [options]',
+  summary: 'add a job (or many from a JSON-lines file)',
+  options: {
+    file: { type: 'string', short: 'f' },
+    delay: { type: 'string' },
+    'run-at': { type: 'string' },
+    priority: { type: 'string', short: 'p' },
+    queue: { type: 'string', short: 'q' },
+    'max-attempts': { type: 'string' },
+    timeout: { type: 'string' },
+    'idempotency-key': { type: 'string' },
+    wait: { type: 'boolean', short: 'w' },
+    'wait-timeout': { type: 'string' },
+  },
+  help: [
+    '--file, -f <path>        one job per line: {"type", "payload", "delayMs"?, "priority"?, ...}',
+    '--delay <duration>       start no earlier than this from now (500, 30s, 5m, 1h)',
+    '--run-at <iso-time>      start no earlier than this time',
+    '--priority, -p <n>       -1000 to 1000, higher first (default 10)',
+    '--queue, -q <name>       (default "default")',
+    '--max-attempts <n>       (default 3)',
+    '--timeout <duration>     per attempt (default 60s)',
+    '--idempotency-key <key>  the same key returns the existing job',
+    '--wait, -w               wait until the job(s) finish; exit 1 unless all completed',
+    '--wait-timeout <dur>     give up waiting after this long',
+  ],
+  async run(ctx: CommandContext) {
+    const v = ctx.values;
+    const delayMs = durationOption(v, 'delay');
+    const timeoutMs = durationOption(v, 'timeout');
+    const priority = intOption(v, 'priority', -1_000_000, 1_000_000);
+    const maxAttempts = intOption(v, 'max-attempts', -1_000_000, 1_000_000);
+    const defaults: EnqueueOptions = {
+      ...(delayMs !== undefined ? { delayMs } : {}),
+      ...(strOption(v, 'run-at') !== undefined ? { runAt: strOption(v, 'run-at')! } : {}),
+      ...(priority !== undefined ? { priority } : {}),
+      ...(strOption(v, 'queue') !== undefined ? { queue: strOption(v, 'queue')! } : {}),
+      ...(maxAttempts !== undefined ? { maxAttempts } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(strOption(v, 'idempotency-key') !== undefined ? { idempotencyKey: strOption(v, 'idempotency-key')! } : {}),
+    };
+    const file = strOption(v, 'file');
+    let ids: string[];
+    let queueWhere: string;
+    if (file) {
+      if (ctx.positionals.length) throw new CliError('give either --file or <type> [payload], not both', EXIT.usage);
+      const jobs = readJobsFile(file, defaults);
+      const conn = ctx.connect();
+      queueWhere = conn.where;
+      const bar = new ProgressBar(ctx.io.stderr, 'enqueued', jobs.length);
+      ids = [];
+      for (let i = 0; i < jobs.length; i += CHUNK) {
+        ids.push(...(await conn.queue.enqueueMany(jobs.slice(i, i + CHUNK))));
+        bar.update(ids.length);
+      }
+      bar.finish();
+    } else {
+      const type = ctx.positionals[0];
+      if (type === undefined) throw new CliError('missing <type> (or --file)', EXIT.usage);
+      if (ctx.positionals.length > 2) throw new CliError('too many arguments: quote the payload JSON', EXIT.usage);
+      const payload = ctx.positionals[1] === undefined ? {} : parseJson(ctx.positionals[1], 'payload');
+      validateEnqueue(type, payload, defaults, Date.now());
+      const conn = ctx.connect();
+      queueWhere = conn.where;
+      ids = [await conn.queue.enqueue(type, payload, defaults)];
+    }
+    if (!v.wait) {
+      if (ctx.json) out(ctx.io, JSON.stringify(file ? { ids } : { id: ids[0] }));
+      else out(ctx.io, file ? `Enqueued ${ids.length} jobs on ${queueWhere}` : `Enqueued ${ctx.positionals[0]} job ${ids[0]} on ${queueWhere}`);
+      return EXIT.ok;
+    }
+    const waitTimeout = durationOption(v, 'wait-timeout');
+    const { jobs, allFinished } = await waitForJobs(ctx.connect().queue, ids, ctx.io, { signal: ctx.signal, ...(waitTimeout !== undefined ? { timeoutMs: waitTimeout } : {}) });
+    const byStatus: Record<string, number> = {};
+    for (const j of jobs) byStatus[j.status] = (byStatus[j.status] ?? 0) + 1;
+    const ok = allFinished && (byStatus.completed ?? 0) === ids.length;
+    if (ctx.json) out(ctx.io, JSON.stringify(file ? { ids, statuses: byStatus } : { id: ids[0], job: jobs[0] ?? null }));
+    else out(ctx.io, `${ids.length === 1 ? `Job ${ids[0]}` : `${ids.length} jobs`}: ${Object.entries(byStatus).map(([s, n]) => `${n} ${s}`).join(', ')}${allFinished ? '' : ' (gave up waiting)'}`);
+    return ok ? EXIT.ok : EXIT.failed;
+  },
+};

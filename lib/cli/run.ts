@@ -1,0 +1,143 @@
+/**
+ * The `jobtable` command line: parses global and command options (`node:util` parseArgs), runs
+ * the command, and turns errors into one clear line and an exit code (see `exit.ts`).
+ */
+import { parseArgs } from 'node:util';
+import { JobTableError, ValidationError } from '../errors.ts';
+import type { Command, Io } from './command.ts';
+import { out } from './command.ts';
+import { enqueueCommand } from './commands/enqueue.ts';
+import { cancelCommand, getCommand, listCommand, retryCommand } from './commands/jobs.ts';
+import { startCommand } from './commands/start.ts';
+import { statsCommand, watchCommand } from './commands/stats.ts';
+import { workCommand } from './commands/work.ts';
+import { connect } from './connect.ts';
+import type { Connection } from './connect.ts';
+import { CliError, EXIT } from './exit.ts';
+
+/** Every command. */
+export const COMMANDS: readonly Command[] = [startCommand, enqueueCommand, getCommand, listCommand, cancelCommand, retryCommand, statsCommand, watchCommand, workCommand];
+
+const GLOBAL_OPTIONS = {
+  json: { type: 'boolean' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  endpoint: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'shard-count': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const GLOBAL_HELP = [
+  '--json                 machine-readable output on stdout',
+  '--table <name>         a jobs table in AWS (credentials from the standard AWS chain)',
+  '--region <region>      its region (default from AWS_REGION / your profile)',
+  '--endpoint <url>       a DynamoDB endpoint (default: the running local stack)',
+  '--data-dir <dir>       where the local stack keeps its state (default ./.data)',
+  '--shard-count <n>      write shards per queue (default 16; must match producers)',
+];
+
+function usage(command?: Command): string {
+  if (command) {
+    return [`Usage: jobtable ${command.usage}`, '', command.summary, '', ...(command.help.length ? ['Options:', ...command.help.map((h) => `  ${h}`), ''] : []), 'Global options:', ...GLOBAL_HELP.map((h) => `  ${h}`)].join('\n');
+  }
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: jobtable <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global options:',
+    ...GLOBAL_HELP.map((h) => `  ${h}`),
+    '',
+    'By default the CLI talks to the local stack started by `npm start`. Exit codes: 0 ok, 1 refused or failed, 2 bad input, 3 queue unreachable.',
+    'Run `jobtable <command> --help` for its options.',
+  ].join('\n');
+}
+
+/** True for errors that mean "cannot reach the queue". */
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return (
+    ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET'].includes(code) ||
+    ['ResourceNotFoundException', 'CredentialsProviderError', 'UnrecognizedClientException', 'AccessDeniedException'].includes(err.name) ||
+    /Region is missing|Could not load credentials/i.test(err.message)
+  );
+}
+
+function report(io: Io, json: boolean, err: unknown): number {
+  let code: number = EXIT.failed;
+  let body: Record<string, unknown>;
+  if (err instanceof CliError) {
+    code = err.exitCode;
+    body = { name: 'CliError', message: err.message, ...err.details };
+  } else if (err instanceof ValidationError) {
+    code = EXIT.usage;
+    body = err.toJSON();
+  } else if (err instanceof JobTableError) {
+    body = err.toJSON();
+  } else if (isUnavailable(err)) {
+    code = EXIT.unavailable;
+    const e = err as Error;
+    body = { name: e.name, code: 'UNAVAILABLE', message: `cannot reach the queue: ${e.message || e.name}` };
+  } else {
+    const e = err instanceof Error ? err : new Error(String(err));
+    body = { name: e.name, message: e.message };
+  }
+  io.stderr.write(json ? `${JSON.stringify({ error: body })}\n` : `jobtable: ${String(body.message)}\n`);
+  return code;
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and resolves to the exit code.
+ * @example
+ * process.exitCode = await runCli(['stats', '--json'], process, signal);
+ */
+export async function runCli(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out(io, usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  const json = argv.includes('--json');
+  if (!command) return report(io, json, new CliError(`unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}`, EXIT.usage));
+  let connection: Connection | undefined;
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...rest], options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new CliError(`${(err as Error).message}\n\n${usage(command)}`, EXIT.usage);
+    }
+    const v = parsed.values as Record<string, string | boolean | undefined>;
+    if (v.help) {
+      out(io, usage(command));
+      return EXIT.ok;
+    }
+    const shardText = v['shard-count'] as string | undefined;
+    const shardCount = shardText === undefined ? undefined : Number(shardText);
+    if (shardCount !== undefined && !(Number.isInteger(shardCount) && shardCount >= 1 && shardCount <= 100)) throw new CliError(`--shard-count must be an integer from 1 to 100`, EXIT.usage);
+    return await command.run({
+      values: parsed.values,
+      positionals: parsed.positionals,
+      io,
+      json,
+      signal,
+      connect: () =>
+        (connection ??= connect({
+          ...(typeof v.table === 'string' ? { table: v.table } : {}),
+          ...(typeof v.region === 'string' ? { region: v.region } : {}),
+          ...(typeof v.endpoint === 'string' ? { endpoint: v.endpoint } : {}),
+          ...(typeof v['data-dir'] === 'string' ? { dataDir: v['data-dir'] } : {}),
+          ...(shardCount !== undefined ? { shardCount } : {}),
+        })),
+    });
+  } catch (err) {
+    return report(io, json, err);
+  } finally {
+    connection?.close();
+  }
+}

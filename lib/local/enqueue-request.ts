@@ -1,0 +1,36 @@
+/**
+ * The JSON shape of one enqueue request, shared by `POST /jobs` and the CLI's JSON-lines files:
+ * `{ type, payload, runAt?, delayMs?, priority?, queue?, maxAttempts?, timeoutMs?, backoff?, idempotencyKey? }`.
+ */
+import { ValidationError } from '../errors.ts';
+import type { EnqueueOptions } from '../types.ts';
+
+/** Fields besides `type` and `payload`: exactly the enqueue options. */
+export const ENQUEUE_REQUEST_OPTIONS = ['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey'] as const;
+
+/** A parsed request; `type`, `payload` and the option values are checked by `JobQueue.enqueue`. */
+export interface EnqueueRequestBody {
+  readonly type: unknown;
+  readonly payload: unknown;
+  readonly options: EnqueueOptions;
+}
+
+/**
+ * Splits a request object into type, payload and options, rejecting anything else.
+ * @param prefix a path prefix for error fields, e.g. `line 3: `
+ * @throws ValidationError naming the field
+ */
+export function parseEnqueueRequest(body: unknown, prefix = ''): EnqueueRequestBody {
+  const allowed = new Set<string>(['type', 'payload', ...ENQUEUE_REQUEST_OPTIONS]);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationError(`${prefix}body`, `a JSON object with ${[...allowed].join(', ')}`);
+  }
+  const b = body as Record<string, unknown>;
+  for (const key of Object.keys(b)) {
+    if (!allowed.has(key)) throw new ValidationError(`${prefix}${key}`, `one of ${[...allowed].join(', ')}`, `unknown field "${key.slice(0, 60)}"`);
+  }
+  if (!('payload' in b)) throw new ValidationError(`${prefix}payload`, 'a JSON value (use {} for none)', 'is missing');
+  const options: Record<string, unknown> = {};
+  for (const key of ENQUEUE_REQUEST_OPTIONS) if (b[key] !== undefined) options[key] = b[key];
+  return { type: b.type, payload: b.payload, options: options as EnqueueOptions };
+}
