@@ -20,6 +20,7 @@ export type {
   JobPage,
   JobProgress,
   JobQueueOptions,
+  JobStats,
   JobStatus,
   JobTypeMap,
   ListJobsOptions,

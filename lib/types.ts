@@ -168,6 +168,21 @@ export interface JobPage {
   readonly cursor?: string;
 }
 
+/** Counts of a queue's jobs, from {@link JobQueue.stats}. */
+export interface JobStats {
+  readonly queue: string;
+  /** Jobs by status (records whose retention has expired are not counted). */
+  readonly counts: Readonly<Record<JobStatus, number>>;
+  /** Sum of `counts`. */
+  readonly total: number;
+  /** Due time of the oldest pending job that is due now, or null if none is due. */
+  readonly oldestDueAt: Date | null;
+  /** How long that job has been waiting past its due time, in ms (null if none is due). */
+  readonly oldestDueAgeMs: number | null;
+  /** When the counts were taken. */
+  readonly countedAt: Date;
+}
+
 /** What a handler gets besides the payload. */
 export interface JobContext<P = unknown> {
   /** The job as claimed (attempts already counts this attempt). */
