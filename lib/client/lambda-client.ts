@@ -1,0 +1,110 @@
+/**
+ * Enqueue from another Lambda (or any AWS code) by invoking the enqueue function, so the caller
+ * needs only `lambda:InvokeFunction` (`JobQueue.grantEnqueue`), not table access.
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { randomUUID } from 'node:crypto';
+import { errorFromJSON, JobTableError, ValidationError } from '../errors.ts';
+import { idempotentJobId } from '../model/codec.ts';
+import type { EnqueueOptions, EnqueueRequest, JobTypeMap } from '../types.ts';
+import { toJobEvent } from './protocol.ts';
+import type { EnqueueEvent } from './protocol.ts';
+
+/** Options of {@link LambdaJobClient}. */
+export interface LambdaJobClientOptions {
+  /** Name or ARN of the enqueue function (the stack outputs it). */
+  readonly functionName: string;
+  /** @default a new `LambdaClient` for the current region */
+  readonly client?: LambdaClient;
+}
+
+/** How to invoke. */
+export interface InvokeOptions {
+  /**
+   * `RequestResponse` waits for the ids and surfaces validation errors. `Event` queues the
+   * invoke and returns at once: the client then sets an idempotency key on every job that has
+   * none, so that Lambda's retries of the asynchronous invoke never create a second job, and
+   * returns the ids those keys determine (invalid input is only logged by the function).
+   * @default "RequestResponse"
+   */
+  readonly invocationType?: 'RequestResponse' | 'Event';
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * Typed like `JobQueue.enqueue`, over the enqueue Lambda.
+ *
+ * @example
+ * import type { JobTypes } from './functions/jobs/index.ts';
+ * const jobs = new LambdaJobClient<JobTypes>({ functionName: process.env.ENQUEUE_FUNCTION_NAME! });
+ * const id = await jobs.enqueue('send_email', { to: 'a@example.com', subject: 'Hi' }, { delayMs: 60_000 });
+ */
+export class LambdaJobClient<M extends JobTypeMap = Record<string, any>> {
+  private readonly client: LambdaClient;
+  private readonly functionName: string;
+
+  constructor(options: LambdaJobClientOptions) {
+    if (!options || typeof options.functionName !== 'string' || options.functionName.length === 0) {
+      throw new ValidationError('functionName', 'the name or ARN of the enqueue function');
+    }
+    this.functionName = options.functionName;
+    this.client = options.client ?? new LambdaClient({});
+  }
+
+  /**
+   * Enqueues one job; resolves to its id.
+   * @throws ValidationError (with `field` and `limit`) for bad input; nothing is written
+   * @throws JobTableError for other failures the function reported
+   */
+  async enqueue<K extends keyof M & string>(type: K, payload: M[K], options?: EnqueueOptions, invoke: InvokeOptions = {}): Promise<string> {
+    const event = toJobEvent(type, payload, options);
+    if (invoke.invocationType === 'Event') return (await this.send({ jobs: [event] }, 'Event'))[0]!;
+    const res = await this.invoke(event, 'RequestResponse');
+    if (typeof res.id !== 'string') throw new JobTableError('The enqueue function returned no id', 'BAD_RESPONSE', { response: res });
+    return res.id;
+  }
+
+  /**
+   * Enqueues many jobs in one invoke (all validated first); resolves to their ids in input order.
+   * Mind Lambda's payload limits (6 MB synchronous, 1 MB asynchronous) for large batches.
+   * @throws ValidationError naming `jobs[i].<field>`; nothing is written
+   */
+  async enqueueMany<K extends keyof M & string>(jobs: readonly EnqueueRequest<K, M[K]>[], invoke: InvokeOptions = {}): Promise<string[]> {
+    if (!Array.isArray(jobs)) throw new ValidationError('jobs', 'an array of { type, payload, options? }');
+    return this.send({ jobs: jobs.map((j) => toJobEvent(j.type, j.payload, j.options)) }, invoke.invocationType ?? 'RequestResponse');
+  }
+
+  private async send(event: { jobs: ReturnType<typeof toJobEvent>[] }, type: 'RequestResponse' | 'Event'): Promise<string[]> {
+    if (type === 'Event') {
+      const keyed = event.jobs.map((j) => (j.idempotencyKey === undefined ? { ...j, idempotencyKey: randomUUID() } : j));
+      await this.invoke({ jobs: keyed }, 'Event');
+      return keyed.map((j) => idempotentJobId(j.queue ?? 'default', j.idempotencyKey!));
+    }
+    const res = await this.invoke(event, 'RequestResponse');
+    if (!Array.isArray(res.ids)) throw new JobTableError('The enqueue function returned no ids', 'BAD_RESPONSE', { response: res });
+    return res.ids as string[];
+  }
+
+  private async invoke(event: EnqueueEvent, type: 'RequestResponse' | 'Event'): Promise<Record<string, unknown>> {
+    const out = await this.client.send(
+      new InvokeCommand({ FunctionName: this.functionName, InvocationType: type, Payload: encoder.encode(JSON.stringify(event)) }),
+    );
+    if (type === 'Event') return {};
+    const text = out.Payload ? decoder.decode(out.Payload) : '';
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      throw new JobTableError(`The enqueue function returned a response that is not JSON: ${text.slice(0, 200)}`, 'BAD_RESPONSE');
+    }
+    const obj = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    if (out.FunctionError) {
+      // A thrown error: Lambda's response is { errorType, errorMessage, trace }.
+      throw errorFromJSON({ name: obj.errorType ?? 'Error', message: obj.errorMessage ?? `Function error: ${out.FunctionError}`, code: 'FUNCTION_ERROR' });
+    }
+    if (typeof obj.error === 'object' && obj.error !== null) throw errorFromJSON(obj.error as Record<string, unknown>);
+    return obj;
+  }
+}
