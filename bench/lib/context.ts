@@ -1,0 +1,84 @@
+/** What every benchmark part gets: the shared DynamoDB Local, sizes for the mode, and a logger. */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { createJobsTable } from '../../lib/index.ts';
+import { localClient } from '../../lib/local/dynamodb-local.ts';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+
+/** Sizes of one run. */
+export interface BenchSizes {
+  /** Calls per raw-bound and enqueue measurement. */
+  readonly rawOps: number;
+  /** Jobs of the end-to-end drain. */
+  readonly e2eJobs: number;
+  /** Worker-process counts of the end-to-end drain. */
+  readonly e2eWorkers: readonly number[];
+  /** Jobs of the cost measurement (happy path and retry path each). */
+  readonly costJobs: number;
+  /** Due jobs and delayed jobs of the pickup measurement. */
+  readonly pickupDue: number;
+  readonly pickupDelayed: number;
+  /** How long the idle worker is watched, ms. */
+  readonly idleWatchMs: number;
+  /** Backlog sizes compared (small, large). */
+  readonly backlogs: readonly [number, number];
+  /** Claims measured on each backlog. */
+  readonly backlogClaims: number;
+}
+
+/** The sizes the issue asks for. */
+export const FULL_SIZES: BenchSizes = {
+  rawOps: 3_000,
+  e2eJobs: 5_000,
+  e2eWorkers: [1, 4, 8],
+  costJobs: 500,
+  pickupDue: 200,
+  pickupDelayed: 50,
+  idleWatchMs: 15_000,
+  backlogs: [1_000, 100_000],
+  backlogClaims: 1_000,
+};
+
+/** Small sizes that keep the harness working in CI (asserting structure, not speed). */
+export const QUICK_SIZES: BenchSizes = {
+  rawOps: 60,
+  e2eJobs: 60,
+  e2eWorkers: [1, 2],
+  costJobs: 10,
+  pickupDue: 5,
+  pickupDelayed: 2,
+  idleWatchMs: 1_000,
+  backlogs: [20, 100],
+  backlogClaims: 20,
+};
+
+/** Concurrency of the raw bound and of single enqueues (the issue's figure). */
+export const CALLER_CONCURRENCY = 16;
+
+/** Shards per queue in every benchmark (the library default). */
+export const BENCH_SHARDS = 16;
+
+/** Shared by the parts. */
+export interface BenchContext {
+  readonly endpoint: string;
+  readonly sizes: BenchSizes;
+  readonly quick: boolean;
+  log(message: string): void;
+}
+
+/** A new client for the benchmark's DynamoDB Local (each part uses its own). */
+export function benchClient(ctx: BenchContext): DynamoDBClient {
+  return localClient(ctx.endpoint);
+}
+
+/** Creates a fresh jobs table; returns its name and a function that drops it. */
+export async function benchTable(client: DynamoDBClient, label: string): Promise<{ tableName: string; drop: () => Promise<void> }> {
+  const tableName = `bench-${label}-${randomUUID().slice(0, 8)}`;
+  await createJobsTable(client, tableName);
+  return {
+    tableName,
+    drop: async () => {
+      await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * A worker in its own process, for the end-to-end benchmark and the crash tests:
+ * `node --import tsx bench/lib/worker-child.ts '<ChildConfig JSON>'`.
+ *
+ * It builds a `JobQueue` against the shared endpoint, prints `{"ready":true}`, waits for a `go`
+ * line on stdin if asked, then drains (`mode: 'drain'`, returns when nothing is due) or runs a
+ * long-lived `Worker` (`mode: 'worker'`, until SIGTERM). It prints one JSON line
+ * {@link ChildResult} at the end. The `noop` handler optionally sleeps and, with `runLog`, appends
+ * `start <id> <attempt>` before running and `done <id>` after its completion was written, so a
+ * parent can count runs per job even across SIGKILLs (appendFileSync reaches the page cache
+ * before the handler returns).
+ */
+import { appendFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { JobQueue, Worker } from '../../lib/index.ts';
+import type { ProcessReport, WorkerEvent } from '../../lib/index.ts';
+import { localClient } from '../../lib/local/dynamodb-local.ts';
+import { CapacityMeter } from './capacity.ts';
+import type { CommandCost } from './capacity.ts';
+
+/** What a child is told. */
+export interface ChildConfig {
+  readonly endpoint: string;
+  readonly tableName: string;
+  readonly shardCount: number;
+  readonly mode: 'drain' | 'worker';
+  /** Jobs run at once. */
+  readonly concurrency: number;
+  /** Wait for a `go` line on stdin before starting. */
+  readonly waitForGo?: boolean;
+  /** File to append run markers to. */
+  readonly runLog?: string;
+  /** Milliseconds each job sleeps. @default 0 */
+  readonly jobSleepMs?: number;
+  /** `pollIntervalMs` of the long-lived worker. @default 200 */
+  readonly pollIntervalMs?: number;
+}
+
+/** What a child prints at the end. */
+export interface ChildResult {
+  readonly pid: number;
+  readonly report: ProcessReport;
+  /** Epoch ms when it started draining and when it stopped. */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly cost: Record<string, CommandCost>;
+  readonly errors: string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
+  const client = localClient(cfg.endpoint);
+  const meter = new CapacityMeter().attach(client);
+  const queue = new JobQueue({ tableName: cfg.tableName, client, shardCount: cfg.shardCount });
+  const errors: string[] = [];
+  const log = (line: string) => {
+    if (cfg.runLog) appendFileSync(cfg.runLog, `${line}\n`);
+  };
+  const handlers = {
+    noop: async (_payload: unknown, ctx: { job: { id: string }; attempt: number }) => {
+      log(`start ${ctx.job.id} ${ctx.attempt} ${process.pid}`);
+      if (cfg.jobSleepMs) await sleep(cfg.jobSleepMs);
+      return null;
+    },
+  };
+  const onEvent = (e: WorkerEvent) => {
+    if (e.kind === 'completed') log(`done ${e.job.id} ${process.pid}`);
+    else if (e.kind === 'stale') log(`stale ${e.job.id} ${process.pid}`);
+    else if (e.kind === 'error' && errors.length < 20) errors.push(e.error.message);
+  };
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  if (cfg.waitForGo) {
+    const rl = createInterface({ input: process.stdin });
+    await new Promise<void>((resolve) => rl.on('line', (l) => l.trim() === 'go' && resolve()));
+    rl.close();
+  }
+  const startedAt = Date.now();
+  let report: ProcessReport;
+  if (cfg.mode === 'drain') {
+    report = await queue.processJobs(handlers, { concurrency: cfg.concurrency, onEvent });
+  } else {
+    const worker = new Worker(queue, handlers, { concurrency: cfg.concurrency, pollIntervalMs: cfg.pollIntervalMs ?? 200, onEvent });
+    const done = worker.start();
+    await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+    await worker.stop();
+    report = await done;
+  }
+  const result: ChildResult = { pid: process.pid, report, startedAt, endedAt: Date.now(), cost: meter.snapshot(), errors };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  client.destroy();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+/**
+ * Part 3, end to end: no-op jobs drained by 1, 4 and 8 worker processes. Jobs are enqueued
+ * first; the clock runs from the moment all workers are told to go until the last one returns.
+ * Also yields the lost claim races per job (part 4) from the workers' own counts.
+ */
+import { JobQueue } from '../../lib/index.ts';
+import { benchClient, benchTable, BENCH_SHARDS } from '../lib/context.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { mergeSnapshots, sumCosts } from '../lib/capacity.ts';
+import type { CostTotals } from '../lib/capacity.ts';
+import { spawnWorker } from '../lib/spawn-worker.ts';
+import { round } from '../lib/stats.ts';
+
+/** Conditional writes one job needs while being drained: its claim and its completion. */
+export const CONDITIONAL_WRITES_PER_JOB = 2;
+
+/** One worker count's run. */
+export interface E2eRun {
+  readonly workers: number;
+  readonly concurrencyPerWorker: number;
+  readonly jobs: number;
+  readonly completed: number;
+  readonly jobsPerSec: number;
+  /** jobs/s divided by (raw conditional UpdateItem/s / conditional writes per job). */
+  readonly ratioToBound: number;
+  readonly lostRacesPerJob: number;
+  readonly queriesPerJob: number;
+  readonly stale: number;
+  readonly cost: CostTotals;
+}
+
+/** Result of part 3. */
+export interface E2eResult {
+  readonly conditionalWritesPerJob: number;
+  /** raw conditional UpdateItem/s divided by the conditional writes per job. */
+  readonly boundJobsPerSec: number;
+  readonly runs: E2eRun[];
+  /** jobs/s at the most workers divided by jobs/s at 1 worker. */
+  readonly scalingMostVsOne: number;
+}
+
+/** Concurrency of each worker process. */
+export const E2E_WORKER_CONCURRENCY = 16;
+
+/** Drains `jobs` no-op jobs with `workers` processes on a fresh table. */
+export async function drainWithProcesses(ctx: BenchContext, workers: number, jobs: number, bound: number): Promise<E2eRun> {
+  const client = benchClient(ctx);
+  const { tableName, drop } = await benchTable(client, `e2e${workers}`);
+  try {
+    const queue = new JobQueue({ tableName, client, shardCount: BENCH_SHARDS });
+    for (let i = 0; i < jobs; i += 1_000) {
+      await queue.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k } })));
+    }
+    const procs = Array.from({ length: workers }, () =>
+      spawnWorker({ endpoint: ctx.endpoint, tableName, shardCount: BENCH_SHARDS, mode: 'drain', concurrency: E2E_WORKER_CONCURRENCY, waitForGo: true }),
+    );
+    await Promise.all(procs.map((p) => p.ready));
+    const go = Date.now();
+    for (const p of procs) p.go();
+    const results = await Promise.all(procs.map((p) => p.result));
+    if (results.some((r) => r === null)) throw new Error('a worker process died without a report');
+    const rs = results.map((r) => r!);
+    const end = Math.max(...rs.map((r) => r.endedAt));
+    const completed = rs.reduce((s, r) => s + r.report.completed, 0);
+    const lost = rs.reduce((s, r) => s + r.report.lostRaces, 0);
+    const queries = rs.reduce((s, r) => s + r.report.queries, 0);
+    const jobsPerSec = (completed / (end - go)) * 1000;
+    const run: E2eRun = {
+      workers,
+      concurrencyPerWorker: E2E_WORKER_CONCURRENCY,
+      jobs,
+      completed,
+      jobsPerSec: round(jobsPerSec, 1),
+      ratioToBound: round(jobsPerSec / bound, 3),
+      lostRacesPerJob: round(lost / Math.max(1, completed), 4),
+      queriesPerJob: round(queries / Math.max(1, completed), 3),
+      stale: rs.reduce((s, r) => s + r.report.stale, 0),
+      cost: sumCosts(mergeSnapshots(rs.map((r) => r.cost))),
+    };
+    ctx.log(`e2e ${workers} workers: ${run.completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ${run.lostRacesPerJob} lost races/job`);
+    return run;
+  } finally {
+    await drop();
+    client.destroy();
+  }
+}
+
+/** Runs part 3 for every worker count of the mode. */
+export async function benchE2e(ctx: BenchContext, rawUpdatePerSec: number): Promise<E2eResult> {
+  const bound = rawUpdatePerSec / CONDITIONAL_WRITES_PER_JOB;
+  const runs: E2eRun[] = [];
+  for (const w of ctx.sizes.e2eWorkers) runs.push(await drainWithProcesses(ctx, w, ctx.sizes.e2eJobs, bound));
+  const one = runs.find((r) => r.workers === 1) ?? runs[0]!;
+  const most = runs[runs.length - 1]!;
+  return { conditionalWritesPerJob: CONDITIONAL_WRITES_PER_JOB, boundJobsPerSec: round(bound, 1), runs, scalingMostVsOne: round(most.jobsPerSec / one.jobsPerSec, 3) };
+}

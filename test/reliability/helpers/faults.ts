@@ -1,0 +1,78 @@
+/**
+ * Fault injection for the reliability suite: a client middleware placed inside the SDK's retry
+ * loop that makes a fraction of DynamoDB calls fail with a throttling error, an HTTP 500 or a
+ * connection reset, either before the request is sent or AFTER the server applied it (the caller
+ * sees an error for a write that happened). The SDK's standard retry strategy retries all three.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** The kinds of injected fault. */
+export type FaultKind = 'throttle' | 'http500' | 'econnreset';
+
+/** Options of {@link injectFaults}. */
+export interface FaultOptions {
+  /** Fraction of calls that fail, 0 to 1. @default 0.05 */
+  readonly rate?: number;
+  /** Of the failed calls, the fraction that fail after the server applied the request. @default 0.5 */
+  readonly afterRate?: number;
+  /** Source of randomness. @default Math.random */
+  readonly random?: () => number;
+  /** Only these commands fail (e.g. `UpdateItemCommand`). @default all data-plane commands */
+  readonly commands?: readonly string[];
+}
+
+/** What was injected, by command and kind. */
+export interface FaultLog {
+  /** Faults thrown before the request reached DynamoDB. */
+  before: number;
+  /** Faults thrown after DynamoDB applied the request. */
+  after: number;
+  readonly byCommand: Record<string, number>;
+  readonly byKind: Record<FaultKind, number>;
+}
+
+const KINDS: readonly FaultKind[] = ['throttle', 'http500', 'econnreset'];
+const CONTROL_PLANE = /Table|TimeToLive/;
+
+/** Builds an error the SDK classifies exactly like the real one. */
+export function faultError(kind: FaultKind, command: string): Error {
+  const metadata = { httpStatusCode: kind === 'throttle' ? 400 : kind === 'http500' ? 500 : undefined, attempts: 1, totalRetryDelay: 0 };
+  if (kind === 'throttle') {
+    return Object.assign(new Error(`injected: ${command} throttled`), { name: 'ProvisionedThroughputExceededException', $fault: 'client', $metadata: metadata });
+  }
+  if (kind === 'http500') {
+    return Object.assign(new Error(`injected: ${command} internal server error`), { name: 'InternalServerError', $fault: 'server', $metadata: metadata });
+  }
+  return Object.assign(new Error(`injected: ${command} socket hang up`), { name: 'Error', code: 'ECONNRESET', $metadata: {} });
+}
+
+/**
+ * Adds the fault middleware to `client` and returns the live log of injected faults.
+ * @example
+ * const log = injectFaults(client, { rate: 0.05 });
+ */
+export function injectFaults(client: DynamoDBClient, options: FaultOptions = {}): FaultLog {
+  const rate = options.rate ?? 0.05;
+  const afterRate = options.afterRate ?? 0.5;
+  const random = options.random ?? Math.random;
+  const only = options.commands ? new Set(options.commands) : null;
+  const log: FaultLog = { before: 0, after: 0, byCommand: {}, byKind: { throttle: 0, http500: 0, econnreset: 0 } };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? 'unknown';
+      if (CONTROL_PLANE.test(command) || (only && !only.has(command)) || random() >= rate) return next(args);
+      const kind = KINDS[Math.floor(random() * KINDS.length)]!;
+      log.byCommand[command] = (log.byCommand[command] ?? 0) + 1;
+      log.byKind[kind]++;
+      if (random() < afterRate) {
+        // The nasty case: the server applied the request, the caller sees an error.
+        await next(args).catch(() => {});
+        log.after++;
+      } else log.before++;
+      throw faultError(kind, command);
+    },
+    // The deserialize step runs inside the retry middleware (finalizeRequest), so the SDK retries.
+    { step: 'deserialize', name: 'jobtableFaultInjection', priority: 'high' },
+  );
+  return log;
+}
