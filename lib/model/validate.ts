@@ -92,8 +92,17 @@ export function validateDate(value: unknown, field: string): number {
   else if (typeof value === 'number') ms = value;
   else throw new ValidationError(field, limit, `expected a date, got ${describe(value)}`);
   if (!Number.isFinite(ms)) throw new ValidationError(field, limit, 'is not a valid date');
+  if (typeof value === 'string' && !calendarDayExists(value)) throw new ValidationError(field, limit, `"${truncate(value)}" names a day its month does not have`);
   if (ms < 0 || ms > Date.UTC(9999, 11, 31, 23, 59, 59, 999)) throw new ValidationError(field, limit, `${new Date(ms).toISOString?.() ?? ms} is outside 1970 to 9999`);
   return Math.floor(ms);
+}
+
+/** False for an ISO-style `YYYY-MM-DD` prefix naming a day its month lacks (Date.parse rolls `02-31` over to March). */
+function calendarDayExists(value: string): boolean {
+  const m = /^\s*([+-]?\d{4,6})-(\d{2})-(\d{2})/.exec(value);
+  if (!m) return true;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 /**
