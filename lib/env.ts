@@ -20,6 +20,14 @@ export const ENV = {
   concurrency: 'JOBTABLE_CONCURRENCY',
   /** A DynamoDB endpoint override (DynamoDB Local). */
   dynamoEndpoint: 'JOBTABLE_DYNAMODB_ENDPOINT',
+  /** EventBridge Scheduler group holding wake-ups and recurring schedules (see lib/scheduler). */
+  scheduleGroup: 'JOBTABLE_SCHEDULE_GROUP',
+  /** Role EventBridge Scheduler assumes to invoke the targets. */
+  schedulerRoleArn: 'JOBTABLE_SCHEDULER_ROLE_ARN',
+  /** The worker function: target of wake-ups and kicks. */
+  wakeTargetArn: 'JOBTABLE_WAKE_TARGET_ARN',
+  /** The schedule-target function: target of recurring schedules. */
+  recurringTargetArn: 'JOBTABLE_RECURRING_TARGET_ARN',
 } as const;
 
 /** Reads a queue configuration from the environment (throws a clear error if the table is missing). */

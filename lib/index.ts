@@ -52,3 +52,11 @@ export { LambdaJobClient, fromEnqueueEvent, toErrorResponse, toJobEvent } from '
 export type { EnqueueBatchEvent, EnqueueEvent, EnqueueJobEvent, EnqueueResponse, InvokeOptions, LambdaJobClientOptions } from './client/index.ts';
 export { createObservability, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, oldestDueJobAgeMs, workerEventSink } from './observability/index.ts';
 export type { EventLogger, EventMetrics, ObservabilityOptions } from './observability/index.ts';
+export { EventBridgeScheduler, schedulerFromEnv } from './scheduler/eventbridge.ts';
+export type { EventBridgeSchedulerOptions } from './scheduler/eventbridge.ts';
+export { LocalScheduler } from './scheduler/local.ts';
+export type { LocalSchedulerOptions } from './scheduler/local.ts';
+export { SchedulerNotConfiguredError, isWakeEvent, wakeEvent } from './scheduler/port.ts';
+export type { RecurringSchedule, Scheduler, ScheduleOptions, WakeEvent, WakeReason } from './scheduler/port.ts';
+export { parseScheduleExpression, nextFireMs } from './scheduler/expression.ts';
+export { MAX_WAKE_WAIT_MS } from './scheduler/wakeups.ts';

@@ -139,6 +139,11 @@ export interface JobQueueOptions {
   readonly random?: () => number;
   /** Called after jobs are written, e.g. to wake a worker (prompt pickup). */
   readonly onEnqueued?: (jobs: readonly EnqueuedJob[]) => void;
+  /**
+   * Where recurring schedules live (`schedule`, `unschedule`, `listSchedules`): an
+   * `EventBridgeScheduler` in AWS, a `LocalScheduler` locally. @default none (those methods throw)
+   */
+  readonly scheduler?: import('./scheduler/port.ts').Scheduler;
 }
 
 /** What {@link JobQueueOptions.onEnqueued} is told about each new job. */

@@ -1,0 +1,149 @@
+/**
+ * Prompt pickup, delayed-job wake-ups, recurring schedules and TTL deletion with the local
+ * scheduler, against the real DynamoDB Local. Workers poll only every 60 s here, so anything that
+ * starts sooner was started by the scheduler's kick or wake-up.
+ */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobQueue, LocalScheduler, SchedulerNotConfiguredError, ValidationError, Worker } from '../../lib/index.ts';
+import type { WakeEvent } from '../../lib/index.ts';
+import { freshQueue, sleep, waitFor } from '../helpers/ddb.ts';
+
+type Started = { id: string; at: number; runAt: number };
+
+describe('local scheduler with an idle worker', () => {
+  let queue: JobQueue;
+  let scheduler: LocalScheduler;
+  let worker: Worker;
+  let cleanup: () => Promise<void>;
+  const started: Started[] = [];
+  const wakes: WakeEvent[] = [];
+
+  beforeAll(async () => {
+    scheduler = new LocalScheduler({
+      wake: (e) => {
+        wakes.push(e);
+        worker?.wake(e.shards);
+      },
+      allowSecondRates: true,
+      tickMs: 0,
+      ttlSweepMs: 0,
+      // Small buckets so a wake-up (not a kick) is exercised within seconds.
+      plan: { bucketMs: 2_000, minLeadMs: 500 },
+    });
+    ({ queue, cleanup } = await freshQueue({ scheduler, onEnqueued: scheduler.onEnqueued }));
+    const record = (_p: unknown, ctx: { job: { id: string; runAt: Date } }) => {
+      started.push({ id: ctx.job.id, at: Date.now(), runAt: ctx.job.runAt.getTime() });
+    };
+    worker = new Worker(queue, { work: record, tick: record }, { pollIntervalMs: 60_000, concurrency: 4 });
+    scheduler.start(queue);
+    void worker.start();
+    await sleep(500); // let the worker find nothing and go to sleep
+  });
+  afterAll(async () => {
+    await worker.stop();
+    await scheduler.stop();
+    await cleanup();
+  });
+
+  const startOf = (id: string) => waitFor(() => started.find((s) => s.id === id), 15_000) as Promise<Started>;
+
+  it('starts a due job enqueued while the worker is idle within 1 s', async () => {
+    const latencies: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await sleep(300); // idle again
+      const t0 = Date.now();
+      const id = await queue.enqueue('work', { i });
+      const s = await startOf(id);
+      latencies.push(s.at - t0);
+    }
+    console.log(`local pickup latency (enqueue call -> handler start), ms: ${latencies.join(', ')}`);
+    for (const l of latencies) expect(l).toBeLessThan(1_000);
+  });
+
+  it('starts a job delayed by 3 s within 1 s after its runAt, and not before', async () => {
+    const id = await queue.enqueue('work', {}, { delayMs: 3_000 });
+    const s = await startOf(id);
+    console.log(`3 s delay: started ${s.at - s.runAt} ms after runAt`);
+    expect(s.at).toBeGreaterThanOrEqual(s.runAt);
+    expect(s.at - s.runAt).toBeLessThan(1_000);
+  });
+
+  it('wakes the idle worker with a one-time wake-up for a job due after the current bucket', async () => {
+    const before = wakes.length;
+    const id = await queue.enqueue('work', {}, { delayMs: 4_500 });
+    const s = await startOf(id);
+    const newWakes = wakes.slice(before);
+    expect(newWakes.map((w) => w.reason)).toContain('wake-up');
+    expect(newWakes.map((w) => w.reason)).not.toContain('enqueued'); // no kick: it was not due soon
+    expect(s.at).toBeGreaterThanOrEqual(s.runAt);
+    expect(s.at - s.runAt).toBeLessThan(1_000);
+  });
+
+  it('fires a recurring job on its schedule and stops after unschedule', async () => {
+    const def = await queue.schedule('every-second', 'rate(1 second)', 'tick', { n: 1 }, { priority: 5 });
+    expect(def.options.priority).toBe(5);
+    expect((await queue.listSchedules()).map((s) => s.name)).toEqual(['every-second']);
+    const t0 = Date.now();
+    await sleep(3_600);
+    const ticks = () => started.filter((s) => s.at >= t0 && s.runAt >= t0).length;
+    const fired = ticks();
+    expect(fired).toBeGreaterThanOrEqual(3);
+    expect(fired).toBeLessThanOrEqual(4);
+    expect(await queue.unschedule('every-second')).toBe(true);
+    expect(await queue.unschedule('every-second')).toBe(false);
+    const after = ticks();
+    await sleep(1_500);
+    expect(ticks()).toBe(after);
+    expect(await queue.listSchedules()).toEqual([]);
+    const jobs = await queue.listJobs({ status: 'completed', limit: 100 });
+    const keys = jobs.jobs.map((j) => j.idempotencyKey).filter((k): k is string => !!k?.startsWith('schedule:every-second@'));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rejects a bad expression with a typed error and creates nothing', async () => {
+    await expect(queue.schedule('bad', 'rate(0 minutes)', 'tick', {})).rejects.toBeInstanceOf(ValidationError);
+    await expect(queue.schedule('bad', 'cron(0 2 * * * *)', 'tick', {})).rejects.toMatchObject({ field: 'expression' });
+    await expect(queue.schedule('bad name!', 'rate(1 minute)', 'tick', {})).rejects.toMatchObject({ field: 'name' });
+    await expect(queue.schedule('bad', 'rate(1 minute)', 'tick', {}, { timezone: 'Mars/Olympus' })).rejects.toMatchObject({ field: 'options.timezone' });
+    expect(await queue.listSchedules()).toEqual([]);
+  });
+});
+
+describe('without a scheduler', () => {
+  it('schedule, unschedule and listSchedules throw SchedulerNotConfiguredError', async () => {
+    const { queue, cleanup } = await freshQueue();
+    try {
+      await expect(queue.schedule('x', 'rate(1 minute)', 'tick', {})).rejects.toBeInstanceOf(SchedulerNotConfiguredError);
+      await expect(queue.unschedule('x')).rejects.toMatchObject({ code: 'NO_SCHEDULER' });
+      await expect(queue.listSchedules()).rejects.toMatchObject({ code: 'NO_SCHEDULER' });
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('local TTL deletion', () => {
+  it('deletes expired finished jobs and keeps the rest', async () => {
+    const { queue, cleanup } = await freshQueue({ retention: { completedMs: 0 } });
+    // The sweeper's clock runs 10 s ahead so the just-finished job's TTL has passed.
+    const scheduler = new LocalScheduler({ wake: () => {}, tickMs: 0, ttlSweepMs: 0, clock: { now: () => Date.now() + 10_000 } });
+    scheduler.start(queue);
+    try {
+      const raw = async (id: string) =>
+        (await queue.store.client.send(new GetItemCommand({ TableName: queue.tableName, Key: { id: { S: id } }, ConsistentRead: true }))).Item;
+      const done = await queue.enqueue('work', {});
+      await queue.processJobs({ work: () => 'ok' });
+      const pending = await queue.enqueue('work', {}, { delayMs: 3_600_000 });
+      expect(await raw(done)).toBeDefined(); // finished and expired, but DynamoDB Local keeps it
+      expect(await scheduler.sweepTtl()).toBe(1);
+      expect(await raw(done)).toBeUndefined();
+      expect((await queue.getJob(pending))?.status).toBe('pending');
+      expect(await scheduler.sweepTtl()).toBe(0);
+    } finally {
+      await scheduler.stop();
+      await cleanup();
+    }
+  });
+});
