@@ -27,7 +27,7 @@ export interface DueRead {
   readonly queries: number;
   /** True if a range had more items than were read. */
   readonly truncated: boolean;
-  /** Earliest due time of a not-yet-claimable entry seen (a live lease or a future run), if any. */
+  /** When the earliest entry seen that is not claimable yet becomes so (a future run or a live lease). */
   readonly nextDueMs: number | null;
 }
 
@@ -55,7 +55,8 @@ export function compareCandidates(a: Candidate, b: Candidate): number {
 
 /**
  * Two queries on one shard's `due` lane, run together: the ready range (`0#...`, priority then
- * age) and the due prefix of the scheduled range (`1#...` up to now). No promotion write moves
+ * age) and the head of the scheduled range (`1#...`, by due time: the due entries are its prefix,
+ * and the first entry not yet due tells when to look again, at no extra cost). No promotion write moves
  * a delayed job into the ready range; both ranges are merged here. GSI reads are eventually
  * consistent, so a candidate is only a hint: the claim re-checks everything on the base item.
  */
@@ -79,8 +80,8 @@ export async function queryDue(ctx: StoreContext, queue: string, shard: number, 
     ctx.client.send(
       new QueryCommand({
         ...base,
-        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-        ExpressionAttributeValues: { ':pk': { S: pk }, ':lo': { S: SCHEDULED_PREFIX }, ':hi': { S: scheduledDueBound(now) } },
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :sched)',
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':sched': { S: SCHEDULED_PREFIX } },
       }),
     ),
   ]);
@@ -90,10 +91,14 @@ export async function queryDue(ctx: StoreContext, queue: string, shard: number, 
     const c = toCandidate(item, shard);
     if (!c) continue;
     if (isClaimable(c, now)) candidates.push(c);
+    else if (c.runAtMs > now) nextDueMs = Math.min(nextDueMs ?? Infinity, c.runAtMs);
     else if (c.leaseUntilMs !== null) nextDueMs = Math.min(nextDueMs ?? Infinity, c.leaseUntilMs);
   }
   candidates.sort(compareCandidates);
-  return { candidates, queries: 2, truncated: !!ready.LastEvaluatedKey || !!scheduled.LastEvaluatedKey, nextDueMs };
+  // The scheduled range only has more due entries if the last one read was due too.
+  const lastScheduled = scheduled.Items?.at(-1)?.[ATTR.runOrder]?.S;
+  const scheduledMore = !!scheduled.LastEvaluatedKey && !!lastScheduled && lastScheduled <= scheduledDueBound(now);
+  return { candidates, queries: 2, truncated: !!ready.LastEvaluatedKey || scheduledMore, nextDueMs };
 }
 
 /**

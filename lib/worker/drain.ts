@@ -11,7 +11,7 @@ import { mapLimit } from '../util/map-limit.ts';
 import { leaseUntilMs, MAX_LEASE_GRACE_MS } from '../model/state.ts';
 import { claimJob } from '../store/claim-job.ts';
 import type { StoreContext } from '../store/context.ts';
-import { nextScheduledMs, queryDue } from '../store/query-due.ts';
+import { queryDue } from '../store/query-due.ts';
 import type { Candidate, DueRead } from '../store/query-due.ts';
 import type { Handlers, ProcessJobsOptions, ProcessReport, WorkerEvent } from '../types.ts';
 import { handlerObject, knownTypes, runJob } from './run-job.ts';
@@ -21,12 +21,19 @@ import type { RunOutcome } from './run-job.ts';
 export interface DrainInternals {
   /** Resolves early when new work may be due (prompt pickup); the drain re-sweeps. */
   readonly wakeup?: () => Promise<void>;
+  /**
+   * Shards where jobs were just written (prompt pickup): after a wake-up the drain reads these
+   * first, then sweeps all shards as usual. Calling it clears the hints.
+   */
+  readonly takeShardHints?: () => readonly number[];
 }
 
 /** Candidates older than this are read again before claiming (others may have taken them). */
 const MAX_CANDIDATE_AGE_MS = 1_000;
 /** Shard queries in flight at once during a sweep. */
 const SWEEP_READ_CONCURRENCY = 8;
+/** While jobs run and nothing else is due, look again this often (plain drains). */
+const BUSY_RECHECK_MS = 2_000;
 /** Consecutive failed sweeps before the drain gives up and throws. */
 const MAX_ERROR_STREAK = 8;
 
@@ -65,6 +72,8 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
 
   const counts = { claimed: 0, completed: 0, retried: 0, failed: 0, stale: 0, lostRaces: 0, queries: 0 };
   const inFlight = new Set<Promise<void>>();
+  /** Jobs finished so far: a sweep that overlapped a finish may have read a stale picture. */
+  let settled = 0;
   let stoppedBecause: ProcessReport['stoppedBecause'] = 'drained';
 
   const start = (candidate: Candidate, claim: NonNullable<Awaited<ReturnType<typeof claimJob>>>) => {
@@ -81,7 +90,10 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
         // A store error while writing the outcome: the lease will run out and the job be retried.
         emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)), job: claim.job });
       })
-      .finally(() => inFlight.delete(p));
+      .finally(() => {
+        inFlight.delete(p);
+        settled++;
+      });
     inFlight.add(p);
   };
 
@@ -105,16 +117,22 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
     counts.queries += read.queries;
     return read;
   };
-  /** Reads every shard; returns the views that have claimable candidates. */
-  const sweep = async (): Promise<{ views: ShardView[]; nextLeaseMs: number | null }> => {
-    const shards = Array.from({ length: ctx.shardCount }, (_, i) => i);
+  /** Reads every shard (or only `only`, if given); returns the views that have claimable candidates. */
+  const sweep = async (only: readonly number[] = []): Promise<{ views: ShardView[]; nextLeaseMs: number | null; nextByShard: Map<number, number> }> => {
+    const hinted = [...new Set(only)].filter((s) => Number.isInteger(s) && s >= 0 && s < ctx.shardCount);
+    const shards = hinted.length > 0 ? hinted : Array.from({ length: ctx.shardCount }, (_, i) => i);
     const views = await mapLimit(shards, SWEEP_READ_CONCURRENCY, async (shard): Promise<ShardView> => {
       const read = await readShard(shard);
       return { shard, read, at: ctx.clock.now(), next: 0, tie: ctx.random() };
     });
     let nextLeaseMs: number | null = null;
-    for (const v of views) if (v.read.nextDueMs !== null) nextLeaseMs = Math.min(nextLeaseMs ?? Infinity, v.read.nextDueMs);
-    return { views: views.filter((v) => v.read.candidates.length > 0), nextLeaseMs };
+    const nextByShard = new Map<number, number>();
+    for (const v of views) {
+      if (v.read.nextDueMs === null) continue;
+      nextLeaseMs = Math.min(nextLeaseMs ?? Infinity, v.read.nextDueMs);
+      nextByShard.set(v.shard, v.read.nextDueMs);
+    }
+    return { views: views.filter((v) => v.read.candidates.length > 0), nextLeaseMs, nextByShard };
   };
   /**
    * The shard whose next candidate should be claimed: highest priority first across all shards;
@@ -132,18 +150,19 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
     return best;
   };
 
+  /** Shards known to hold a job due when the current wait ends (set by `idle`). */
+  const dueShards: number[] = [];
   /** Waits when nothing is due; returns false if the drain should end instead. */
-  const idle = async (nextLeaseMs: number | null): Promise<boolean> => {
+  const idle = async (nextLeaseMs: number | null, nextByShard: Map<number, number>): Promise<boolean> => {
     if (pollIntervalMs <= 0 && waitForDueWithinMs <= 0) return false;
-    const nexts = await Promise.all(Array.from({ length: ctx.shardCount }, (_, s) => nextScheduledMs(ctx, queue, s)));
-    counts.queries += ctx.shardCount;
     const now = ctx.clock.now();
-    const known = [...nexts, nextLeaseMs].filter((v): v is number => v !== null);
-    const nextDue = known.length ? Math.min(...known) : Infinity;
+    const nextDue = nextLeaseMs ?? Infinity;
     let waitUntil: number;
     if (pollIntervalMs > 0) waitUntil = Math.min(nextDue, now + pollIntervalMs, budgetEnd);
     else if (nextDue - now <= waitForDueWithinMs && nextDue < budgetEnd) waitUntil = nextDue;
     else return false;
+    // The shards whose job falls due by then are read first when the wait ends.
+    for (const [shard, at] of nextByShard) if (at <= waitUntil) dueShards.push(shard);
     if (waitUntil > now) {
       const waits: Promise<unknown>[] = [sleep(waitUntil - now)];
       if (internals.wakeup) waits.push(internals.wakeup());
@@ -163,7 +182,10 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
       }
       let claimedThisSweep = 0;
       try {
-        const { views, nextLeaseMs } = await sweep();
+        const settledBefore = settled;
+        const lostBefore = counts.lostRaces;
+        const hinted = [...(internals.takeShardHints?.() ?? []), ...dueShards.splice(0)];
+        const { views, nextLeaseMs, nextByShard } = await sweep(hinted);
         let live = views;
         while (live.length > 0 && claimedThisSweep < sweepClaimLimit) {
           if (stopReason()) continue outer;
@@ -204,13 +226,18 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
           start(candidate, claim);
         }
         errorStreak = 0;
-        if (claimedThisSweep > 0) continue;
+        if (claimedThisSweep > 0 || hinted.length > 0) continue; // a hinted read is followed by a full sweep
         if (inFlight.size > 0) {
-          // Running jobs may schedule retries or free up; look again when one finishes.
-          await Promise.race([...inFlight, ...(internals.wakeup ? [internals.wakeup()] : [])]);
+          // Running jobs may schedule retries or free up; look again when one finishes, on a
+          // wake-up, or after a while (new jobs may arrive while a long job holds a slot).
+          const busyWait = [sleep(Math.min(nextLeaseMs ?? Infinity, ctx.clock.now() + (pollIntervalMs > 0 ? pollIntervalMs : BUSY_RECHECK_MS)) - ctx.clock.now())];
+          await Promise.race([...inFlight, ...busyWait, ...(internals.wakeup ? [internals.wakeup()] : [])]);
           continue;
         }
-        if (!(await idle(nextLeaseMs))) {
+        // A job finished mid-sweep (maybe scheduling a retry), or a race was lost (another worker
+        // changed a job after it was read): the sweep's picture is stale, so look again.
+        if (settled !== settledBefore || counts.lostRaces !== lostBefore) continue;
+        if (!(await idle(nextLeaseMs, nextByShard))) {
           stoppedBecause = 'drained';
           break;
         }

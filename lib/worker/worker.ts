@@ -9,8 +9,9 @@ import type { Handlers, JobTypeMap, ProcessJobsOptions, ProcessReport } from '..
 /** Options of {@link Worker}. */
 export interface WorkerOptions extends Omit<ProcessJobsOptions, 'signal'> {
   /**
-   * Longest sleep when nothing is due and no wake-up comes.
-   * @default 5000
+   * Longest sleep when nothing is due and no wake-up comes. Each look is one sweep (2 queries per
+   * shard), so 10 s with 16 shards is 3.2 queries/s while idle; `wake()` gives prompt pickup.
+   * @default 10000
    */
   readonly pollIntervalMs?: number;
 }
@@ -30,6 +31,7 @@ export class Worker<M extends JobTypeMap = Record<string, any>> {
   private wakeResolve: (() => void) | undefined;
   private wakePromise: Promise<void>;
   private wakePending = false;
+  private readonly shardHints = new Set<number>();
 
   constructor(
     readonly queue: JobQueue<M>,
@@ -54,8 +56,8 @@ export class Worker<M extends JobTypeMap = Record<string, any>> {
     this.controller = new AbortController();
     this.running = this.queue.processJobs(
       this.handlers,
-      { ...this.options, pollIntervalMs: this.options.pollIntervalMs ?? 5_000, signal: this.controller.signal },
-      { wakeup: () => this.nextWake() },
+      { ...this.options, pollIntervalMs: this.options.pollIntervalMs ?? 10_000, signal: this.controller.signal },
+      { wakeup: () => this.nextWake(), takeShardHints: () => this.takeShardHints() },
     );
     return this.running;
   }
@@ -68,8 +70,18 @@ export class Worker<M extends JobTypeMap = Record<string, any>> {
     return this.wakePromise;
   }
 
-  /** Tells an idle worker that work may be due now (prompt pickup). Cheap; safe to call often. */
-  wake(): void {
+  private takeShardHints(): number[] {
+    const hints = [...this.shardHints];
+    this.shardHints.clear();
+    return hints;
+  }
+
+  /**
+   * Tells an idle worker that work may be due now (prompt pickup). Cheap; safe to call often.
+   * @param shards where the new jobs were written (`EnqueuedJob.shard`): read first, then all shards
+   */
+  wake(shards?: readonly number[]): void {
+    for (const s of shards ?? []) this.shardHints.add(s);
     const resolve = this.wakeResolve;
     this.wakePending = true;
     this.wakePromise = this.newWakePromise();

@@ -3,7 +3,6 @@
  * worker process killed mid-job, and a stale worker whose late result must not win.
  */
 import { spawn } from 'node:child_process';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue } from '../../lib/index.ts';
 import type { ProcessReport, WorkerEvent } from '../../lib/index.ts';
@@ -11,11 +10,10 @@ import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { ddbEndpoint, freshQueue } from '../helpers/ddb.ts';
 
 let queue: JobQueue;
-let client: DynamoDBClient;
 let tableName: string;
 let cleanup: () => Promise<void>;
 
-beforeAll(async () => ({ queue, client, tableName, cleanup } = await freshQueue()));
+beforeAll(async () => ({ queue, tableName, cleanup } = await freshQueue()));
 afterAll(async () => cleanup());
 
 describe('processJobs with several workers', () => {
@@ -113,9 +111,14 @@ describe('a stale worker', () => {
     );
     const a = new JobQueue({ tableName, client: slowClient });
     const eventsA: WorkerEvent[] = [];
-    const runA = a.processJobs({ race: () => ({ by: 'A' }) }, { queue: q, leaseGraceMs: 100, onEvent: (e) => eventsA.push(e) });
-    // Worker B waits for the lease to run out and takes over.
-    await new Promise((r) => setTimeout(r, 100));
+    let claimedByA!: () => void;
+    const aHasIt = new Promise<void>((r) => (claimedByA = r));
+    const runA = a.processJobs(
+      { race: () => ({ by: 'A' }) },
+      { queue: q, leaseGraceMs: 100, onEvent: (e) => (eventsA.push(e), e.kind === 'claimed' && claimedByA()) },
+    );
+    // Worker B starts once A holds the job, waits for A's lease to run out, and takes over.
+    await aHasIt;
     const reportB = await queue.processJobs({ race: () => ({ by: 'B' }) }, { queue: q, leaseGraceMs: 100, waitForDueWithinMs: 3_000 });
     const reportA = await runA;
     slowClient.destroy();
