@@ -284,6 +284,8 @@ export class JobQueue extends Construct {
         // Bundle everything (AWS SDK included): the artifact is self-contained and pinned.
         externalModules: [],
         minify: true,
+        // Error classes name themselves with `new.target.name`: minifying must keep class names.
+        keepNames: true,
         banner: "import { createRequire as __jtCreateRequire } from 'node:module'; const require = __jtCreateRequire(import.meta.url);",
       },
     });
