@@ -5,8 +5,14 @@
  * work and one coalesced wake-up per queue and minute for delayed work (see `./wakeups.ts`).
  * `functions/stream.ts` is a thin adapter over {@link handleStreamBatch}.
  */
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { ENV } from '../env.ts';
+import { ValidationError } from '../errors.ts';
 import { ATTR } from '../schema.ts';
 import type { Clock } from '../types.ts';
+import { schedulerFromEnv } from './eventbridge.ts';
+import { lambdaKick } from './kick.ts';
 import type { Kick } from './kick.ts';
 import type { Scheduler } from './port.ts';
 import { planWakeups } from './wakeups.ts';
@@ -63,4 +69,16 @@ export async function handleStreamBatch(records: readonly StreamRecordLike[], de
   const plan = planWakeups(pendingJobsFromRecords(records), now, deps.plan);
   await Promise.all([...plan.kick.map((k) => deps.kick(k.queue, 'enqueued', k.shards)), ...plan.wakeAt.map((w) => deps.scheduler.wakeAt(w.queue, w.atMs))]);
   return plan;
+}
+
+/**
+ * The stream function's dependencies from the environment the CDK construct sets: the kick
+ * invokes the worker (`JOBTABLE_WAKE_TARGET_ARN`) asynchronously; wake-ups go to the schedule group.
+ * @throws ValidationError naming the missing variable
+ */
+export function streamDepsFromEnv(env: NodeJS.ProcessEnv = process.env, clients: { lambda?: LambdaClient; scheduler?: SchedulerClient } = {}): StreamDeps {
+  const scheduler = schedulerFromEnv(env, clients.scheduler);
+  const missing = [ENV.scheduleGroup, ENV.schedulerRoleArn, ENV.recurringTargetArn, ENV.wakeTargetArn].find((name) => !env[name]);
+  if (!scheduler || missing) throw new ValidationError(missing ?? ENV.scheduleGroup, 'set by the JobQueue construct', `environment variable ${missing} is not set`);
+  return { kick: lambdaKick(clients.lambda ?? new LambdaClient({}), env[ENV.wakeTargetArn]!), scheduler };
 }

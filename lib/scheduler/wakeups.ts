@@ -4,12 +4,14 @@
  * one-time wake-ups to make sure exist. The stream Lambda (AWS) and the local scheduler both
  * execute this plan, so they behave the same.
  *
- * A wake-up is coalesced to the start of the minute (the bucket) in which the job falls due: a
- * million jobs delayed into the same minute make one schedule. The worker woken at the bucket
- * start then waits inside its drain (`waitForDueWithinMs`) until each job is due, so a job starts
- * close to its `runAt`, not up to a minute late.
+ * EventBridge Scheduler invokes a target somewhere within the minute it is set for ("60 second
+ * precision": `at(1:00)` fires between 1:00:00 and 1:00:59). So a job due in minute M (the
+ * bucket) gets a wake-up `at(M - 1 minute)`: it fires before M starts, never after the job is
+ * due, and the woken drain waits (`waitForDueWithinMs`, at most {@link MAX_WAKE_WAIT_MS}) until
+ * each job of the bucket is due. A million jobs delayed into the same minute make one schedule.
  */
 import { createHash } from 'node:crypto';
+import type { WakeEvent } from './port.ts';
 
 /** A pending job as the planner sees it. */
 export interface PendingJobInfo {
@@ -23,8 +25,9 @@ export interface PendingJobInfo {
 /** Options of {@link planWakeups}. */
 export interface WakeupPlanOptions {
   /**
-   * Width of a wake-up bucket; one schedule per queue per bucket.
-   * @default 60000 (EventBridge Scheduler fires with about one-minute precision anyway)
+   * Width of a wake-up bucket (and the scheduler's firing precision); one schedule per queue per
+   * bucket, set one bucket ahead of it. Tests of the local emulation use a few seconds.
+   * @default 60000 (EventBridge Scheduler's precision)
    */
   readonly bucketMs?: number;
   /**
@@ -49,10 +52,11 @@ export const WAKE_BUCKET_MS = 60_000;
 export const WAKE_MIN_LEAD_MS = 5_000;
 
 /**
- * The longest a kicked or woken drain may have to wait for the job that caused it: a bucket plus
- * the minimum lead. A worker's `waitForDueWithinMs` must be at least this.
+ * The longest a kicked or woken drain may have to wait for the job that caused it: two buckets
+ * (the wake-up fires up to a bucket before the job's bucket) plus the minimum lead. A worker
+ * invoked with a {@link WakeEvent} should pass at least this as `waitForDueWithinMs`.
  */
-export const MAX_WAKE_WAIT_MS = WAKE_BUCKET_MS + WAKE_MIN_LEAD_MS;
+export const MAX_WAKE_WAIT_MS = 2 * WAKE_BUCKET_MS + WAKE_MIN_LEAD_MS;
 
 /**
  * Plans kicks and wake-ups for pending jobs.
@@ -66,7 +70,7 @@ export function planWakeups(jobs: readonly PendingJobInfo[], nowMs: number, opti
   const kick = new Map<string, Set<number>>();
   const wakes = new Map<string, { queue: string; atMs: number }>();
   for (const job of jobs) {
-    const atMs = Math.floor(job.runAtMs / bucketMs) * bucketMs;
+    const atMs = Math.floor(job.runAtMs / bucketMs) * bucketMs - bucketMs;
     if (job.runAtMs <= nowMs || atMs - nowMs < minLeadMs) {
       const shards = kick.get(job.queue) ?? new Set<number>();
       if (job.shard !== undefined) shards.add(job.shard);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib/index.ts';
 import { atExpression, nextFireMs, parseScheduleExpression } from '../../lib/scheduler/expression.ts';
 import { firingIdempotencyKey, normalizeRecurring } from '../../lib/scheduler/recurring.ts';
-import { planWakeups, queueSlug, wakeScheduleName } from '../../lib/scheduler/wakeups.ts';
+import { MAX_WAKE_WAIT_MS, planWakeups, queueSlug, wakeScheduleName } from '../../lib/scheduler/wakeups.ts';
 
 const at = (iso: string) => Date.parse(iso);
 const next = (expr: string, after: string, timezone = 'UTC') => {
@@ -135,7 +135,7 @@ describe('planWakeups', () => {
     expect(plan).toEqual({ kick: [{ queue: 'a', shards: [1] }, { queue: 'b', shards: [0, 3] }], wakeAt: [] });
   });
 
-  it('coalesces delayed jobs into one wake-up per queue and minute, at the start of the minute', () => {
+  it('coalesces delayed jobs into one wake-up per queue and minute, set a minute ahead (Scheduler fires within its minute)', () => {
     const plan = planWakeups(
       [
         { queue: 'a', runAtMs: at('2026-11-22T20:05:07Z') },
@@ -147,16 +147,25 @@ describe('planWakeups', () => {
     );
     expect(plan.kick).toEqual([]);
     expect(plan.wakeAt).toEqual([
+      { queue: 'a', atMs: at('2026-11-22T20:04:00Z') },
+      { queue: 'b', atMs: at('2026-11-22T20:04:00Z') },
       { queue: 'a', atMs: at('2026-11-22T20:05:00Z') },
-      { queue: 'b', atMs: at('2026-11-22T20:05:00Z') },
-      { queue: 'a', atMs: at('2026-11-22T20:06:00Z') },
     ]);
+    // Fired anywhere in its minute, the wake-up is before the job is due and within the drain's wait.
+    for (const job of ['2026-11-22T20:05:00Z', '2026-11-22T20:05:59.999Z']) {
+      const w = planWakeups([{ queue: 'a', runAtMs: at(job) }], now).wakeAt[0]!;
+      for (const fired of [w.atMs, w.atMs + 59_999]) {
+        expect(fired).toBeLessThanOrEqual(at(job));
+        expect(at(job) - fired).toBeLessThanOrEqual(MAX_WAKE_WAIT_MS);
+      }
+    }
   });
 
-  it('kicks instead of scheduling a wake-up that would be less than 5 s away (the drain waits)', () => {
-    // due in 50 s, but its minute started 10 s ago: a wake-up would be in the past
-    expect(planWakeups([{ queue: 'a', runAtMs: at('2026-11-22T20:01:00Z') - 1 }], now)).toEqual({ kick: [{ queue: 'a', shards: [] }], wakeAt: [] });
-    expect(planWakeups([{ queue: 'a', runAtMs: at('2026-11-22T20:01:00Z') }], now).wakeAt).toEqual([{ queue: 'a', atMs: at('2026-11-22T20:01:00Z') }]);
+  it('kicks instead of scheduling a wake-up less than 5 s away (the drain waits for the job)', () => {
+    // due at 20:01:30: its wake-up would be at(20:00), already past at 20:00:10
+    expect(planWakeups([{ queue: 'a', runAtMs: at('2026-11-22T20:01:30Z') }], now)).toEqual({ kick: [{ queue: 'a', shards: [] }], wakeAt: [] });
+    expect(at('2026-11-22T20:01:59.999Z') - now).toBeLessThanOrEqual(MAX_WAKE_WAIT_MS);
+    expect(planWakeups([{ queue: 'a', runAtMs: at('2026-11-22T20:02:00Z') }], now).wakeAt).toEqual([{ queue: 'a', atMs: at('2026-11-22T20:01:00Z') }]);
   });
 
   it('names wake-ups deterministically within EventBridge limits', () => {

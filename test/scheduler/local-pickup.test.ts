@@ -28,17 +28,33 @@ describe('local scheduler with an idle worker', () => {
       allowSecondRates: true,
       tickMs: 0,
       ttlSweepMs: 0,
-      // Small buckets so a wake-up (not a kick) is exercised within seconds.
+      // 2 s buckets so a wake-up (not only a kick) is exercised within seconds.
       plan: { bucketMs: 2_000, minLeadMs: 500 },
     });
-    ({ queue, cleanup } = await freshQueue({ scheduler, onEnqueued: scheduler.onEnqueued }));
+    let client;
+    ({ queue, client, cleanup } = await freshQueue({ scheduler, onEnqueued: scheduler.onEnqueued }));
+    // Track DynamoDB calls in flight, to know when the worker has gone idle.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        inFlight++;
+        try {
+          return await next(args);
+        } finally {
+          inFlight--;
+          lastCallEnd = Date.now();
+        }
+      },
+      { step: 'initialize', name: 'idleTracker' },
+    );
     const record = (_p: unknown, ctx: { job: { id: string; runAt: Date } }) => {
       started.push({ id: ctx.job.id, at: Date.now(), runAt: ctx.job.runAt.getTime() });
     };
     worker = new Worker(queue, { work: record, tick: record }, { pollIntervalMs: 60_000, concurrency: 4 });
     scheduler.start(queue);
     void worker.start();
-    await sleep(500); // let the worker find nothing and go to sleep
+    // Warm up (first connections, JIT): one job through the whole path before measuring.
+    const warm = await queue.enqueue('work', { warm: true });
+    await waitFor(() => started.some((s) => s.id === warm), 20_000);
   });
   afterAll(async () => {
     await worker.stop();
@@ -46,12 +62,16 @@ describe('local scheduler with an idle worker', () => {
     await cleanup();
   });
 
+  let inFlight = 0;
+  let lastCallEnd = Date.now();
+  /** Until the worker has made no DynamoDB call for 300 ms: it sleeps (its poll is 60 s). */
+  const idle = () => waitFor(() => inFlight === 0 && Date.now() - lastCallEnd > 300, 20_000);
   const startOf = (id: string) => waitFor(() => started.find((s) => s.id === id), 15_000) as Promise<Started>;
 
   it('starts a due job enqueued while the worker is idle within 1 s', async () => {
     const latencies: number[] = [];
     for (let i = 0; i < 5; i++) {
-      await sleep(300); // idle again
+      await idle();
       const t0 = Date.now();
       const id = await queue.enqueue('work', { i });
       const s = await startOf(id);
@@ -62,6 +82,7 @@ describe('local scheduler with an idle worker', () => {
   });
 
   it('starts a job delayed by 3 s within 1 s after its runAt, and not before', async () => {
+    await idle();
     const id = await queue.enqueue('work', {}, { delayMs: 3_000 });
     const s = await startOf(id);
     console.log(`3 s delay: started ${s.at - s.runAt} ms after runAt`);
@@ -70,8 +91,9 @@ describe('local scheduler with an idle worker', () => {
   });
 
   it('wakes the idle worker with a one-time wake-up for a job due after the current bucket', async () => {
+    await idle();
     const before = wakes.length;
-    const id = await queue.enqueue('work', {}, { delayMs: 4_500 });
+    const id = await queue.enqueue('work', {}, { delayMs: 6_000 });
     const s = await startOf(id);
     const newWakes = wakes.slice(before);
     expect(newWakes.map((w) => w.reason)).toContain('wake-up');
