@@ -1,6 +1,6 @@
 /**
  * A worker in its own process, for the end-to-end benchmark and the crash tests:
- * `node --import tsx bench/lib/worker-child.ts '<ChildConfig JSON>'`.
+ * `node --import tsx bench/lib/worker-child.ts '<ChildConfig JSON>'` (spawn-worker.ts runs it bundled).
  *
  * It builds a `JobQueue` against the shared endpoint, prints `{"ready":true}`, waits for a `go`
  * line on stdin if asked, then drains (`mode: 'drain'`, returns when nothing is due) or runs a
@@ -12,8 +12,10 @@
  */
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { JobQueue, Worker } from '../../lib/index.ts';
-import type { ProcessReport, WorkerEvent } from '../../lib/index.ts';
+// Direct imports rather than lib/index.ts: the bundle stays small and free of the local stack.
+import { JobQueue } from '../../lib/queue.ts';
+import type { ProcessReport, WorkerEvent } from '../../lib/types.ts';
+import { Worker } from '../../lib/worker/worker.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { CapacityMeter } from './capacity.ts';
 import type { CommandCost } from './capacity.ts';

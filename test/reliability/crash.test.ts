@@ -1,0 +1,32 @@
+/**
+ * Crashes, short version (the full one, 8 workers / 2,000 jobs / 20 kills, is in
+ * `long/crash.test.ts`): worker processes are SIGKILLed mid-run and replaced; every job still
+ * completes, none runs more often than 1 + the kills that hit it, and no outcome is written twice.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ddbEndpoint, dropTable, freshTable, testClient } from '../helpers/ddb.ts';
+import { runChaos } from './helpers/chaos.ts';
+
+describe('crash: SIGKILLed worker processes (short)', () => {
+  let client: DynamoDBClient;
+  let tableName: string;
+  beforeAll(async () => {
+    client = testClient();
+    tableName = await freshTable(client, 'crash');
+  });
+  afterAll(async () => {
+    await dropTable(client, tableName);
+    client.destroy();
+  });
+
+  it('3 workers, 150 jobs, 3 kills: all completed, none over-run, none completed twice', async () => {
+    const out = await runChaos({ endpoint: ddbEndpoint(), client, tableName, workers: 3, jobs: 150, kills: 3, killEveryMs: 100, jobSleepMs: 100, deadlineMs: 100_000 });
+    console.log('crash (short):', JSON.stringify({ ...out, overRun: out.overRun.length, notCompleted: out.notCompleted.length, doubleCompleted: out.doubleCompleted.length }));
+    expect(out.kills).toBe(3);
+    expect(out.notCompleted).toEqual([]);
+    expect(out.overRun).toEqual([]);
+    expect(out.doubleCompleted).toEqual([]);
+    expect(out.totalRuns).toBeGreaterThanOrEqual(150);
+  }, 120_000);
+});

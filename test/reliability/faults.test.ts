@@ -1,0 +1,147 @@
+/**
+ * Faults: every DynamoDB client (producer and workers) injects throttling errors, HTTP 500s and
+ * connection resets into 5% of calls, half of them AFTER DynamoDB applied the request (the write
+ * happened, the caller saw an error). The SDK retries; the library must still end with every job
+ * completed exactly once by enqueue (no duplicates, nothing lost, nothing stuck), and a handler
+ * run more than once only for a job whose worker saw an error surface.
+ */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobQueue } from '../../lib/index.ts';
+import type { WorkerEvent } from '../../lib/index.ts';
+import { localClient } from '../../lib/local/dynamodb-local.ts';
+import { ATTR } from '../../lib/schema.ts';
+import { ddbEndpoint, dropTable, freshTable, testClient } from '../helpers/ddb.ts';
+import { injectFaults } from './helpers/faults.ts';
+import type { FaultLog } from './helpers/faults.ts';
+
+const KEYED = Number(process.env.JOBTABLE_FAULT_KEYED ?? 150);
+const BATCHED = Number(process.env.JOBTABLE_FAULT_BATCHED ?? 150);
+const WORKERS = 3;
+const SHARDS = 4;
+
+/** A client to the test's DynamoDB Local with faults; 5 SDK attempts so surfaced errors stay rare. */
+function faultyClient(logs: FaultLog[]): DynamoDBClient {
+  const c = localClient(ddbEndpoint());
+  (c.config as { maxAttempts?: unknown }).maxAttempts = async () => 5;
+  logs.push(injectFaults(c, { rate: 0.05, afterRate: 0.5 }));
+  return c;
+}
+
+describe('fault injection: 5% throttles, 500s and resets, half after the write', () => {
+  let clean: DynamoDBClient;
+  let tableName: string;
+  const clients: DynamoDBClient[] = [];
+  beforeAll(async () => {
+    clean = testClient();
+    tableName = await freshTable(clean, 'faults');
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await dropTable(clean, tableName);
+    clean.destroy();
+  });
+
+  it(`loses, duplicates and strands nothing (${KEYED} keyed enqueues + ${BATCHED} batched, ${WORKERS} workers)`, async () => {
+    const logs: FaultLog[] = [];
+    const producerClient = faultyClient(logs);
+    clients.push(producerClient);
+    const producer = new JobQueue({ tableName, client: producerClient, shardCount: SHARDS });
+    const runs = new Map<string, number>();
+    const surfaced = new Map<string, number>();
+    const events: WorkerEvent[] = [];
+    let producing = true;
+
+    const workers = Array.from({ length: WORKERS }, (_, w) => {
+      const client = faultyClient(logs);
+      clients.push(client);
+      const queue = new JobQueue({ tableName, client, shardCount: SHARDS });
+      return (async () => {
+        let drainErrors = 0;
+        // A supervisor loop, as Lambda's schedule would be: a drain that dies on a surfaced error is started again.
+        for (let idle = 0; producing || idle < 2; ) {
+          try {
+            const r = await queue.processJobs(
+              {
+                noop: (_p: unknown, ctx: { job: { id: string } }) => {
+                  runs.set(ctx.job.id, (runs.get(ctx.job.id) ?? 0) + 1);
+                  return null;
+                },
+              },
+              {
+                concurrency: 8,
+                leaseGraceMs: 200,
+                workerId: `faulty-${w}`,
+                waitForDueWithinMs: 2_500,
+                onEvent: (e) => {
+                  events.push(e);
+                  if (e.kind === 'error' && e.job) surfaced.set(e.job.id, (surfaced.get(e.job.id) ?? 0) + 1);
+                },
+              },
+            );
+            idle = r.claimed === 0 ? idle + 1 : 0;
+          } catch {
+            drainErrors++;
+          }
+          if (!producing) await new Promise((r) => setTimeout(r, 100));
+        }
+        return drainErrors;
+      })();
+    });
+
+    // Producers run while the workers drain, so a retried write can race a claim.
+    const ids = new Set<string>();
+    const keyed = (async () => {
+      for (let i = 0; i < KEYED; i++) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            // The caller retries a surfaced error with the same idempotency key.
+            ids.add(await producer.enqueue('noop', { i }, { idempotencyKey: `fault-${i}`, timeoutMs: 1_000 }));
+            break;
+          } catch (err) {
+            if (attempt > 5) throw err;
+          }
+        }
+      }
+    })();
+    const batched = (async () => {
+      for (let i = 0; i < BATCHED; i += 25) {
+        const got = await producer.enqueueMany(Array.from({ length: Math.min(25, BATCHED - i) }, (_, k) => ({ type: 'noop', payload: { b: i + k }, options: { timeoutMs: 1_000 } })));
+        for (const id of got) ids.add(id);
+      }
+    })();
+    await Promise.all([keyed, batched]);
+    producing = false;
+    const drainErrors = await Promise.all(workers);
+
+    // Faults of every kind were injected, before and after the write.
+    const total = logs.reduce((s, l) => ({ before: s.before + l.before, after: s.after + l.after }), { before: 0, after: 0 });
+    const kinds = logs.reduce((s, l) => s + Math.min(l.byKind.throttle, 1) + Math.min(l.byKind.http500, 1) + Math.min(l.byKind.econnreset, 1), 0);
+    expect(total.before).toBeGreaterThan(0);
+    expect(total.after).toBeGreaterThan(0);
+    expect(kinds).toBeGreaterThanOrEqual(3);
+
+    // Not duplicated by enqueue: exactly one item per id the callers got back.
+    expect(ids.size).toBe(KEYED + BATCHED);
+    const scan = await clean.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+    const items = scan.Items ?? [];
+    expect(items.length).toBe(KEYED + BATCHED);
+
+    // Not lost, not stuck: every job completed.
+    const notDone = items.filter((it) => it[ATTR.status]?.S !== 'completed').map((it) => `${it[ATTR.id]?.S}:${it[ATTR.status]?.S}`);
+    expect(notDone).toEqual([]);
+
+    // Every job ran, and more than once only where a worker saw a store error for it surface.
+    const overRun = [...ids].filter((id) => (runs.get(id) ?? 0) > 1 + (surfaced.get(id) ?? 0));
+    expect([...ids].filter((id) => !runs.has(id))).toEqual([]);
+    expect(overRun).toEqual([]);
+
+    const lostClaims = items.filter((it) => Number(it[ATTR.attempts]?.N) > 1).length;
+    const stale = events.filter((e) => e.kind === 'stale').length;
+    console.log(
+      'faults:',
+      JSON.stringify({ injected: total, byCommand: logs.map((l) => l.byCommand), lostClaims, stale, surfacedErrors: [...surfaced.values()].reduce((a, b) => a + b, 0), drainErrors }),
+    );
+  }, 240_000);
+});

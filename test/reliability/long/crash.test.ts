@@ -1,0 +1,41 @@
+/**
+ * Crashes, full version (issue 6): 8 worker processes drain 2,000 jobs while a chaos loop
+ * SIGKILLs a random worker 20 times and starts a replacement. Every job completes, none is lost
+ * or stuck, none runs more often than 1 + the kills that hit it, and no completion is written
+ * twice (a stale worker never overwrites a newer outcome).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ddbEndpoint, dropTable, freshTable, testClient } from '../../helpers/ddb.ts';
+import { runChaos } from '../helpers/chaos.ts';
+
+const WORKERS = Number(process.env.JOBTABLE_CHAOS_WORKERS ?? 8);
+const JOBS = Number(process.env.JOBTABLE_CHAOS_JOBS ?? 2_000);
+const KILLS = Number(process.env.JOBTABLE_CHAOS_KILLS ?? 20);
+
+describe('crash: SIGKILLed worker processes (full)', () => {
+  let client: DynamoDBClient;
+  let tableName: string;
+  beforeAll(async () => {
+    client = testClient();
+    tableName = await freshTable(client, 'chaos');
+  });
+  afterAll(async () => {
+    await dropTable(client, tableName);
+    client.destroy();
+  });
+
+  it(`${WORKERS} workers, ${JOBS} jobs, ${KILLS} kills: all completed, none over-run, none completed twice`, async () => {
+    const out = await runChaos({
+      endpoint: ddbEndpoint(), client, tableName, workers: WORKERS, jobs: JOBS, kills: KILLS, killEveryMs: 250, jobSleepMs: 200, deadlineMs: 1_500_000,
+      log: (m) => console.log(m),
+    });
+    console.log('crash (full):', JSON.stringify({ ...out, overRun: out.overRun.slice(0, 5), notCompleted: out.notCompleted.slice(0, 5), doubleCompleted: out.doubleCompleted.slice(0, 5) }));
+    expect(out.kills).toBe(KILLS);
+    expect(out.notCompleted).toEqual([]);
+    expect(out.overRun).toEqual([]);
+    expect(out.doubleCompleted).toEqual([]);
+    expect(out.jobsHitByKills).toBeGreaterThan(0);
+    expect(out.totalRuns).toBeGreaterThanOrEqual(JOBS);
+  }, 1_600_000);
+});
