@@ -151,6 +151,7 @@ function schedule() {
 }
 
 function select(id, focus) {
+  if (id !== state.selected) $('action-message').textContent = '';
   state.selected = id;
   loadDetail().then(() => {
     for (const tr of $('job-rows').children) tr.toggleAttribute('aria-current', tr.querySelector('[data-job-id]')?.dataset.jobId === id);

@@ -1,0 +1,76 @@
+/**
+ * The `jobtable` binary, run as a child process against a local stack started here: bulk enqueue
+ * from a JSON-lines file, paged lists, stats, watch and the worker loop.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack } from './stack.ts';
+import type { TestStack } from './stack.ts';
+import { runCli } from './cli-runner.ts';
+
+let t: TestStack;
+
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(t.dataDir, args, env);
+
+beforeAll(async () => {
+  t = await startTestStack({ queues: ['default'] });
+});
+afterAll(async () => t?.cleanup());
+
+describe('jobtable CLI: bulk, lists, stats, watch, work', () => {
+  it('bulk-enqueues a JSON-lines file with a progress bar, validating every line first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobtable-cli-'));
+    const good = join(dir, 'jobs.jsonl');
+    writeFileSync(good, Array.from({ length: 120 }, (_, i) => JSON.stringify({ type: 'noop', payload: { i }, priority: i % 3 })).join('\n') + '\n');
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, [JSON.stringify({ type: 'noop', payload: {} }), JSON.stringify({ type: 'noop', payload: {} }), JSON.stringify({ type: 'noop', payload: {}, priority: 'high' })].join('\n'));
+    const before = await t.itemCount();
+    const refused = await cli(['enqueue', '--file', bad, '--queue', 'bulk']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('line 3: options.priority');
+    expect(await t.itemCount()).toBe(before);
+
+    const run = await cli(['enqueue', '--file', good, '--queue', 'bulk', '--delay', '1h', '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).ids).toHaveLength(120);
+    expect(run.stderr).toMatch(/enqueued \[#+\] 120\/120 100%/);
+    const stats = await cli(['stats', '--queue', 'bulk', '--json']);
+    expect(JSON.parse(stats.stdout).counts.pending).toBe(120);
+
+    const list = await cli(['list', '--status', 'pending', '--queue', 'bulk', '--limit', '50']);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+TYPE\s+STATUS\s+PRIO\s+ATTEMPTS\s+DUE/);
+    expect(lines).toHaveLength(52);
+    expect(list.stderr).toMatch(/More: jobtable list --status pending --cursor \S+/);
+  });
+
+  it('shows stats as a table, watches the counts, and watches a failing job to exit 1', async () => {
+    const stats = await cli(['stats']);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/STATUS\s+JOBS/);
+    expect(stats.stdout).toMatch(/completed\s+\d+/);
+    const watch = await cli(['watch', '--iterations', '2', '--interval', '100ms', '--json']);
+    expect(watch.code).toBe(0);
+    const snapshots = watch.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(snapshots).toHaveLength(2);
+    expect(snapshots[1].counts).toHaveProperty('pending');
+
+    const { id } = JSON.parse((await cli(['enqueue', 'flaky', '{"failTimes":3}', '--max-attempts', '1', '--json'])).stdout);
+    const watched = await cli(['watch', id, '--interval', '200ms', '--timeout', '30s']);
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toContain(`Job ${id} failed: simulated upstream failure`);
+  });
+
+  it('works a queue with --max-jobs and reports what it did', async () => {
+    for (let i = 0; i < 3; i++) await t.stack.queue.enqueue('noop', { i }, { queue: 'cli-work' });
+    const run = await cli(['work', '--queue', 'cli-work', '--max-jobs', '3', '--concurrency', '2', '--json']);
+    expect(run.code).toBe(0);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.kind === 'completed')).toHaveLength(3);
+    expect(events.at(-1).report).toMatchObject({ claimed: 3, completed: 3, stoppedBecause: 'maxJobs' });
+    expect((await t.stack.queue.stats({ queue: 'cli-work' })).counts.completed).toBe(3);
+  });
+});
