@@ -67,6 +67,14 @@ function isUnavailable(err: unknown): boolean {
   );
 }
 
+/**
+ * Names enqueue options as the flags that set them (`options.maxAttempts` -> `--max-attempts`),
+ * or as the JSON field of a jobs file line (`line 3: options.priority` -> `line 3: priority`).
+ */
+export function asFlags(message: string): string {
+  return message.replace(/(line \d+: )options\./g, '$1').replace(/\boptions\.([A-Za-z]+)/g, (_m, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/^delay-ms$/, 'delay').replace(/^timeout-ms$/, 'timeout')}`);
+}
+
 function report(io: Io, json: boolean, err: unknown): number {
   let code: number = EXIT.failed;
   let body: Record<string, unknown>;
@@ -86,7 +94,7 @@ function report(io: Io, json: boolean, err: unknown): number {
     const e = err instanceof Error ? err : new Error(String(err));
     body = { name: e.name, message: e.message };
   }
-  io.stderr.write(json ? `${JSON.stringify({ error: body })}\n` : `jobtable: ${String(body.message)}\n`);
+  io.stderr.write(json ? `${JSON.stringify({ error: body })}\n` : `jobtable: ${asFlags(String(body.message))}\n`);
   return code;
 }
 

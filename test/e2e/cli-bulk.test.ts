@@ -29,7 +29,7 @@ describe('jobtable CLI: bulk, lists, stats, watch, work', () => {
     const before = await t.itemCount();
     const refused = await cli(['enqueue', '--file', bad, '--queue', 'bulk']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('line 3: options.priority');
+    expect(refused.stderr).toContain('Invalid line 3: priority: expected an integer');
     expect(await t.itemCount()).toBe(before);
 
     const run = await cli(['enqueue', '--file', good, '--queue', 'bulk', '--delay', '1h', '--json']);

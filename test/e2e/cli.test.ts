@@ -54,7 +54,7 @@ describe('jobtable CLI', () => {
     const before = await t.itemCount();
     const prio = await cli(['enqueue', 'noop', '{}', '--priority', '5000']);
     expect(prio.code).toBe(2);
-    expect(prio.stderr).toContain('priority');
+    expect(prio.stderr).toContain('Invalid --priority: 5000 is outside -1000 to 1000');
     const json = await cli(['enqueue', 'noop', '{oops', '--json']);
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stderr).error).toMatchObject({ code: 'VALIDATION', field: 'payload' });
