@@ -17,12 +17,12 @@ beforeAll(async () => ({ queue, tableName, cleanup } = await freshQueue()));
 afterAll(async () => cleanup());
 
 describe('processJobs with several workers', () => {
-  it('6 workers drain 480 jobs, every handler runs exactly once', async () => {
+  it('4 workers drain 400 jobs, every handler runs exactly once', async () => {
     const q = 'contention';
-    const ids = await queue.enqueueMany(Array.from({ length: 480 }, (_, i) => ({ type: 'work', payload: { i }, options: { queue: q } })));
+    const ids = await queue.enqueueMany(Array.from({ length: 400 }, (_, i) => ({ type: 'work', payload: { i }, options: { queue: q } })));
     const runs = new Map<string, number>();
     const byWorker = new Map<string, number>();
-    const workers = Array.from({ length: 6 }, (_, w) => {
+    const workers = Array.from({ length: 4 }, (_, w) => {
       const c = localClient(ddbEndpoint());
       const wq = new JobQueue({ tableName, client: c });
       return wq
@@ -40,15 +40,15 @@ describe('processJobs with several workers', () => {
         .finally(() => c.destroy());
     });
     const reports: ProcessReport[] = await Promise.all(workers);
-    expect(runs.size).toBe(480);
+    expect(runs.size).toBe(400);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
     expect(new Set(ids)).toEqual(new Set(runs.keys()));
-    expect(reports.reduce((s, r) => s + r.completed, 0)).toBe(480);
-    expect(reports.reduce((s, r) => s + r.claimed, 0)).toBe(480);
+    expect(reports.reduce((s, r) => s + r.completed, 0)).toBe(400);
+    expect(reports.reduce((s, r) => s + r.claimed, 0)).toBe(400);
     // Work was shared, not done by one worker.
-    expect(byWorker.size).toBeGreaterThanOrEqual(4);
+    expect(byWorker.size).toBeGreaterThanOrEqual(3);
     const lost = reports.reduce((s, r) => s + r.lostRaces, 0);
-    expect(lost).toBeLessThan(480); // recorded, and far below one per job
+    expect(lost).toBeLessThan(400); // recorded, and far below one per job
     expect((await queue.listJobs({ status: 'pending', queue: q })).jobs).toEqual([]);
     expect((await queue.listJobs({ status: 'processing', queue: q })).jobs).toEqual([]);
   });
