@@ -16,8 +16,8 @@ import { ddbEndpoint, dropTable, freshTable, testClient } from '../helpers/ddb.t
 import { injectFaults } from './helpers/faults.ts';
 import type { FaultLog } from './helpers/faults.ts';
 
-const KEYED = Number(process.env.JOBTABLE_FAULT_KEYED ?? 150);
-const BATCHED = Number(process.env.JOBTABLE_FAULT_BATCHED ?? 150);
+const KEYED = Number(process.env.JOBTABLE_FAULT_KEYED ?? 100);
+const BATCHED = Number(process.env.JOBTABLE_FAULT_BATCHED ?? 100);
 const WORKERS = 3;
 const SHARDS = 4;
 

@@ -1,0 +1,58 @@
+/**
+ * The benchmark harness in quick mode, against the test run's DynamoDB Local: every part runs
+ * and reports a complete, consistent structure. It asserts shape and internal consistency (all
+ * jobs drained, ratios computed from the figures beside them), never speed.
+ */
+import { describe, expect, it } from 'vitest';
+import { runBench } from '../../bench/bench.ts';
+import { renderMarkdown } from '../../bench/report.ts';
+import { ddbEndpoint } from '../helpers/ddb.ts';
+
+describe('bench quick mode', () => {
+  it('measures every part and reports a consistent structure', async () => {
+    const r = await runBench({ quick: true, endpoint: ddbEndpoint(), log: () => {} });
+    const positive = (n: number) => expect(Number.isFinite(n) && n > 0, String(n)).toBe(true);
+
+    positive(r.raw.putPerSec);
+    positive(r.raw.conditionalUpdatePerSec);
+    expect(r.enqueue.enqueueVsRawPut).toBeCloseTo(r.enqueue.enqueuePerSec / r.raw.putPerSec, 2);
+    expect(r.enqueue.enqueueLatencyMs.count).toBe(r.sizes.rawOps);
+    expect(r.enqueue.enqueueLatencyMs.p99).toBeGreaterThanOrEqual(r.enqueue.enqueueLatencyMs.p50);
+
+    expect(r.e2e.runs.map((x) => x.workers)).toEqual([...r.sizes.e2eWorkers]);
+    for (const run of r.e2e.runs) {
+      expect(run.completed).toBe(r.sizes.e2eJobs); // every job drained by the worker processes
+      expect(run.stale).toBe(0);
+      positive(run.jobsPerSec);
+      // The workers' own meters saw the claims and completions: at least 2 updates per job.
+      expect(run.cost.calls.UpdateItemCommand ?? 0).toBeGreaterThanOrEqual(2 * r.sizes.e2eJobs);
+    }
+    expect(r.e2e.boundJobsPerSec).toBeCloseTo(r.raw.conditionalUpdatePerSec / 2, 0);
+
+    // Cost: the happy path is a put (table + index) and two updates (table + index each).
+    expect(r.cost.happy.completed).toBe(r.sizes.costJobs);
+    expect(r.cost.happy.writeUnitsPerJob.table).toBeGreaterThanOrEqual(3);
+    expect(r.cost.happy.writeUnitsPerJob.index).toBeGreaterThanOrEqual(2);
+    expect(r.cost.happy.callsPerJob.PutItem).toBe(1);
+    expect(r.cost.retryOnce.completed).toBe(r.sizes.costJobs);
+    expect(r.cost.retryOnce.billedWriteUnitsPerJob).toBeGreaterThan(r.cost.happy.billedWriteUnitsPerJob);
+    expect(r.cost.happy.dollarsPerMillionJobs).toBeCloseTo(r.cost.happy.billedWriteUnitsPerJob * 0.625 + r.cost.happy.billedReadUnitsPerJob * 0.125, 2);
+
+    expect(r.pickup.dueMs.count).toBe(r.sizes.pickupDue);
+    expect(r.pickup.delayedMs.count).toBe(r.sizes.pickupDelayed);
+    // A delayed job never starts before its runAt.
+    expect(r.pickup.delayedMs.p50).toBeGreaterThanOrEqual(0);
+    expect(r.pickup.idleCallsPerSec).toBeGreaterThanOrEqual(0);
+
+    expect(r.backlog.small.pending).toBe(r.sizes.backlogs[0]);
+    expect(r.backlog.large.pending).toBe(r.sizes.backlogs[1]);
+    expect(r.backlog.small.claims).toBe(r.sizes.backlogClaims);
+    expect(r.backlog.large.claims).toBe(r.sizes.backlogClaims);
+
+    expect(Object.keys(r.targets).length).toBeGreaterThanOrEqual(9);
+    const md = renderMarkdown(r, 'bench/results/x.json');
+    for (const heading of ['## 1. Raw bound', '## 2. Enqueue', '## 3. End to end', '## 4. Cost per job', '## 5. Pickup latency', '## 6. Backlog scaling', '## Targets']) {
+      expect(md).toContain(heading);
+    }
+  }, 120_000);
+});
