@@ -5,7 +5,7 @@ import { expiryFor } from '../model/state.ts';
 import { ATTR } from '../schema.ts';
 import type { StoreContext } from './context.ts';
 import { fencedUpdate } from './fenced-update.ts';
-import { progressValue } from './report-progress.ts';
+import { progressClause } from './report-progress.ts';
 import type { ProgressInput } from './report-progress.ts';
 
 /**
@@ -33,12 +33,8 @@ export async function completeJob(ctx: StoreContext, id: string, token: string, 
     sets.push('#result = :result');
     Object.assign(values, toItem({ ':result': result }));
   }
-  if (progress) {
-    sets.push('#progress = :progress');
-    names['#progress'] = ATTR.progress;
-    Object.assign(values, toItem({ ':progress': progressValue(progress, now) }));
-  }
+  const progressSet = progressClause(progress, now, names, values);
   const removes = ['#shard', '#ro', '#lease'];
   if (result === undefined) removes.push('#result');
-  return fencedUpdate(ctx, id, token, { update: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`, names, values });
+  return fencedUpdate(ctx, id, token, { update: `SET ${sets.join(', ')}${progressSet} REMOVE ${removes.join(', ')}`, names, values });
 }

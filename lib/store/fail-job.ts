@@ -4,7 +4,7 @@ import { expiryFor } from '../model/state.ts';
 import { ATTR, LANE, encodeReadyOrder, encodeScheduledOrder, statusShardKey } from '../schema.ts';
 import type { StoreContext } from './context.ts';
 import { fencedUpdate } from './fenced-update.ts';
-import { progressValue } from './report-progress.ts';
+import { progressClause } from './report-progress.ts';
 import type { ProgressInput } from './report-progress.ts';
 
 /** Longest error message kept on the item. */
@@ -44,12 +44,7 @@ export async function retryLater(
     ':ro': encodeScheduledOrder(claim.priority, runAtMs),
     ':now': iso(now),
   });
-  let progressSet = '';
-  if (progress) {
-    progressSet = ', #progress = :progress';
-    names['#progress'] = ATTR.progress;
-    Object.assign(values, toItem({ ':progress': progressValue(progress, now) }));
-  }
+  const progressSet = progressClause(progress, now, names, values);
   return fencedUpdate(ctx, claim.id, claim.token, {
     update: `SET #status = :pending, #error = :error, #run_at = :run_at, #ro = :ro, #updated = :now${progressSet} REMOVE #lease, #token`,
     names,
@@ -88,12 +83,7 @@ export async function failForGood(
     ':expires': iso(ttl * 1000),
     ':shard': statusShardKey(claim.queue, LANE.failed, claim.shard),
   });
-  let progressSet = '';
-  if (progress) {
-    progressSet = ', #progress = :progress';
-    names['#progress'] = ATTR.progress;
-    Object.assign(values, toItem({ ':progress': progressValue(progress, now) }));
-  }
+  const progressSet = progressClause(progress, now, names, values);
   return fencedUpdate(ctx, claim.id, claim.token, {
     update: `SET #status = :failed, #error = :error, #finished = :now, #updated = :now, #ttl = :ttl, #expires = :expires, #shard = :shard, #ro = :now${progressSet} REMOVE #lease`,
     names,

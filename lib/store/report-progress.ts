@@ -1,4 +1,5 @@
 /** Progress and heartbeat writes by the claim holder. */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { iso, toItem } from '../model/codec.ts';
 import { leaseUntilMs } from '../model/state.ts';
 import { ATTR } from '../schema.ts';
@@ -20,6 +21,23 @@ export function progressValue(p: ProgressInput, nowMs: number): Record<string, u
     ...(p.message !== undefined ? { message: p.message } : {}),
     updated_at: iso(nowMs),
   };
+}
+
+/**
+ * Adds the final progress to an outcome update (so the last report is never lost to the 1 s
+ * throttle): registers `#progress`/`:progress` and returns the `, #progress = :progress` SET
+ * fragment, or '' when there is nothing to add.
+ */
+export function progressClause(
+  progress: ProgressInput | undefined,
+  nowMs: number,
+  names: Record<string, string>,
+  values: Record<string, AttributeValue>,
+): string {
+  if (!progress) return '';
+  names['#progress'] = ATTR.progress;
+  Object.assign(values, toItem({ ':progress': progressValue(progress, nowMs) }));
+  return ', #progress = :progress';
 }
 
 /**
