@@ -5,9 +5,14 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stageConfig, STAGES } from '../../infra/config.ts';
 import { JobQueue } from '../../infra/job-queue.ts';
+import { buildApp } from '../../infra/stack.ts';
 import { ENV } from '../../lib/env.ts';
 import { METRIC, METRICS_NAMESPACE, POWERTOOLS_ENV } from '../../lib/observability/names.ts';
 import { TABLE, tableNameForStage } from '../../lib/schema.ts';
@@ -174,6 +179,19 @@ describe('stage config', () => {
     expect(() => stageConfig('qa')).toThrow(/Unknown stage "qa": use one of: dev, prod/);
     expect(() => stageConfig('toString')).toThrow(/Unknown stage/);
     expect(stageConfig('prod')).toBe(STAGES.prod);
+  });
+});
+
+describe('cdk-nag gate', () => {
+  it('fails the synth on an unacknowledged finding (the check is live, not just silent)', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'jobtable-nag-'));
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    const { stack } = buildApp(stageConfig('dev'), app);
+    new sqs.Queue(stack, 'Unencrypted', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS2[\s\S]*AwsSolutions-SQS4/);
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')).pluginReports[0];
+    expect(report.conclusion).toBe('failure');
+    expect(report.violations.map((v: any) => v.ruleName)).toEqual(expect.arrayContaining(['AwsSolutions-SQS2', 'AwsSolutions-SQS4']));
   });
 });
 
