@@ -34,7 +34,7 @@ describe('npm start', () => {
 
       const { json } = await http(url, 'POST', '/jobs', { type: 'send_email', payload: { to: 'x@example.com', subject: 's' } });
       await waitFor(async () => (await http(url, 'GET', `/jobs/${json.id}`)).json?.status === 'completed', 20_000);
-      expect(stdout).toContain(`completed ${json.id} send_email`);
+      await waitFor(() => stdout.includes(`completed ${json.id} send_email`), 10_000);
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
