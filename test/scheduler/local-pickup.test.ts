@@ -6,7 +6,7 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue, LocalScheduler, SchedulerNotConfiguredError, ValidationError, Worker } from '../../lib/index.ts';
-import type { WakeEvent } from '../../lib/index.ts';
+import type { EnqueuedJob, WakeEvent } from '../../lib/index.ts';
 import { freshQueue, sleep, waitFor } from '../helpers/ddb.ts';
 
 type Started = { id: string; at: number; runAt: number };
@@ -18,6 +18,7 @@ describe('local scheduler with an idle worker', () => {
   let cleanup: () => Promise<void>;
   const started: Started[] = [];
   const wakes: WakeEvent[] = [];
+  const enqueued: EnqueuedJob[] = [];
 
   beforeAll(async () => {
     scheduler = new LocalScheduler({
@@ -32,7 +33,7 @@ describe('local scheduler with an idle worker', () => {
       plan: { bucketMs: 2_000, minLeadMs: 500 },
     });
     let client;
-    ({ queue, client, cleanup } = await freshQueue({ scheduler, onEnqueued: scheduler.onEnqueued }));
+    ({ queue, client, cleanup } = await freshQueue({ scheduler, onEnqueued: (jobs) => (enqueued.push(...jobs), scheduler.onEnqueued(jobs)) }));
     // Track DynamoDB calls in flight, to know when the worker has gone idle.
     client.middlewareStack.add(
       (next) => async (args) => {
@@ -103,25 +104,29 @@ describe('local scheduler with an idle worker', () => {
   });
 
   it('fires a recurring job on its schedule and stops after unschedule', async () => {
+    const firstTick = enqueued.length;
+    const t0 = Date.now();
     const def = await queue.schedule('every-second', 'rate(1 second)', 'tick', { n: 1 }, { priority: 5 });
     expect(def.options.priority).toBe(5);
     expect((await queue.listSchedules()).map((s) => s.name)).toEqual(['every-second']);
-    const t0 = Date.now();
-    await sleep(3_600);
-    const ticks = () => started.filter((s) => s.at >= t0 && s.runAt >= t0).length;
-    const fired = ticks();
-    expect(fired).toBeGreaterThanOrEqual(3);
-    expect(fired).toBeLessThanOrEqual(4);
+    await sleep(3_500);
     expect(await queue.unschedule('every-second')).toBe(true);
     expect(await queue.unschedule('every-second')).toBe(false);
-    const after = ticks();
-    await sleep(1_500);
-    expect(ticks()).toBe(after);
     expect(await queue.listSchedules()).toEqual([]);
-    const jobs = await queue.listJobs({ status: 'completed', limit: 100 });
-    const keys = jobs.jobs.map((j) => j.idempotencyKey).filter((k): k is string => !!k?.startsWith('schedule:every-second@'));
-    expect(new Set(keys).size).toBe(keys.length);
-    expect(keys.length).toBeGreaterThanOrEqual(3);
+    const ticks = enqueued.slice(firstTick).filter((j) => j.type === 'tick');
+    // One job per firing, each keyed by its scheduled time: whole seconds after the schedule was made.
+    const jobs = await Promise.all(ticks.map((t) => queue.getJob(t.id)));
+    const times = jobs.map((j) => Date.parse(j!.idempotencyKey!.replace('schedule:every-second@', ''))).sort((a, b) => a - b);
+    expect(times.length).toBeGreaterThanOrEqual(3);
+    expect(times.length).toBeLessThanOrEqual(4);
+    expect(times[0]! - t0).toBeGreaterThanOrEqual(1_000);
+    expect(times[0]! - t0).toBeLessThan(1_000 + 500);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(1_000);
+    // Each was run, none before its firing time, and no firing came after unschedule.
+    await waitFor(() => ticks.every((t) => started.some((s) => s.id === t.id)), 15_000);
+    for (const [i, t] of ticks.entries()) expect(started.find((s) => s.id === t.id)!.at).toBeGreaterThanOrEqual(times[i]!);
+    await sleep(1_200);
+    expect(enqueued.slice(firstTick).filter((j) => j.type === 'tick')).toHaveLength(ticks.length);
   });
 
   it('rejects a bad expression with a typed error and creates nothing', async () => {
