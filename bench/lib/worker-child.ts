@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   const onEvent = (e: WorkerEvent) => {
     if (e.kind === 'completed') log(`done ${e.job.id} ${process.pid}`);
     else if (e.kind === 'stale') log(`stale ${e.job.id} ${process.pid}`);
+    else if (e.kind === 'retrying') log(`retry ${e.job.id} ${process.pid}`);
     else if (e.kind === 'error' && errors.length < 20) errors.push(e.error.message);
   };
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -63,11 +63,19 @@ export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId
           ':one': { N: '1' },
         },
         ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) };
   } catch (err) {
-    if (isConditionFailed(err)) return null;
+    if (isConditionFailed(err)) {
+      // An SDK retry of this very claim, whose first send reached the table although the caller
+      // saw an error, fails its own condition: the item then carries this call's fresh token, which
+      // no other writer can know, so the claim is ours (without this the job would sit leased
+      // and unrun until the lease ran out, and lose an attempt).
+      if (err.Item?.[ATTR.claimToken]?.S === token) return { job: jobFromItem(err.Item), token, shard: candidate.shard, itemBytes: itemSize(err.Item) };
+      return null;
+    }
     throw err;
   }
 }

@@ -13,7 +13,7 @@ import type { WorkerEvent } from '../../lib/index.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { ATTR } from '../../lib/schema.ts';
 import { ddbEndpoint, dropTable, freshTable, testClient } from '../helpers/ddb.ts';
-import { injectFaults } from './helpers/faults.ts';
+import { faultError, injectFaults } from './helpers/faults.ts';
 import type { FaultLog } from './helpers/faults.ts';
 
 const KEYED = Number(process.env.JOBTABLE_FAULT_KEYED ?? 100);
@@ -144,4 +144,30 @@ describe('fault injection: 5% throttles, 500s and resets, half after the write',
       JSON.stringify({ injected: total, byCommand: logs.map((l) => l.byCommand), lostClaims, stale, surfacedErrors: [...surfaced.values()].reduce((a, b) => a + b, 0), drainErrors }),
     );
   }, 240_000);
+
+  it('a claim whose write landed but whose response was lost still belongs to its claimer', async () => {
+    // The first UpdateItem (the claim) reaches the table, then the caller sees an HTTP 500; the
+    // SDK retries the identical request, whose condition now fails on the claimer's own write.
+    const client = localClient(ddbEndpoint());
+    clients.push(client);
+    let loseNext = true;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'UpdateItemCommand' || !loseNext) return next(args);
+        loseNext = false;
+        await next(args);
+        throw faultError('http500', 'UpdateItemCommand');
+      },
+      { step: 'deserialize', name: 'loseOneResponse', priority: 'high' },
+    );
+    const queue = new JobQueue({ tableName, client, shardCount: 1 });
+    const id = await queue.enqueue('noop', {}, { queue: 'lost-response' });
+    const report = await queue.processJobs({ noop: () => 'ran' }, { queue: 'lost-response' });
+    expect(loseNext).toBe(false);
+    expect(report.lostRaces).toBe(0);
+    expect(report.completed).toBe(1);
+    const job = await queue.getJob(id);
+    expect(job?.status).toBe('completed');
+    expect(job?.attempts).toBe(1);
+  });
 });

@@ -27,6 +27,8 @@ export interface ChaosOptions {
   readonly killEveryMs: number;
   /** Milliseconds each job sleeps (so that kills land mid-job). */
   readonly jobSleepMs: number;
+  /** Timeout of each job; its lease is this plus the 2 s grace. @default 1000 */
+  readonly jobTimeoutMs?: number;
   /** Give up after this long. */
   readonly deadlineMs: number;
   /** Progress lines. @default none */
@@ -39,7 +41,7 @@ export interface ChaosOutcome {
   /** Jobs not completed at the end (lost or stuck). */
   readonly notCompleted: string[];
   /** Jobs that ran more often than 1 + the kills that hit them. */
-  readonly overRun: Array<{ id: string; runs: number; hits: number }>;
+  readonly overRun: Array<{ id: string; runs: number; hits: number; retried: number; staleIn: number }>;
   /** Jobs whose completion was written more than once (a stale worker overwrote an outcome). */
   readonly doubleCompleted: string[];
   readonly jobsHitByKills: number;
@@ -77,7 +79,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
   const queue = new JobQueue({ tableName: o.tableName, client: o.client, shardCount: 8 });
   const ids: string[] = [];
   for (let i = 0; i < o.jobs; i += 1_000) {
-    ids.push(...(await queue.enqueueMany(Array.from({ length: Math.min(1_000, o.jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k }, options: { timeoutMs: 1_000, maxAttempts: 25 } })))));
+    ids.push(...(await queue.enqueueMany(Array.from({ length: Math.min(1_000, o.jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k }, options: { timeoutMs: o.jobTimeoutMs ?? 1_000, maxAttempts: 25 } })))));
   }
   let spawned = 0;
   const spawn = (): WorkerProcess =>
@@ -124,6 +126,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     const doneById = new Map<string, number>();
     const startedIn = new Map<string, Set<string>>(); // pid -> job ids started
     const doneIn = new Map<string, Set<string>>();
+    // Evidence for runs not caused by kills: a timed-out attempt (retry) or a lease that ran out (stale).
+    const retriedById = new Map<string, number>();
+    const staleById = new Map<string, number>();
     for (const f of readdirSync(dir)) {
       for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
         const [kind, id, a, b] = line.split(' ');
@@ -132,7 +137,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         if (kind === 'start') {
           runsById.set(id, (runsById.get(id) ?? 0) + 1);
           (startedIn.get(pid) ?? startedIn.set(pid, new Set()).get(pid)!).add(id);
-        } else if (kind === 'done') {
+        } else if (kind === 'retry') retriedById.set(id, (retriedById.get(id) ?? 0) + 1);
+        else if (kind === 'stale') staleById.set(id, (staleById.get(id) ?? 0) + 1);
+        else if (kind === 'done') {
           doneById.set(id, (doneById.get(id) ?? 0) + 1);
           (doneIn.get(pid) ?? doneIn.set(pid, new Set()).get(pid)!).add(id);
         }
@@ -153,7 +160,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     return {
       kills,
       notCompleted: ids.filter((id) => status.get(id) !== 'completed'),
-      overRun: ids.map((id) => ({ id, runs: runsById.get(id) ?? 0, hits: hits.get(id) ?? 0 })).filter((x) => x.runs > 1 + x.hits),
+      overRun: ids
+        .map((id) => ({ id, runs: runsById.get(id) ?? 0, hits: hits.get(id) ?? 0, retried: retriedById.get(id) ?? 0, staleIn: staleById.get(id) ?? 0 }))
+        .filter((x) => x.runs > 1 + x.hits),
       doubleCompleted: ids.filter((id) => (doneById.get(id) ?? 0) > 1),
       jobsHitByKills: hits.size,
       totalRuns: [...runsById.values()].reduce((a, b) => a + b, 0),
