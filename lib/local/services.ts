@@ -1,10 +1,14 @@
 /**
- * The services `npm start` runs beside the workers. The scheduling issue adds its local
- * emulations here (minute tick, one-time wake-ups, recurring schedules, TTL deletion).
+ * What `npm start` adds to the local stack beyond the workers. The scheduling issue fills this in
+ * with its local emulations (minute tick, one-time wake-ups, recurring schedules, TTL deletion),
+ * e.g. `const { scheduler, service } = localScheduling(); return { scheduler, services: [service] };`.
  */
-import type { LocalService } from './stack.ts';
+import type { LocalStackOptions } from './stack.ts';
 
-/** The default extra services of the local stack (none yet). */
-export function defaultLocalServices(): LocalService[] {
-  return [];
+/** The stack options `npm start` takes from here. */
+export type LocalExtras = Pick<LocalStackOptions, 'services' | 'scheduler'>;
+
+/** The default extras of the local stack (none yet). */
+export function defaultLocalExtras(): LocalExtras {
+  return { services: [] };
 }

@@ -12,7 +12,8 @@ import { handlers as registry } from '../../functions/jobs/index.ts';
 import { JobQueue } from '../queue.ts';
 import { DEFAULT_SHARD_COUNT, tableNameForStage } from '../schema.ts';
 import { createJobsTable } from '../store/create-table.ts';
-import type { Handlers, WorkerEvent } from '../types.ts';
+import type { Scheduler } from '../scheduler/port.ts';
+import type { EnqueuedJob, Handlers, WorkerEvent } from '../types.ts';
 import { Worker } from '../worker/worker.ts';
 import { localClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import type { DynamoDbLocal } from './dynamodb-local.ts';
@@ -91,6 +92,12 @@ export interface LocalStackOptions {
   readonly shutdownGraceMs?: number;
   /** Extra services (scheduling and TTL emulations). */
   readonly services?: readonly LocalService[];
+  /**
+   * The queue's scheduler (recurring schedules), e.g. the local emulation of EventBridge
+   * Scheduler. If it has an `onEnqueued` hook, the queue calls that instead of waking the
+   * worker itself (the hook is then in charge of prompt pickup and of delayed jobs' wake-ups).
+   */
+  readonly scheduler?: Scheduler & { readonly onEnqueued?: (jobs: readonly EnqueuedJob[]) => void };
   /** Largest HTTP request body. @default 512 KiB */
   readonly bodyLimitBytes?: number;
   /** Receives worker events. */
@@ -164,7 +171,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (queue === undefined) for (const w of workers.values()) w.wake();
       else workers.get(queue)?.wake();
     };
-    const queue = new JobQueue({ tableName, client, shardCount, onEnqueued: (jobs) => new Set(jobs.map((j) => j.queue)).forEach((q) => wake(q)) });
+    const wakeQueuesOf = (jobs: readonly EnqueuedJob[]) => new Set(jobs.map((j) => j.queue)).forEach((q) => wake(q));
+    const queue = new JobQueue({
+      tableName,
+      client,
+      shardCount,
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      onEnqueued: options.scheduler?.onEnqueued ?? wakeQueuesOf,
+    });
     const handlers = options.handlers ?? (registry as Handlers);
     for (const name of queueNames) {
       const worker = new Worker(queue, handlers, {

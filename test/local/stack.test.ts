@@ -65,6 +65,30 @@ describe('local stack', () => {
     await t.cleanup();
   });
 
+  it('hands enqueue notifications to the scheduler hook when one is given', async () => {
+    const seen: string[] = [];
+    let ctx: LocalStackContext | undefined;
+    const scheduler = {
+      allowSecondRates: true,
+      putRecurring: async () => {},
+      deleteRecurring: async () => false,
+      listRecurring: async () => [],
+      wakeAt: async () => {},
+      onEnqueued: (jobs: readonly { id: string; queue: string }[]) => {
+        for (const j of jobs) seen.push(j.id);
+        for (const j of jobs) ctx?.wake(j.queue);
+      },
+    };
+    const t = await startTestStack({ pollIntervalMs: 60_000, scheduler, services: [{ name: 'ctx', start: (c) => void (ctx = c), stop: () => {} }] });
+    try {
+      const id = await t.stack.queue.enqueue('noop', {});
+      expect(seen).toEqual([id]);
+      await waitFor(async () => (await t.stack.queue.getJob(id))?.status === 'completed', 20_000);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('refuses to start over a data dir whose stack is still running elsewhere', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'jobtable-busy-'));
     writeFileSync(stateFilePath(dataDir), JSON.stringify({ url: 'http://127.0.0.1:1', dynamoEndpoint: 'http://127.0.0.1:2', tableName: 't', shardCount: 16, pid: process.ppid, startedAt: '' }));

@@ -1,5 +1,5 @@
 /** `jobtable start` (`npm start`): the whole queue on this machine. */
-import { defaultLocalServices } from '../../local/services.ts';
+import { defaultLocalExtras } from '../../local/services.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import { ENV } from '../../env.ts';
 import type { Command } from '../command.ts';
@@ -49,7 +49,7 @@ export const startCommand: Command = {
       ...(Array.isArray(v.queue) ? { queues: v.queue as string[] } : {}),
       ...(concurrency !== undefined ? { concurrency } : {}),
       ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
-      services: defaultLocalServices(),
+      ...defaultLocalExtras(),
       ...(v.quiet ? {} : { onEvent: (e, q) => log(ctx.json ? eventJson(e, q) : `[${q}] ${describeEvent(e)}`) }),
       onError: (err) => ctx.io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`),
     });
