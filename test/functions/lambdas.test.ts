@@ -44,6 +44,7 @@ describe('Lambda functions and LambdaJobClient', () => {
       AWS_SECRET_ACCESS_KEY: 'local',
     });
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true); // Powertools' log lines and EMF
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true); // Powertools' ERROR lines (the dead-letter example)
     enqueue = (await import('../../functions/enqueue.ts')).handler;
     worker = (await import('../../functions/worker.ts')).handler;
     queue = new JobQueue<JobTypes>({ tableName, client: ddb });

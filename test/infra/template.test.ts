@@ -50,7 +50,7 @@ describe.each(['dev', 'prod'] as const)('stage %s', (stage) => {
     s = synthStage(stage, { bundle: false });
     t = s.template;
     tableId = only(t, 'AWS::DynamoDB::Table').logicalId;
-  });
+  }, 120_000); // synth + cdk-nag of a stage: ~10 s alone, slower when CI runs files side by side
 
   it('names the stack and resources after the stage', () => {
     expect(s.stackName).toBe(`jobtable-${stage}`);
