@@ -55,6 +55,8 @@ export type { EventLogger, EventMetrics, ObservabilityOptions } from './observab
 export { EventBridgeScheduler, schedulerFromEnv } from './scheduler/eventbridge.ts';
 export type { EventBridgeSchedulerOptions } from './scheduler/eventbridge.ts';
 export { LocalScheduler } from './scheduler/local.ts';
+export { localScheduling } from './scheduler/local-service.ts';
+export type { LocalScheduling } from './scheduler/local-service.ts';
 export type { LocalSchedulerOptions } from './scheduler/local.ts';
 export { SchedulerNotConfiguredError, isWakeEvent, wakeEvent } from './scheduler/port.ts';
 export type { RecurringSchedule, Scheduler, ScheduleOptions, WakeEvent, WakeReason } from './scheduler/port.ts';
