@@ -37,6 +37,7 @@ describe('soak: 20,000 jobs through the local stack with 4 workers', () => {
 
   it(`completes ${JOBS} jobs with a flat heap`, async () => {
     let completed = 0;
+    const t0 = Date.now();
     const handlers = { noop: () => null };
     const onEvent = (e: { kind: string }) => {
       if (e.kind === 'completed') completed++;
@@ -55,6 +56,7 @@ describe('soak: 20,000 jobs through the local stack with 4 workers', () => {
       gc();
       const m = process.memoryUsage();
       samples.push({ completed, heapMB: Math.round(m.heapUsed / 2 ** 20), rssMB: Math.round(m.rss / 2 ** 20) });
+      console.log('soak sample:', JSON.stringify({ ...samples[samples.length - 1], seconds: Math.round((Date.now() - t0) / 1000) }));
     };
     let next = 0;
     let httpErrors = 0;
