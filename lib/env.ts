@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ValidationError } from './errors.ts';
+import { validateInteger, validateShardCount } from './model/validate.ts';
 import { JobQueue } from './queue.ts';
 import { DEFAULT_SHARD_COUNT } from './schema.ts';
 import type { JobQueueOptions, JobTypeMap } from './types.ts';
@@ -34,8 +35,8 @@ export const ENV = {
 export function queueOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): { tableName: string; shardCount: number; queue: string; concurrency: number; endpoint?: string } {
   const tableName = env[ENV.tableName];
   if (!tableName) throw new ValidationError(ENV.tableName, 'set to the jobs table name', `environment variable ${ENV.tableName} is not set`);
-  const shardCount = env[ENV.shardCount] ? Number(env[ENV.shardCount]) : DEFAULT_SHARD_COUNT;
-  const concurrency = env[ENV.concurrency] ? Number(env[ENV.concurrency]) : 4;
+  const shardCount = env[ENV.shardCount] ? validateShardCount(Number(env[ENV.shardCount]), ENV.shardCount) : DEFAULT_SHARD_COUNT;
+  const concurrency = env[ENV.concurrency] ? validateInteger(Number(env[ENV.concurrency]), ENV.concurrency, 1, 1_000) : 4;
   const endpoint = env[ENV.dynamoEndpoint];
   return { tableName, shardCount, queue: env[ENV.queue] || 'default', concurrency, ...(endpoint ? { endpoint } : {}) };
 }

@@ -6,6 +6,8 @@
 
 /** Base class of every error jobtable throws on purpose. */
 export class JobTableError extends Error {
+  // Names are spelled out, not taken from the constructor, so that minified bundles keep them.
+  override name = 'JobTableError';
   /** A stable machine-readable code, e.g. `VALIDATION`. */
   readonly code: string;
   /** Extra facts about the failure. */
@@ -13,7 +15,6 @@ export class JobTableError extends Error {
 
   constructor(message: string, code: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
     this.code = code;
     this.context = context;
   }
@@ -34,6 +35,7 @@ export class JobTableError extends Error {
  * }
  */
 export class ValidationError extends JobTableError {
+  override name = 'ValidationError';
   /** The offending field, as a path. */
   readonly field: string;
   /** The rule it broke. */
@@ -48,6 +50,7 @@ export class ValidationError extends JobTableError {
 
 /** A payload or result too large for one DynamoDB item. */
 export class PayloadTooLargeError extends ValidationError {
+  override name = 'PayloadTooLargeError';
   /** Size of the item it would make, in bytes. */
   readonly bytes: number;
 
@@ -60,6 +63,7 @@ export class PayloadTooLargeError extends ValidationError {
 
 /** No handler is registered for a job's type: the job fails with this (and is not retried). */
 export class HandlerNotFoundError extends JobTableError {
+  override name = 'HandlerNotFoundError';
   constructor(readonly jobType: string, known: readonly string[]) {
     super(
       `No handler registered for job type "${jobType}" (registered: ${known.length ? known.join(', ') : 'none'})`,
@@ -71,6 +75,7 @@ export class HandlerNotFoundError extends JobTableError {
 
 /** An attempt ran past its `timeoutMs`. */
 export class JobTimeoutError extends JobTableError {
+  override name = 'JobTimeoutError';
   constructor(readonly jobId: string, readonly timeoutMs: number) {
     super(`Job ${jobId} timed out after ${timeoutMs} ms`, 'TIMEOUT', { jobId, timeoutMs });
   }
@@ -78,6 +83,7 @@ export class JobTimeoutError extends JobTableError {
 
 /** A worker's claim on a job ended: its lease ran out and another worker took the job. */
 export class LeaseLostError extends JobTableError {
+  override name = 'LeaseLostError';
   constructor(readonly jobId: string) {
     super(`Lost the claim on job ${jobId}: its lease expired and it was claimed again`, 'LEASE_LOST', { jobId });
   }
@@ -90,6 +96,7 @@ export class LeaseLostError extends JobTableError {
  * if (!payload.email) throw new PermanentJobError('payload.email is missing');
  */
 export class PermanentJobError extends JobTableError {
+  override name = 'PermanentJobError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, 'PERMANENT', {}, options);
   }
@@ -97,6 +104,7 @@ export class PermanentJobError extends JobTableError {
 
 /** Some jobs of a batch could not be written after retries; `written` lists those that were. */
 export class EnqueueError extends JobTableError {
+  override name = 'EnqueueError';
   constructor(
     message: string,
     readonly written: readonly string[],
@@ -109,6 +117,7 @@ export class EnqueueError extends JobTableError {
 
 /** A cursor that this library did not produce (or for another query). */
 export class InvalidCursorError extends ValidationError {
+  override name = 'InvalidCursorError';
   constructor(cause?: unknown) {
     super('cursor', 'a cursor returned by listJobs for the same status and queue', 'not a cursor from this listing', { cause });
   }

@@ -102,6 +102,7 @@ export interface Scheduler {
 
 /** `queue.schedule()` (or `unschedule`, `listSchedules`) was called on a queue built without a `scheduler`. */
 export class SchedulerNotConfiguredError extends JobTableError {
+  override name = 'SchedulerNotConfiguredError';
   constructor(method: string) {
     super(
       `JobQueue.${method}() needs a scheduler: pass { scheduler: new EventBridgeScheduler(...) } (AWS) or { scheduler: new LocalScheduler(...) } to the JobQueue`,
