@@ -69,7 +69,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   row('---', '---:', '---:', '---:', '---:');
   row('due: enqueue call to handler start', String(r.pickup.dueMs.count), f(r.pickup.dueMs.p50), f(r.pickup.dueMs.p99), f(r.pickup.dueMs.max));
   row('delayed (200-2,000 ms): runAt to handler start', String(r.pickup.delayedMs.count), f(r.pickup.delayedMs.p50), f(r.pickup.delayedMs.p99), f(r.pickup.delayedMs.max));
-  lines.push('', `Idle worker (poll interval ${f(r.pickup.pollIntervalMs, 0)} ms): ${f(r.pickup.idleCallsPerSec, 2)} DynamoDB calls/s, watched for ${f(r.pickup.idleWatchMs / 1000, 1)} s.`, '');
+  lines.push('', `Idle worker (poll interval ${r.pickup.pollIntervalMs === null ? 'the `Worker` default' : `${f(r.pickup.pollIntervalMs, 0)} ms`}): ${f(r.pickup.idleCallsPerSec, 2)} DynamoDB calls/s, watched for ${f(r.pickup.idleWatchMs / 1000, 1)} s.`, '');
   lines.push('## 6. Backlog scaling', '');
   row('pending jobs', 'fill time s', 'claims/s (1 worker, concurrency 16)', 'enqueue p50 ms', 'enqueue p99 ms');
   row('---:', '---:', '---:', '---:', '---:');

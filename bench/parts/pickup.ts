@@ -16,8 +16,8 @@ export interface PickupResult {
   readonly dueMs: LatencySummary;
   /** `runAt` to handler start, delayed jobs (delays 200 to 2,000 ms). */
   readonly delayedMs: LatencySummary;
-  /** The worker's poll interval when nothing wakes it. */
-  readonly pollIntervalMs: number;
+  /** The worker's poll interval when nothing wakes it (null: the `Worker` default). */
+  readonly pollIntervalMs: number | null;
   /** DynamoDB calls per second of the idle worker, and how long it was watched. */
   readonly idleCallsPerSec: number;
   readonly idleWatchMs: number;
@@ -33,9 +33,10 @@ export async function benchPickup(ctx: BenchContext): Promise<PickupResult> {
   const meter = new CapacityMeter().attach(workerClient);
   const started = new Map<number, number>();
   const workerQueue = new JobQueue({ tableName, client: workerClient, shardCount: BENCH_SHARDS });
-  const pollIntervalMs = 5_000;
-  const worker = new Worker(workerQueue, { noop: (p: { n: number }) => void started.set(p.n, Date.now()) }, { concurrency: 8, pollIntervalMs });
-  const producer = new JobQueue({ tableName, client, shardCount: BENCH_SHARDS, onEnqueued: () => worker.wake() });
+  const pollIntervalMs = null;
+  const worker = new Worker(workerQueue, { noop: (p: { n: number }) => void started.set(p.n, Date.now()) }, { concurrency: 8 });
+  // The producer tells the worker which shards it wrote to, so the wake-up reads those first.
+  const producer = new JobQueue({ tableName, client, shardCount: BENCH_SHARDS, onEnqueued: (jobs) => worker.wake(jobs.map((j) => j.shard)) });
   const running = worker.start();
   try {
     await sleep(ctx.quick ? 50 : 300); // let it go idle
