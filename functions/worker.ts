@@ -15,6 +15,8 @@ import { createObservability } from '../lib/observability/powertools.ts';
 import { workerEventSink } from '../lib/observability/worker-events.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { JobQueue } from '../lib/queue.ts';
+import { isWakeEvent } from '../lib/scheduler/port.ts';
+import { MAX_WAKE_WAIT_MS } from '../lib/scheduler/wakeups.ts';
 import type { ProcessReport } from '../lib/types.ts';
 import { handlers } from './jobs/index.ts';
 import type { JobTypes } from './jobs/index.ts';
@@ -37,16 +39,19 @@ const onEvent = workerEventSink({ logger, metrics });
 let queue: JobQueue<JobTypes> | undefined;
 
 /** The Lambda handler. */
-export async function handler(_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>): Promise<WorkerResult> {
+export async function handler(event: unknown, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>): Promise<WorkerResult> {
   queue ??= queueFromEnv<JobTypes>();
+  // A kick or wake-up from lib/scheduler names its queue, and its job may be due up to
+  // MAX_WAKE_WAIT_MS later (a wake-up fires up to a minute before the job's minute).
+  const wake = isWakeEvent(event) ? event : undefined;
   const budgetMs = Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
   try {
     const report = await queue.processJobs(handlers, {
-      queue: options.queue,
+      queue: wake?.queue ?? options.queue,
       concurrency: options.concurrency,
       finishBy: Date.now() + budgetMs,
       timeBudgetMs: budgetMs,
-      waitForDueWithinMs: Math.min(MAX_WAIT_FOR_DUE_MS, budgetMs),
+      waitForDueWithinMs: Math.min(wake ? Math.max(MAX_WAIT_FOR_DUE_MS, MAX_WAKE_WAIT_MS) : MAX_WAIT_FOR_DUE_MS, budgetMs),
       workerId: `lambda-${context.awsRequestId}`,
       onEvent,
     });

@@ -19,6 +19,7 @@ import { ENV } from '../lib/env.ts';
 import { METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, POWERTOOLS_ENV, serviceNameForStage } from '../lib/observability/names.ts';
 import { DEFAULT_SHARD_COUNT, TABLE, tableNameForStage } from '../lib/schema.ts';
 import { jobsTableDefinition } from '../lib/store/create-table.ts';
+import { JobScheduling } from './scheduling.ts';
 
 /** Properties of {@link JobQueue}. */
 export interface JobQueueProps {
@@ -108,6 +109,8 @@ export class JobQueue extends Construct {
   readonly queueName: string;
   /** ARN of the status/run_at index. */
   readonly indexArn: string;
+  /** Prompt pickup (stream trigger), delayed-job wake-ups and recurring schedules (see infra/scheduling.ts). */
+  readonly scheduling: JobScheduling;
 
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
@@ -123,6 +126,8 @@ export class JobQueue extends Construct {
       partitionKey: shape.partitionKey,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TABLE.ttlAttribute,
+      // Feeds the stream function (prompt pickup and wake-ups, infra/scheduling.ts).
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? false },
       deletionProtection: props.deletionProtection ?? false,
@@ -231,6 +236,15 @@ export class JobQueue extends Construct {
       }),
     };
     for (const alarm of Object.values(this.alarms)) for (const action of props.alarmActions ?? []) alarm.addAlarmAction(action);
+
+    this.scheduling = new JobScheduling(this, 'Scheduling', {
+      stage,
+      table: this.table,
+      workerFunction: this.workerFunction,
+      environment: common,
+      functionFactory: (fnId, o) =>
+        this.fn(fnId, o.functionName, { ...o, logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy }),
+    });
   }
 
   /** Lets `grantee` invoke the enqueue function (what `LambdaJobClient` needs). */
@@ -258,6 +272,8 @@ export class JobQueue extends Construct {
       logRetention: logs.RetentionDays;
       removalPolicy: RemovalPolicy;
       reservedConcurrentExecutions?: number;
+      /** Entry file. @default functions/<id in lower case>.ts */
+      entry?: string;
     },
   ): NodejsFunction {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { logGroupName: `/aws/lambda/${functionName}`, retention: o.logRetention, removalPolicy: o.removalPolicy });
@@ -265,7 +281,7 @@ export class JobQueue extends Construct {
     logGroup.grantWrite(role);
     return new NodejsFunction(this, `${id}Function`, {
       functionName,
-      entry: entry(id.toLowerCase()),
+      entry: o.entry ?? entry(id.toLowerCase()),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -83,7 +83,9 @@ describe.each(['dev', 'prod'] as const)('stage %s', (stage) => {
     expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: stage === 'prod' });
     expect(table.Properties.DeletionProtectionEnabled).toBe(stage === 'prod');
     const logGroups = Object.values(byType(t, 'AWS::Logs::LogGroup'));
-    expect(logGroups.map((g) => g.Properties.LogGroupName).sort()).toEqual([`/aws/lambda/jobtable-${stage}-enqueue`, `/aws/lambda/jobtable-${stage}-worker`]);
+    expect(logGroups.map((g) => g.Properties.LogGroupName).sort()).toEqual(
+      ['enqueue', 'schedule-target', 'stream', 'worker'].map((f) => `/aws/lambda/jobtable-${stage}-${f}`),
+    );
     for (const g of logGroups) {
       expect(g.Properties.RetentionInDays).toBe(c.logRetention);
       expect(g.DeletionPolicy).toBe(policy);

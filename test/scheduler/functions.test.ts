@@ -170,3 +170,17 @@ describe('schedule-target function', () => {
     expect((await queue.listJobs({ status: 'pending', queue: 'bad-firing' })).jobs).toEqual([]);
   });
 });
+
+describe('worker function with a WakeEvent', () => {
+  it('drains the queue the event names, and waits for a job due within the wake-up window', async () => {
+    const { handler } = await import('../../functions/worker.ts');
+    const soon = await queue.enqueue('noop', {}, { queue: 'woken', delayMs: 1_500 });
+    const deadline = Date.now() + 900_000; // a 15-minute Lambda: jobs of 60 s timeout fit
+    const context = { awsRequestId: 'wake-test', getRemainingTimeInMillis: () => deadline - Date.now() };
+    const report = await handler({ source: 'jobtable.wake', queue: 'woken', reason: 'wake-up' }, context);
+    expect(report).toMatchObject({ claimed: 1, completed: 1 });
+    const job = await queue.getJob(soon);
+    expect(job).toMatchObject({ status: 'completed', queue: 'woken' });
+    expect(job!.startedAt!.getTime()).toBeGreaterThanOrEqual(job!.runAt.getTime());
+  });
+});

@@ -143,3 +143,23 @@ describe('JobScheduling', () => {
     expect(out.outputFiles.map((f) => f.path.split('/').pop()).sort()).toEqual(['schedule-target.js', 'stream.js']);
   });
 });
+
+describe('JobScheduling inside the JobQueue construct (dev stage)', () => {
+  it('streams the jobs table to the stream function, which may wake the stage worker', async () => {
+    const { synthStage } = await import('../infra/synth.ts');
+    const s = synthStage('dev', { bundle: false });
+    const table = Object.values(s.template.findResources('AWS::DynamoDB::Table'))[0]!;
+    expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.anyValue(), 'StreamArn'] },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(streamFilterPattern()) }] },
+    });
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'jobtable-dev-stream',
+      Runtime: 'nodejs24.x',
+      Environment: { Variables: Match.objectLike({ [ENV.scheduleGroup]: 'jobtable-dev', [ENV.wakeTargetArn]: { 'Fn::GetAtt': [Match.stringLikeRegexp('WorkerFunction'), 'Arn'] } }) },
+    });
+    s.template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'jobtable-dev-schedule-target', Runtime: 'nodejs24.x' });
+    expect(s.nagReport.pluginReports.find((r) => r.pluginName === 'AwsSolutions')!.violations).toEqual([]);
+  }, 120_000);
+});
