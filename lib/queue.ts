@@ -5,9 +5,10 @@
 import { PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
-import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
+import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, validateInteger, LIMITS } from './model/validate.ts';
 import type { NormalizedEnqueue } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
+import { MAX_LEASE_GRACE_MS } from './model/state.ts';
 import { cancelJob } from './store/cancel-job.ts';
 import { countJobs } from './store/count-jobs.ts';
 import type { StoreContext } from './store/context.ts';
@@ -124,7 +125,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     if (!Array.isArray(jobs)) throw new ValidationError('jobs', 'an array of { type, payload, options? }');
     if (jobs.length > LIMITS.enqueueManyMax) throw new ValidationError('jobs', `at most ${LIMITS.enqueueManyMax} jobs per call`, `${jobs.length} jobs given`);
     const now = this.store.clock.now();
-    const built = jobs.map((j, i) => {
+    // Array.from visits holes of a sparse array too, so each index gets a job or an error.
+    const built = Array.from(jobs, (j, i) => {
       if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
       return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].payload`);
     });
@@ -186,7 +188,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    */
   async processJobs(handlers: Handlers<M>, options: ProcessJobsOptions = {}, internals: DrainInternals = {}): Promise<ProcessReport> {
     if (!handlers || typeof handlers !== 'object') throw new ValidationError('handlers', 'an object mapping job types to handlers');
-    if (options.queue !== undefined) validateName(options.queue, 'queue', LIMITS.queueMaxLength);
+    validateProcessOptions(options);
     return drain(this.store, handlers as Handlers, options, internals);
   }
 
@@ -220,5 +222,24 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   /** The recurring jobs, sorted by name. */
   async listSchedules(): Promise<RecurringSchedule[]> {
     return this.requireScheduler('listSchedules').listRecurring();
+  }
+}
+
+/** Checks `processJobs` options, so a typo fails loudly instead of draining nothing. */
+function validateProcessOptions(o: ProcessJobsOptions): void {
+  if (typeof o !== 'object' || o === null) throw new ValidationError('options', 'an object');
+  if (o.queue !== undefined) validateName(o.queue, 'queue', LIMITS.queueMaxLength);
+  const int = (v: number | undefined, field: string, min: number, max: number) => v === undefined || validateInteger(v, field, min, max);
+  int(o.concurrency, 'concurrency', 1, 1_000);
+  int(o.batchSize, 'batchSize', 1, 100);
+  int(o.maxJobs, 'maxJobs', 0, Number.MAX_SAFE_INTEGER);
+  int(o.timeBudgetMs, 'timeBudgetMs', 0, Number.MAX_SAFE_INTEGER);
+  int(o.finishBy, 'finishBy', 0, Number.MAX_SAFE_INTEGER);
+  int(o.leaseGraceMs, 'leaseGraceMs', 0, MAX_LEASE_GRACE_MS);
+  int(o.waitForDueWithinMs, 'waitForDueWithinMs', 0, LIMITS.timeoutMsMax);
+  int(o.pollIntervalMs, 'pollIntervalMs', 0, LIMITS.timeoutMsMax);
+  int(o.shutdownGraceMs, 'shutdownGraceMs', 0, LIMITS.timeoutMsMax);
+  if (o.workerId !== undefined && (typeof o.workerId !== 'string' || o.workerId.length === 0 || o.workerId.length > 128)) {
+    throw new ValidationError('workerId', 'a string of 1 to 128 characters');
   }
 }

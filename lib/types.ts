@@ -286,6 +286,8 @@ export interface ProcessReport {
   readonly lostRaces: number;
   /** Index queries made. */
   readonly queries: number;
+  /** Due jobs left unclaimed because their timeout would not end before `finishBy`. */
+  readonly deferred: number;
   readonly durationMs: number;
   readonly stoppedBecause: 'drained' | 'maxJobs' | 'timeBudget' | 'aborted';
 }

@@ -13,8 +13,10 @@ import { MAX_NESTING_DEPTH } from '../schema.ts';
 /** A JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** DynamoDB numbers: magnitude up to 9.99...e125, down to 1e-130. */
-const DDB_NUMBER_MAX = 9.9999999999999999999999999999999999999e125;
+/**
+ * Numbers: DynamoDB stores magnitudes from 1e-130 to just under 1e126, but a JavaScript number
+ * above 2^53 - 1 is not exact, and the SDK refuses to send one. Larger values belong in strings.
+ */
 const DDB_NUMBER_MIN = 1e-130;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -41,8 +43,11 @@ export function toJsonValue(value: unknown, field: string): JsonValue {
       case 'number': {
         if (!Number.isFinite(v)) throw new ValidationError(path, 'a finite number', `${v} is not a JSON number`);
         const mag = Math.abs(v);
-        if (mag !== 0 && (mag > DDB_NUMBER_MAX || mag < DDB_NUMBER_MIN)) {
-          throw new ValidationError(path, 'a number with magnitude between 1e-130 and 9.99e125 (DynamoDB)', `${v} is outside DynamoDB's number range`);
+        if (mag > Number.MAX_SAFE_INTEGER) {
+          throw new ValidationError(path, `a number with magnitude at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1)`, `${v} cannot be stored exactly; pass it as a string`);
+        }
+        if (mag !== 0 && mag < DDB_NUMBER_MIN) {
+          throw new ValidationError(path, 'a number with magnitude of at least 1e-130 (DynamoDB)', `${v} is below DynamoDB's number range`);
         }
         return v === 0 ? 0 : v;
       }
@@ -61,8 +66,9 @@ export function toJsonValue(value: unknown, field: string): JsonValue {
     if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') {
       return walk((obj as { toJSON(): unknown }).toJSON(), path, depth, inArray);
     }
-    if (depth >= MAX_NESTING_DEPTH) {
-      throw new ValidationError(path, `nested at most ${MAX_NESTING_DEPTH} levels deep (DynamoDB)`);
+    // The attribute itself is a level: its maps and lists may nest MAX_NESTING_DEPTH - 1 deep.
+    if (depth >= MAX_NESTING_DEPTH - 1) {
+      throw new ValidationError(path, `nested at most ${MAX_NESTING_DEPTH - 1} maps or lists deep (DynamoDB allows ${MAX_NESTING_DEPTH} levels per attribute)`);
     }
     if (seen.has(obj)) throw new ValidationError(path, 'JSON-serialisable', 'it contains a cycle');
     seen.add(obj);

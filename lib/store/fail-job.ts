@@ -1,5 +1,6 @@
 /** Records a failed attempt: a retry after backoff, or the dead-letter state. */
 import { iso, toItem } from '../model/codec.ts';
+import { truncateUtf8 } from '../util/text.ts';
 import { expiryFor } from '../model/state.ts';
 import { ATTR, LANE, encodeReadyOrder, encodeScheduledOrder, statusShardKey } from '../schema.ts';
 import type { StoreContext } from './context.ts';
@@ -7,12 +8,12 @@ import { fencedUpdate } from './fenced-update.ts';
 import { progressClause } from './report-progress.ts';
 import type { ProgressInput } from './report-progress.ts';
 
-/** Longest error message kept on the item. */
-export const MAX_ERROR_LENGTH = 4_000;
+/** Longest error message kept on the item, in UTF-8 bytes (within the item's reserve). */
+export const MAX_ERROR_BYTES = 4_000;
 
-/** Shortens an error message to what the item keeps. */
+/** Shortens an error message to what the item keeps, without splitting a character. */
 export function errorText(message: string): string {
-  return message.length > MAX_ERROR_LENGTH ? `${message.slice(0, MAX_ERROR_LENGTH - 3)}...` : message;
+  return truncateUtf8(message, MAX_ERROR_BYTES);
 }
 
 /**

@@ -31,11 +31,18 @@ export async function fencedUpdate(ctx: StoreContext, id: string, token: string,
         UpdateExpression: spec.update,
         ExpressionAttributeNames: { ...spec.names, '#fence_token': ATTR.claimToken, '#fence_status': ATTR.status },
         ExpressionAttributeValues: { ...spec.values, ':fence_token': { S: token }, ':fence_processing': { S: 'processing' } },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return true;
   } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
+    if (!isConditionFailed(err)) throw err;
+    // The SDK may resend a write whose first try reached the table although the answer was lost.
+    // Every fenced write sets `updated_at = :now`: if the item already carries exactly that
+    // instant and no newer claim's token, this write is what made the condition fail.
+    const now = spec.values[':now']?.S;
+    const item = err.Item;
+    const mine = !!now && item?.[ATTR.updatedAt]?.S === now && (item?.[ATTR.claimToken] === undefined || item[ATTR.claimToken]?.S === token);
+    return mine;
   }
 }

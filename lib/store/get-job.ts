@@ -17,6 +17,9 @@ export async function getJob(ctx: StoreContext, id: string): Promise<Job | null>
   return jobFromItem(res.Item);
 }
 
+/** Rounds of retrying UnprocessedKeys before giving up. */
+const MAX_BATCH_GET_ROUNDS = 8;
+
 /**
  * Gets many jobs by id with BatchGetItem (eventually consistent, half the read cost), in the
  * order of `ids`, leaving out missing and expired ones. Retries unprocessed keys.
@@ -26,6 +29,7 @@ export async function getJobs(ctx: StoreContext, ids: readonly string[]): Promis
   for (let i = 0; i < ids.length; i += BATCH_GET_LIMIT) {
     let request: KeysAndAttributes | undefined = { Keys: ids.slice(i, i + BATCH_GET_LIMIT).map((id) => ({ [ATTR.id]: { S: id } })) };
     for (let round = 0; request?.Keys?.length; round++) {
+      if (round > MAX_BATCH_GET_ROUNDS) throw new Error(`BatchGetItem left ${request.Keys.length} keys unprocessed after ${MAX_BATCH_GET_ROUNDS} retries`);
       if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
       const res: BatchGetItemCommandOutput = await ctx.client.send(new BatchGetItemCommand({ RequestItems: { [ctx.tableName]: request } }));
       for (const item of res.Responses?.[ctx.tableName] ?? []) found.set(item[ATTR.id]!.S!, item);

@@ -34,8 +34,10 @@ function decodeCursor(raw: string, status: JobStatus, queue: string, shardCount:
     throw new InvalidCursorError(err);
   }
   if (!c || c.v !== 1 || c.st !== status || c.q !== queue) throw new InvalidCursorError();
-  if (c.p !== undefined && (!Array.isArray(c.p) || c.p.length !== shardCount)) throw new InvalidCursorError();
-  if (c.k !== undefined && typeof c.k !== 'string') throw new InvalidCursorError();
+  const validPos = (p: unknown) => p === null || p === 1 || (Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 1024));
+  if (c.p !== undefined && (!Array.isArray(c.p) || c.p.length !== shardCount || !c.p.every(validPos))) throw new InvalidCursorError();
+  if (c.k !== undefined && (typeof c.k !== 'string' || c.k.length === 0 || c.k.length > 64)) throw new InvalidCursorError();
+  if ((c.p === undefined) === (c.k === undefined)) throw new InvalidCursorError();
   return c;
 }
 

@@ -1,8 +1,8 @@
 /** Reads claim candidates from one shard of the status/run_at index. */
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { isClaimable } from '../model/state.ts';
-import { ATTR, LANE, READY_PREFIX, TABLE, decodeRunOrder, scheduledDueBound, statusShardKey, SCHEDULED_PREFIX } from '../schema.ts';
+import { ATTR, LANE, READY_PREFIX, TABLE, decodeRunOrder, statusShardKey, SCHEDULED_PREFIX } from '../schema.ts';
 import type { JobStatus } from '../types.ts';
 import type { StoreContext } from './context.ts';
 
@@ -25,7 +25,7 @@ export interface DueRead {
   readonly candidates: Candidate[];
   /** Queries made (for cost accounting). */
   readonly queries: number;
-  /** True if a range had more items than were read. */
+  /** True if a range may hold more claimable entries than were returned. */
   readonly truncated: boolean;
   /** When the earliest entry seen that is not claimable yet becomes so (a future run or a live lease). */
   readonly nextDueMs: number | null;
@@ -53,52 +53,79 @@ export function compareCandidates(a: Candidate, b: Candidate): number {
   return b.priority - a.priority || a.runAtMs - b.runAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** Pages read per range of one shard before giving up on finding `limit` candidates. */
+export const MAX_PAGES_PER_RANGE = 8;
+
 /**
- * Two queries on one shard's `due` lane, run together: the ready range (`0#...`, priority then
- * age) and the head of the scheduled range (`1#...`, by due time: the due entries are its prefix,
- * and the first entry not yet due tells when to look again, at no extra cost). No promotion write moves
- * a delayed job into the ready range; both ranges are merged here. GSI reads are eventually
- * consistent, so a candidate is only a hint: the claim re-checks everything on the base item.
+ * Reads one shard's `due` lane: the ready range (`0#...`, priority then age) and the scheduled
+ * range (`1#...`, by due time, whose due entries are a prefix; the first entry not yet due tells
+ * when to look again, at no extra cost), in parallel. No promotion write moves a delayed job into
+ * the ready range; both ranges are merged here.
+ *
+ * Running jobs keep their entries at the head of a range, so each range is paged until `limit`
+ * claimable candidates are found (or {@link MAX_PAGES_PER_RANGE} pages): jobs queued behind
+ * many running ones are still found. `exclude` drops candidates the caller has already ruled out.
+ * GSI reads are eventually consistent, so a candidate is only a hint: the claim re-checks
+ * everything on the base item.
  */
-export async function queryDue(ctx: StoreContext, queue: string, shard: number, limit: number): Promise<DueRead> {
+export async function queryDue(
+  ctx: StoreContext,
+  queue: string,
+  shard: number,
+  limit: number,
+  exclude?: (c: Candidate) => boolean,
+): Promise<DueRead> {
   const now = ctx.clock.now();
   const pk = statusShardKey(queue, LANE.due, shard);
-  const base = {
-    TableName: ctx.tableName,
-    IndexName: TABLE.indexName,
-    Limit: limit,
-    ExpressionAttributeNames: { '#pk': ATTR.statusShard, '#sk': ATTR.runOrder },
-  };
-  const [ready, scheduled] = await Promise.all([
-    ctx.client.send(
-      new QueryCommand({
-        ...base,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :ready)',
-        ExpressionAttributeValues: { ':pk': { S: pk }, ':ready': { S: READY_PREFIX } },
-      }),
-    ),
-    ctx.client.send(
-      new QueryCommand({
-        ...base,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :sched)',
-        ExpressionAttributeValues: { ':pk': { S: pk }, ':sched': { S: SCHEDULED_PREFIX } },
-      }),
-    ),
-  ]);
   const candidates: Candidate[] = [];
   let nextDueMs: number | null = null;
-  for (const item of [...(ready.Items ?? []), ...(scheduled.Items ?? [])]) {
-    const c = toCandidate(item, shard);
-    if (!c) continue;
-    if (isClaimable(c, now)) candidates.push(c);
-    else if (c.runAtMs > now) nextDueMs = Math.min(nextDueMs ?? Infinity, c.runAtMs);
-    else if (c.leaseUntilMs !== null) nextDueMs = Math.min(nextDueMs ?? Infinity, c.leaseUntilMs);
-  }
+  let queries = 0;
+  let truncated = false;
+
+  const readRange = async (prefix: string) => {
+    let startKey: Record<string, AttributeValue> | undefined;
+    let found = 0;
+    for (let page = 0; page < MAX_PAGES_PER_RANGE; page++) {
+      queries++;
+      const res: QueryCommandOutput = await ctx.client.send(
+        new QueryCommand({
+          TableName: ctx.tableName,
+          IndexName: TABLE.indexName,
+          Limit: limit,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': ATTR.statusShard, '#sk': ATTR.runOrder },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':prefix': { S: prefix } },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      let reachedFuture = false;
+      for (const item of res.Items ?? []) {
+        const c = toCandidate(item, shard);
+        if (!c) continue;
+        if (isClaimable(c, now)) {
+          if (!exclude?.(c)) {
+            candidates.push(c);
+            found++;
+          }
+        } else if (c.runAtMs > now) {
+          nextDueMs = Math.min(nextDueMs ?? Infinity, c.runAtMs);
+          reachedFuture = prefix === SCHEDULED_PREFIX; // the rest of the scheduled range is later still
+        } else if (c.leaseUntilMs !== null) {
+          nextDueMs = Math.min(nextDueMs ?? Infinity, c.leaseUntilMs);
+        }
+      }
+      startKey = res.LastEvaluatedKey;
+      if (!startKey || reachedFuture) return;
+      if (found >= limit) {
+        truncated = true;
+        return;
+      }
+    }
+    truncated = true;
+  };
+  await Promise.all([readRange(READY_PREFIX), readRange(SCHEDULED_PREFIX)]);
   candidates.sort(compareCandidates);
-  // The scheduled range only has more due entries if the last one read was due too.
-  const lastScheduled = scheduled.Items?.at(-1)?.[ATTR.runOrder]?.S;
-  const scheduledMore = !!scheduled.LastEvaluatedKey && !!lastScheduled && lastScheduled <= scheduledDueBound(now);
-  return { candidates, queries: 2, truncated: !!ready.LastEvaluatedKey || scheduledMore, nextDueMs };
+  return { candidates, queries, truncated, nextDueMs };
 }
 
 /**

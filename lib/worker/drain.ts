@@ -19,8 +19,11 @@ import type { RunOutcome } from './run-job.ts';
 
 /** Extra drain settings used by long-running workers. */
 export interface DrainInternals {
-  /** Resolves early when new work may be due (prompt pickup); the drain re-sweeps. */
-  readonly wakeup?: () => Promise<void>;
+  /**
+   * Resolves early when new work may be due (prompt pickup); the drain re-sweeps. The drain aborts
+   * `signal` once it stops waiting, so the source can drop its listener.
+   */
+  readonly wakeup?: (signal: AbortSignal) => Promise<void>;
   /**
    * Shards where jobs were just written (prompt pickup): after a wake-up the drain reads these
    * first, then sweeps all shards as usual. Calling it clears the hints.
@@ -37,7 +40,34 @@ const BUSY_RECHECK_MS = 2_000;
 /** Consecutive failed sweeps before the drain gives up and throws. */
 const MAX_ERROR_STREAK = 8;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * Waits for the first of: `ms` elapsing, a wake-up, `abortSignal`, or any of `others`; then
+ * removes every timer and listener it set (a long-running worker waits millions of times).
+ */
+async function waitForAny(ms: number, wakeup: DrainInternals['wakeup'], abortSignal: AbortSignal | undefined, others: Promise<unknown>[] = []): Promise<void> {
+  const done = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const waits: Promise<unknown>[] = [...others];
+  if (Number.isFinite(ms)) waits.push(new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms)))));
+  if (wakeup) waits.push(wakeup(done.signal));
+  if (abortSignal) {
+    if (abortSignal.aborted) return;
+    waits.push(
+      new Promise<void>((r) => {
+        onAbort = () => r();
+        abortSignal.addEventListener('abort', onAbort, { once: true });
+      }),
+    );
+  }
+  try {
+    if (waits.length > 0) await Promise.race(waits);
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (onAbort) abortSignal!.removeEventListener('abort', onAbort);
+    done.abort();
+  }
+}
 
 /** Drains due jobs of one queue. See {@link ProcessJobsOptions}. */
 export async function drain(ctx: StoreContext, handlers: Handlers, options: ProcessJobsOptions = {}, internals: DrainInternals = {}): Promise<ProcessReport> {
@@ -70,7 +100,10 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const counts = { claimed: 0, completed: 0, retried: 0, failed: 0, stale: 0, lostRaces: 0, queries: 0 };
+  const counts = { claimed: 0, completed: 0, retried: 0, failed: 0, stale: 0, lostRaces: 0, queries: 0, deferred: 0 };
+  /** Jobs left alone because they could not finish by `finishBy` (it only gets closer). */
+  const deferred = new Set<string>();
+  const excludeDeferred = (c: Candidate) => deferred.has(c.id);
   const inFlight = new Set<Promise<void>>();
   /** Jobs finished so far: a sweep that overlapped a finish may have read a stale picture. */
   let settled = 0;
@@ -78,7 +111,8 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
 
   const start = (candidate: Candidate, claim: NonNullable<Awaited<ReturnType<typeof claimJob>>>) => {
     emit({ kind: 'claimed', job: claim.job, pickupDelayMs: Math.max(0, ctx.clock.now() - candidate.runAtMs) });
-    const entry = handlerObject((handlers as Record<string, Parameters<typeof handlerObject>[0]>)[claim.job.type]);
+    // Own properties only: a job type such as "constructor" must not find Object.prototype's.
+    const entry = Object.hasOwn(handlers, claim.job.type) ? handlerObject((handlers as Record<string, Parameters<typeof handlerObject>[0]>)[claim.job.type]) : undefined;
     const p: Promise<void> = runJob(ctx, claim, entry, handlerTypes, { leaseGraceMs: graceMs, shutdownSignal: shutdown.signal, emit })
       .then((outcome: RunOutcome) => {
         if (outcome === 'completed') counts.completed++;
@@ -113,7 +147,7 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
     readonly tie: number;
   }
   const readShard = async (shard: number): Promise<DueRead> => {
-    const read = await queryDue(ctx, queue, shard, batchSize);
+    const read = await queryDue(ctx, queue, shard, batchSize, excludeDeferred);
     counts.queries += read.queries;
     return read;
   };
@@ -163,16 +197,12 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
     else return false;
     // The shards whose job falls due by then are read first when the wait ends.
     for (const [shard, at] of nextByShard) if (at <= waitUntil) dueShards.push(shard);
-    if (waitUntil > now) {
-      const waits: Promise<unknown>[] = [sleep(waitUntil - now)];
-      if (internals.wakeup) waits.push(internals.wakeup());
-      if (options.signal) waits.push(new Promise((r) => options.signal!.addEventListener('abort', r, { once: true })));
-      await Promise.race(waits);
-    }
+    if (waitUntil > now) await waitForAny(waitUntil - now, internals.wakeup, options.signal);
     return true;
   };
 
   let errorStreak = 0;
+  let fatal: unknown;
   try {
     outer: for (;;) {
       const reason = stopReason();
@@ -214,7 +244,11 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
             continue;
           }
           const candidate = view.read.candidates[view.next++]!;
-          if (options.finishBy !== undefined && leaseUntilMs(ctx.clock.now(), candidate.timeoutMs, graceMs) > options.finishBy) continue;
+          if (options.finishBy !== undefined && leaseUntilMs(ctx.clock.now(), candidate.timeoutMs, graceMs) > options.finishBy) {
+            if (!deferred.has(candidate.id)) counts.deferred++;
+            deferred.add(candidate.id);
+            continue;
+          }
           const claim = await claimJob(ctx, candidate, workerId, graceMs);
           if (!claim) {
             counts.lostRaces++;
@@ -230,8 +264,8 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
         if (inFlight.size > 0) {
           // Running jobs may schedule retries or free up; look again when one finishes, on a
           // wake-up, or after a while (new jobs may arrive while a long job holds a slot).
-          const busyWait = [sleep(Math.min(nextLeaseMs ?? Infinity, ctx.clock.now() + (pollIntervalMs > 0 ? pollIntervalMs : BUSY_RECHECK_MS)) - ctx.clock.now())];
-          await Promise.race([...inFlight, ...busyWait, ...(internals.wakeup ? [internals.wakeup()] : [])]);
+          const recheckAt = Math.min(nextLeaseMs ?? Infinity, ctx.clock.now() + (pollIntervalMs > 0 ? pollIntervalMs : BUSY_RECHECK_MS));
+          await waitForAny(recheckAt - ctx.clock.now(), internals.wakeup, undefined, [...inFlight]);
           continue;
         }
         // A job finished mid-sweep (maybe scheduling a retry), or a race was lost (another worker
@@ -245,12 +279,18 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
         // DynamoDB failed past the SDK's own retries: report, back off, and keep going.
         emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)) });
         errorStreak++;
-        if (errorStreak > MAX_ERROR_STREAK) throw err;
-        await sleep(Math.min(5_000, 100 * 2 ** errorStreak));
+        if (errorStreak > MAX_ERROR_STREAK) {
+          fatal = err;
+          break;
+        }
+        await waitForAny(Math.min(5_000, 100 * 2 ** errorStreak), undefined, options.signal);
       }
     }
+    // Giving up on DynamoDB: running jobs get the shutdown grace, then are aborted and released.
+    if (fatal !== undefined) onAbort();
     // Let running jobs finish (they are aborted and released if the shutdown grace runs out).
     while (inFlight.size > 0) await Promise.race(inFlight);
+    if (fatal !== undefined) throw fatal;
   } finally {
     if (shutdownTimer) clearTimeout(shutdownTimer);
     options.signal?.removeEventListener('abort', onAbort);

@@ -9,6 +9,7 @@ import { toJsonValue } from '../model/json-value.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import { decideAfterFailure } from '../model/state.ts';
 import { ATTR, MAX_ITEM_BYTES } from '../schema.ts';
+import { truncateUtf8 } from '../util/text.ts';
 import type { Claim } from '../store/claim-job.ts';
 import { completeJob } from '../store/complete-job.ts';
 import type { StoreContext } from '../store/context.ts';
@@ -44,7 +45,23 @@ export function handlerObject(h: Handler | undefined): HandlerObject | undefined
   return typeof h === 'function' ? { handler: h } : h;
 }
 
-const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(typeof e === 'string' ? e : JSON.stringify(e) ?? String(e)));
+/** Whatever a handler threw, as an Error (a thrown BigInt or cyclic object must not break this). */
+export function asError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  if (typeof e === 'string') return new Error(e);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(e);
+  } catch {
+    /* BigInt, cycles */
+  }
+  return new Error(text ?? String(e));
+}
+
+/** Bytes kept for the final progress and bookkeeping when checking that a result fits. */
+const OUTCOME_OVERHEAD_BYTES = 2_048;
+/** Longest progress message kept, in UTF-8 bytes. */
+const MAX_PROGRESS_MESSAGE_BYTES = 1_000;
 
 /** Runs a claimed job to its outcome. Never throws for handler errors; store errors propagate. */
 export async function runJob(
@@ -98,7 +115,7 @@ export async function runJob(
   if (!entry) return fail(new HandlerNotFoundError(job.type, knownTypes), true);
 
   const controller = new AbortController();
-  let timeoutMs = job.timeoutMs;
+  const timeoutMs = job.timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   let rejectAbort!: (reason: Error) => void;
   const aborted = new Promise<never>((_, reject) => (rejectAbort = reject));
@@ -108,14 +125,18 @@ export async function runJob(
     controller.abort(reason);
     rejectAbort(reason);
   };
-  const armTimeout = () => {
+  let finished = false;
+  const armTimeout = (ms: number) => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => abort(new JobTimeoutError(job.id, timeoutMs)), timeoutMs);
+    timer = setTimeout(() => abort(new JobTimeoutError(job.id, timeoutMs)), Math.max(0, ms));
   };
   const onShutdown = () => abort(new WorkerShutdownError(job.id));
   if (settings.shutdownSignal.aborted) onShutdown();
   else settings.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
-  armTimeout();
+  // The timeout ends with the lease minus its grace, measured from the claim (not from now: a
+  // slow claim must not let the lease run out while this handler still runs).
+  const leaseEnd = job.leaseUntil?.getTime();
+  armTimeout(leaseEnd !== undefined ? Math.min(timeoutMs, leaseEnd - settings.leaseGraceMs - ctx.clock.now()) : timeoutMs);
 
   const jobContext: JobContext = {
     job,
@@ -123,7 +144,17 @@ export async function runJob(
     signal: controller.signal,
     async progress(current: number, total?: number, message?: string) {
       if (controller.signal.aborted) return false;
-      lastProgress = { current, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message: String(message).slice(0, 1_000) } : {}) };
+      const finite = (v: unknown, field: string) => {
+        if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > Number.MAX_SAFE_INTEGER) {
+          throw new ValidationError(field, 'a finite number', `progress ${field} is ${String(v)}`);
+        }
+        return v;
+      };
+      lastProgress = {
+        current: finite(current, 'current'),
+        ...(total !== undefined ? { total: finite(total, 'total') } : {}),
+        ...(message !== undefined ? { message: truncateUtf8(String(message), MAX_PROGRESS_MESSAGE_BYTES) } : {}),
+      };
       progressDirty = true;
       const now = ctx.clock.now();
       if (now - lastProgressWrite < interval) return true;
@@ -134,10 +165,10 @@ export async function runJob(
       return ok;
     },
     async heartbeat() {
-      if (controller.signal.aborted) return false;
+      if (controller.signal.aborted || finished) return false;
       const ok = await extendLease(ctx, job.id, claim.token, job.timeoutMs, settings.leaseGraceMs);
       if (!ok) abort(new LeaseLostError(job.id));
-      else armTimeout();
+      else if (!finished) armTimeout(job.timeoutMs);
       return ok;
     },
   };
@@ -154,6 +185,7 @@ export async function runJob(
     }
     return fail(error, error instanceof PermanentJobError);
   } finally {
+    finished = true;
     if (timer) clearTimeout(timer);
     settings.shutdownSignal.removeEventListener('abort', onShutdown);
   }
@@ -162,14 +194,21 @@ export async function runJob(
   try {
     stored = result === undefined ? undefined : toJsonValue(result, 'result');
     if (stored !== undefined) {
-      const bytes = claim.itemBytes + ATTR.result.length + attributeValueSize(toItem({ r: stored }).r!) + 512;
+      const bytes = claim.itemBytes + ATTR.result.length + attributeValueSize(toItem({ r: stored }).r!) + OUTCOME_OVERHEAD_BYTES;
       if (bytes > MAX_ITEM_BYTES) throw new PayloadTooLargeError('result', bytes, MAX_ITEM_BYTES);
     }
   } catch (err) {
-    if (err instanceof ValidationError) return fail(err, true);
+    // A result that cannot be stored never will be: fail for good rather than run again.
+    return fail(asError(err), true);
+  }
+  let ok: boolean;
+  try {
+    ok = await completeJob(ctx, job.id, claim.token, stored, progressDirty ? lastProgress : undefined);
+  } catch (err) {
+    // DynamoDB refused the write itself (not a transient fault): retrying the handler cannot help.
+    if (err instanceof Error && err.name === 'ValidationException') return fail(new JobTableError(`Could not store the outcome: ${err.message}`, 'OUTCOME_REJECTED', { jobId: job.id }, { cause: err }), true);
     throw err;
   }
-  const ok = await completeJob(ctx, job.id, claim.token, stored, progressDirty ? lastProgress : undefined);
   if (!ok) return stale('completed');
   emit({ kind: 'completed', job, durationMs: ctx.clock.now() - started });
   return 'completed';

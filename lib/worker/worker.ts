@@ -28,8 +28,9 @@ export interface WorkerOptions extends Omit<ProcessJobsOptions, 'signal'> {
 export class Worker<M extends JobTypeMap = Record<string, any>> {
   private controller: AbortController | undefined;
   private running: Promise<ProcessReport> | undefined;
-  private wakeResolve: (() => void) | undefined;
-  private wakePromise: Promise<void>;
+  /** Drain waits in progress, resolved by `wake()`. */
+  private readonly waiters = new Set<() => void>();
+  /** A `wake()` that came while the drain was not waiting: its next wait returns at once. */
   private wakePending = false;
   private readonly shardHints = new Set<number>();
 
@@ -37,13 +38,7 @@ export class Worker<M extends JobTypeMap = Record<string, any>> {
     readonly queue: JobQueue<M>,
     readonly handlers: Handlers<M>,
     readonly options: WorkerOptions = {},
-  ) {
-    this.wakePromise = this.newWakePromise();
-  }
-
-  private newWakePromise(): Promise<void> {
-    return new Promise<void>((r) => (this.wakeResolve = r));
-  }
+  ) {}
 
   /** True while started and not stopped. */
   get isRunning(): boolean {
@@ -54,20 +49,36 @@ export class Worker<M extends JobTypeMap = Record<string, any>> {
   start(): Promise<ProcessReport> {
     if (this.running) return this.running;
     this.controller = new AbortController();
-    this.running = this.queue.processJobs(
+    const running = this.queue.processJobs(
       this.handlers,
       { ...this.options, pollIntervalMs: this.options.pollIntervalMs ?? 10_000, signal: this.controller.signal },
-      { wakeup: () => this.nextWake(), takeShardHints: () => this.takeShardHints() },
+      { wakeup: (signal) => this.nextWake(signal), takeShardHints: () => this.takeShardHints() },
     );
-    return this.running;
+    this.running = running;
+    // If the drain ends on its own (e.g. DynamoDB unreachable), the worker can be started again.
+    running.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      if (this.running === running && !this.controller?.signal.aborted) this.running = undefined;
+    });
+    return running;
   }
 
-  private nextWake(): Promise<void> {
+  private nextWake(signal: AbortSignal): Promise<void> {
     if (this.wakePending) {
       this.wakePending = false;
       return Promise.resolve();
     }
-    return this.wakePromise;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private takeShardHints(): number[] {
@@ -81,11 +92,12 @@ export class Worker<M extends JobTypeMap = Record<string, any>> {
    * @param shards where the new jobs were written (`EnqueuedJob.shard`): read first, then all shards
    */
   wake(shards?: readonly number[]): void {
-    for (const s of shards ?? []) this.shardHints.add(s);
-    const resolve = this.wakeResolve;
-    this.wakePending = true;
-    this.wakePromise = this.newWakePromise();
-    resolve?.();
+    for (const shard of shards ?? []) this.shardHints.add(shard);
+    if (this.waiters.size === 0) {
+      this.wakePending = true;
+      return;
+    }
+    for (const resolve of [...this.waiters]) resolve();
   }
 
   /**

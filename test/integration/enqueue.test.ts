@@ -163,7 +163,7 @@ describe('bad input writes nothing', () => {
     ['non-string type', () => queue.enqueue(null as never, {}), 'type'],
     ['function payload', () => queue.enqueue('t', (() => 1) as never), 'payload'],
     ['cyclic payload', () => queue.enqueue('t', cyclic), 'payload.me'],
-    ['too deep payload', () => queue.enqueue('t', deep(40)), 'payload' + '[0]'.repeat(32)],
+    ['too deep payload', () => queue.enqueue('t', deep(40)), 'payload' + '[0]'.repeat(31)],
     ['payload over 400 KB', () => queue.enqueue('t', { blob: 'x'.repeat(410_000) }), 'payload'],
     ['invalid date', () => queue.enqueue('t', {}, { runAt: new Date(Number.NaN) }), 'options.runAt'],
     ['maxAttempts 0', () => queue.enqueue('t', {}, { maxAttempts: 0 }), 'options.maxAttempts'],

@@ -68,6 +68,7 @@ describe('validateEnqueue', () => {
     ['bigint in payload', () => validateEnqueue('t', { n: 10n }, {}, NOW), 'payload.n'],
     ['Infinity in payload', () => validateEnqueue('t', { n: Infinity }, {}, NOW), 'payload.n'],
     ['number beyond DynamoDB range', () => validateEnqueue('t', { n: 1e200 }, {}, NOW), 'payload.n'],
+    ['number below DynamoDB range', () => validateEnqueue('t', { n: 1e-200 }, {}, NOW), 'payload.n'],
     ['Map in payload', () => validateEnqueue('t', { m: new Map() }, {}, NOW), 'payload.m'],
     ['lone surrogate', () => validateEnqueue('t', { s: 'a\uD800b' }, {}, NOW), 'payload.s'],
   ])('rejects %s, naming the field', (_name, fn, field) => {
@@ -96,10 +97,16 @@ describe('toJsonValue', () => {
     expect(toJsonValue(-0, 'p')).toBe(0);
   });
 
-  it('allows 32 levels of nesting and rejects 33', () => {
+  it('allows 31 nested maps or lists (32 levels with the attribute) and rejects 32', () => {
     const nest = (n: number): unknown => (n === 0 ? 1 : { a: nest(n - 1) });
-    expect(() => toJsonValue(nest(32), 'p')).not.toThrow();
-    expect(() => toJsonValue(nest(33), 'p')).toThrow(/32 levels/);
+    expect(() => toJsonValue(nest(31), 'p')).not.toThrow();
+    expect(() => toJsonValue(nest(32), 'p')).toThrow(/31 maps or lists/);
+  });
+
+  it('rejects numbers that JavaScript cannot hold exactly', () => {
+    expect(() => toJsonValue({ n: 2 ** 53 }, 'p')).toThrow(ValidationError);
+    expect(() => toJsonValue({ n: -1e20 }, 'p')).toThrow(/pass it as a string/);
+    expect(toJsonValue({ n: Number.MAX_SAFE_INTEGER, f: 1.5e-100 }, 'p')).toEqual({ n: Number.MAX_SAFE_INTEGER, f: 1.5e-100 });
   });
 
   it('accepts the same object twice when it is not a cycle', () => {
