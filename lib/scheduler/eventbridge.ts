@@ -23,19 +23,11 @@ import { ENV } from '../env.ts';
 import { atExpression } from './expression.ts';
 import { wakeEvent } from './port.ts';
 import type { RecurringSchedule, Scheduler } from './port.ts';
-import type { Firing } from './recurring.ts';
-import { validateScheduleName } from './recurring.ts';
+import type { RecurringTargetInput } from './recurring.ts';
+import { MAX_TARGET_INPUT_CHARS, recurringTargetInput, validateScheduleName } from './recurring.ts';
 import { RECURRING_PREFIX, wakeScheduleName } from './wakeups.ts';
 
-/** EventBridge Scheduler caps a target's input at 8,192 characters. */
-export const MAX_TARGET_INPUT_CHARS = 8_192;
-
-/** The templated input of a recurring schedule's target: a {@link Firing} once Scheduler fills in the time. */
-export interface RecurringTargetInput extends Omit<Firing, 'scheduledTime'> {
-  readonly source: 'jobtable.schedule';
-  /** `<aws.scheduler.scheduled-time>` in the stored schedule; an ISO time when delivered. */
-  readonly scheduledTime: string;
-}
+export type { RecurringTargetInput } from './recurring.ts';
 
 /** Options of {@link EventBridgeScheduler}. */
 export interface EventBridgeSchedulerOptions {
@@ -84,15 +76,7 @@ export class EventBridgeScheduler implements Scheduler {
 
   /** The CreateSchedule/UpdateSchedule request of a recurring schedule. */
   recurringRequest(schedule: RecurringSchedule): CreateScheduleCommandInput {
-    const input: RecurringTargetInput = {
-      source: 'jobtable.schedule',
-      schedule: schedule.name,
-      type: schedule.type,
-      payload: schedule.payload,
-      options: schedule.options,
-      scheduledTime: '<aws.scheduler.scheduled-time>',
-    };
-    const json = JSON.stringify(input);
+    const json = JSON.stringify(recurringTargetInput(schedule));
     if (json.length > MAX_TARGET_INPUT_CHARS) {
       throw new ValidationError('payload', `small enough for a ${MAX_TARGET_INPUT_CHARS}-character schedule input`, `the schedule input would be ${json.length} characters`);
     }

@@ -50,7 +50,7 @@ export function normalizeRecurring(
   }
   const { timezone: _tz, description: _d, ...enqueueOptions } = o;
   const spec = validateEnqueue(type, payload, enqueueOptions, 0);
-  return {
+  const schedule: RecurringSchedule = {
     name: scheduleName,
     expression: String(expression).trim(),
     timezone,
@@ -58,6 +58,34 @@ export function normalizeRecurring(
     payload: spec.payload,
     options: { queue: spec.queue, priority: spec.priority, maxAttempts: spec.maxAttempts, timeoutMs: spec.timeoutMs, backoff: spec.backoff },
     ...(o.description !== undefined ? { description: o.description as string } : {}),
+  };
+  // The same limit locally as in AWS, where the job travels in the schedule's target input.
+  const chars = JSON.stringify(recurringTargetInput(schedule)).length;
+  if (chars > MAX_TARGET_INPUT_CHARS) {
+    throw new ValidationError('payload', `small enough for a ${MAX_TARGET_INPUT_CHARS}-character schedule input`, `the schedule input would be ${chars} characters`);
+  }
+  return schedule;
+}
+
+/** EventBridge Scheduler caps a target's input at 8,192 characters. */
+export const MAX_TARGET_INPUT_CHARS = 8_192;
+
+/** The templated input of a recurring schedule's target: a {@link Firing} once Scheduler fills in the time. */
+export interface RecurringTargetInput extends Omit<Firing, 'scheduledTime'> {
+  readonly source: 'jobtable.schedule';
+  /** `<aws.scheduler.scheduled-time>` in the stored schedule; an ISO time when delivered. */
+  readonly scheduledTime: string;
+}
+
+/** The target input of a recurring schedule, with EventBridge's scheduled-time placeholder. */
+export function recurringTargetInput(schedule: RecurringSchedule): RecurringTargetInput {
+  return {
+    source: 'jobtable.schedule',
+    schedule: schedule.name,
+    type: schedule.type,
+    payload: schedule.payload,
+    options: schedule.options,
+    scheduledTime: '<aws.scheduler.scheduled-time>',
   };
 }
 

@@ -109,6 +109,7 @@ describe('normalizeRecurring', () => {
     [['ok', 'rate(1 minute)', 't', {}, { delayMs: 5 }], 'options.delayMs'],
     [['ok', 'rate(1 minute)', 't', {}, { idempotencyKey: 'k' }], 'options.idempotencyKey'],
     [['ok', 'rate(1 minute)', 't', {}, { timezone: 'Nowhere/Land' }], 'options.timezone'],
+    [['ok', 'rate(1 minute)', 't', { big: 'x'.repeat(9_000) }, undefined], 'payload'], // over the 8,192-character schedule input, locally too
   ] as const)('names the bad field %#', (args, field) => {
     const [name, expr, type, payload, options] = args;
     expect(() => normalizeRecurring(name, expr, type, payload, options as never, false)).toThrow(expect.objectContaining({ field }));
