@@ -5,14 +5,14 @@
  * ```
  *            enqueue                      claim (due, no live lease)
  *   (none) ----------> pending -----------------------------------> processing
- *                       ^  |  \                                   /  |   |   \
- *     retryJob          |  |   \ cancelJob                retry  /   |   |    \ lease expires:
- *   (attempts reset)    |  |    v                 (attempts left)    |   |     claimable again
- *                       |  |   cancelled <-----------------------    |   |
- *                       |  |                                complete |   | fail (no attempts left)
- *                       |  +------------------- pending <------------+   v
- *                       +----------------------------------------- failed
- *                                                                completed
+ *                       ^  |                                      /  |   |   \
+ *     retryJob          |  | cancelJob                    retry  /   |   |    \ lease expires:
+ *   (attempts reset)    |  v                      (attempts left)    |   |     claimable again
+ *                       | cancelled                                  |   |
+ *                       |                                   complete |   | fail (no attempts left,
+ *                       |  pending <---------------------------------+   v  permanent error)
+ *                       +------------------------------------------- failed
+ *                                                                  completed
  * ```
  */
 import type { BackoffOptions, JobStatus, RetentionOptions } from '../types.ts';
