@@ -18,6 +18,7 @@ import type { EnqueueResult } from './parts/enqueue.ts';
 import { benchPickup } from './parts/pickup.ts';
 import type { PickupResult } from './parts/pickup.ts';
 import { benchRaw } from './parts/raw.ts';
+import { round } from './lib/stats.ts';
 import type { RawResult } from './parts/raw.ts';
 
 /** Where and with what the run happened. */
@@ -61,6 +62,20 @@ export interface RunBenchOptions {
   readonly endpoint?: string;
   /** Progress lines. @default console.error */
   readonly log?: (message: string) => void;
+}
+
+/** The faster of two raw-bound runs, per operation, with both runs kept. */
+function bestRaw(a: RawResult, b: RawResult): RawResult & { readonly runs: readonly RawResult[] } {
+  const put = a.putPerSec >= b.putPerSec ? a : b;
+  const upd = a.conditionalUpdatePerSec >= b.conditionalUpdatePerSec ? a : b;
+  return {
+    ...a,
+    putPerSec: put.putPerSec,
+    putLatencyMs: put.putLatencyMs,
+    conditionalUpdatePerSec: upd.conditionalUpdatePerSec,
+    updateLatencyMs: upd.updateLatencyMs,
+    runs: [a, b],
+  };
 }
 
 function versionOf(pkg: string): string {
@@ -118,8 +133,14 @@ export async function runBench(options: RunBenchOptions = {}): Promise<BenchResu
   const endpoint = options.endpoint ?? ddb!.endpoint;
   const ctx: BenchContext = { endpoint, sizes: quick ? QUICK_SIZES : FULL_SIZES, quick, log };
   try {
-    const raw = await benchRaw(ctx);
-    const enqueue = await benchEnqueue(ctx, raw.putPerSec);
+    // After a discarded warm-up run, the raw bound is measured before and after the enqueue part
+    // and the higher rate of each operation is kept: ratios to it are the conservative ones.
+    await benchRaw(ctx); // warm-up of the JVM and the connection pool, discarded
+    const rawBefore = await benchRaw(ctx);
+    const enqueueFirst = await benchEnqueue(ctx, rawBefore.putPerSec);
+    const rawAfter = await benchRaw(ctx);
+    const raw = bestRaw(rawBefore, rawAfter);
+    const enqueue = { ...enqueueFirst, enqueueVsRawPut: round(enqueueFirst.enqueuePerSec / raw.putPerSec, 3), enqueueManyVsRawPut: round(enqueueFirst.enqueueManyJobsPerSec / raw.putPerSec, 3) };
     const e2e = await benchE2e(ctx, raw.conditionalUpdatePerSec);
     const cost = { ...(await benchCost(ctx)), lostRacesPerJobAtMostWorkers: e2e.runs[e2e.runs.length - 1]!.lostRacesPerJob };
     const pickup = await benchPickup(ctx);

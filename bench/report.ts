@@ -24,7 +24,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   row('---', '---:', '---:', '---:');
   row('PutItem (job-shaped item, same index)', `${f(r.raw.putPerSec)}/s`, f(r.raw.putLatencyMs.p50), f(r.raw.putLatencyMs.p99));
   row('conditional UpdateItem (projected attribute)', `${f(r.raw.conditionalUpdatePerSec)}/s`, f(r.raw.updateLatencyMs.p50), f(r.raw.updateLatencyMs.p99));
-  lines.push('', '## 2. Enqueue', '');
+  lines.push('', 'Measured twice after a discarded warm-up run (before and after the enqueue part); the faster run of each operation is the bound.', '', '## 2. Enqueue', '');
   row('call', 'jobs/s', 'ratio to raw PutItem', 'p50 ms', 'p99 ms');
   row('---', '---:', '---:', '---:', '---:');
   row(`\`enqueue\` (concurrency ${r.enqueue.concurrency})`, f(r.enqueue.enqueuePerSec), f(r.enqueue.enqueueVsRawPut, 3), f(r.enqueue.enqueueLatencyMs.p50), f(r.enqueue.enqueueLatencyMs.p99));
