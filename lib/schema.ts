@@ -32,6 +32,11 @@ export const ATTR = {
   leaseUntil: 'lease_until',
   /** Fencing token of the current claim: every write by the claiming worker is conditional on it. */
   claimToken: 'claim_token',
+  /**
+   * A random id of the last fenced write (unique per call, the same on the SDK's retries of it), so
+   * that a retry of a write that already landed can recognise it as its own.
+   */
+  lastFencedWrite: 'last_fenced_write',
   /** Which worker holds the claim (informational). */
   workerId: 'worker_id',
   error: 'error',

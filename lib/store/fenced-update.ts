@@ -1,5 +1,6 @@
 /** The write every claim holder makes: an update conditional on still holding the claim. */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ATTR } from '../schema.ts';
 import { isConditionFailed } from './context.ts';
@@ -22,27 +23,27 @@ export interface UpdateSpec {
  * discarded instead of overwriting the newer attempt's outcome.
  */
 export async function fencedUpdate(ctx: StoreContext, id: string, token: string, spec: UpdateSpec): Promise<boolean> {
+  const writeId = randomUUID();
   try {
     await ctx.client.send(
       new UpdateItemCommand({
         TableName: ctx.tableName,
         Key: { [ATTR.id]: { S: id } },
         ConditionExpression: '#fence_token = :fence_token AND #fence_status = :fence_processing',
-        UpdateExpression: spec.update,
-        ExpressionAttributeNames: { ...spec.names, '#fence_token': ATTR.claimToken, '#fence_status': ATTR.status },
-        ExpressionAttributeValues: { ...spec.values, ':fence_token': { S: token }, ':fence_processing': { S: 'processing' } },
+        // Every fenced write also records an id of its own, which the SDK resends unchanged on a retry.
+        UpdateExpression: spec.update.replace(/^SET /, 'SET #fence_write = :fence_write, '),
+        ExpressionAttributeNames: { ...spec.names, '#fence_token': ATTR.claimToken, '#fence_status': ATTR.status, '#fence_write': ATTR.lastFencedWrite },
+        ExpressionAttributeValues: { ...spec.values, ':fence_token': { S: token }, ':fence_processing': { S: 'processing' }, ':fence_write': { S: writeId } },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return true;
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
-    // The SDK may resend a write whose first try reached the table although the answer was lost.
-    // Every fenced write sets `updated_at = :now`: if the item already carries exactly that
-    // instant and no newer claim's token, this write is what made the condition fail.
-    const now = spec.values[':now']?.S;
-    const item = err.Item;
-    const mine = !!now && item?.[ATTR.updatedAt]?.S === now && (item?.[ATTR.claimToken] === undefined || item[ATTR.claimToken]?.S === token);
-    return mine;
+    // The SDK may resend a write whose first try reached the table although the answer was lost:
+    // if the item carries this call's write id, this write is what made the condition fail. (The
+    // `updated_at` instant alone is not enough: another writer in the same millisecond, such as a
+    // newer claim or its outcome, would pass for this write.)
+    return err.Item?.[ATTR.lastFencedWrite]?.S === writeId;
   }
 }

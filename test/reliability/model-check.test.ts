@@ -177,6 +177,7 @@ class Outcome implements Cmd {
     const holds = j.status === 'processing' && j.token === token;
     const fence = { id: j.id, token, priority: j.priority, queue: r.queue, shard: j.shard };
     let ok: boolean;
+    if (process.env.JOBTABLE_MODEL_DEBUG) console.log('outcome', this.kind, j.id, { token, live: j.token, status: j.status, tokens: j.tokens });
     if (this.kind === 'complete') ok = await completeJob(r.ctx, j.id, token, { done: true });
     else if (this.kind === 'retry') ok = await retryLater(r.ctx, fence, 'boom', m.now + this.delayMs);
     else if (this.kind === 'fail') ok = await failForGood(r.ctx, fence, 'boom');
@@ -292,7 +293,7 @@ describe('model check: store operations vs a reference state machine', () => {
         await fc.asyncModelRun(() => ({ model, real }), cmds);
         steps += model.jobs.length;
       }),
-      { numRuns: RUNS, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true, ...(process.env.JOBTABLE_MODEL_SEED ? { seed: Number(process.env.JOBTABLE_MODEL_SEED), path: process.env.JOBTABLE_MODEL_PATH } : {}) },
     );
     expect(run).toBeGreaterThanOrEqual(RUNS);
     expect(steps).toBeGreaterThan(0);

@@ -29,6 +29,8 @@ export interface FaultLog {
   after: number;
   readonly byCommand: Record<string, number>;
   readonly byKind: Record<FaultKind, number>;
+  /** The inputs of the calls that failed after DynamoDB applied them, by command. */
+  readonly appliedThenFailed: Record<string, unknown[]>;
 }
 
 const KINDS: readonly FaultKind[] = ['throttle', 'http500', 'econnreset'];
@@ -56,7 +58,7 @@ export function injectFaults(client: DynamoDBClient, options: FaultOptions = {})
   const afterRate = options.afterRate ?? 0.5;
   const random = options.random ?? Math.random;
   const only = options.commands ? new Set(options.commands) : null;
-  const log: FaultLog = { before: 0, after: 0, byCommand: {}, byKind: { throttle: 0, http500: 0, econnreset: 0 } };
+  const log: FaultLog = { before: 0, after: 0, byCommand: {}, byKind: { throttle: 0, http500: 0, econnreset: 0 }, appliedThenFailed: {} };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? 'unknown';
@@ -68,6 +70,7 @@ export function injectFaults(client: DynamoDBClient, options: FaultOptions = {})
         // The nasty case: the server applied the request, the caller sees an error.
         await next(args).catch(() => {});
         log.after++;
+        (log.appliedThenFailed[command] ??= []).push(args.input);
       } else log.before++;
       throw faultError(kind, command);
     },
