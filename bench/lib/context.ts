@@ -34,7 +34,7 @@ export const FULL_SIZES: BenchSizes = {
   costJobs: 500,
   pickupDue: 200,
   pickupDelayed: 50,
-  idleWatchMs: 15_000,
+  idleWatchMs: 30_000,
   backlogs: [1_000, 100_000],
   backlogClaims: 1_000,
 };
