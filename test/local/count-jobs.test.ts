@@ -44,8 +44,11 @@ describe('JobQueue.stats', () => {
     await queue.enqueue('now', {}, { queue: q, priority: 500 });
     await queue.enqueue('elsewhere', {}, { queue: 'other' });
 
+    // Counts come from the index, which is eventually consistent (in AWS as in principle here).
+    await expect
+      .poll(async () => (await queue.stats({ queue: q })).counts, { timeout: 5_000 })
+      .toEqual({ pending: 3, processing: 1, completed: 2, failed: 1, cancelled: 1 });
     const s = await queue.stats({ queue: q });
-    expect(s.counts).toEqual({ pending: 3, processing: 1, completed: 2, failed: 1, cancelled: 1 });
     expect(s.total).toBe(8);
     expect((await queue.stats({ queue: 'other' })).counts.pending).toBe(1);
     release();

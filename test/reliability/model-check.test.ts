@@ -293,7 +293,9 @@ describe('model check: store operations vs a reference state machine', () => {
         await fc.asyncModelRun(() => ({ model, real }), cmds);
         steps += model.jobs.length;
       }),
-      { numRuns: RUNS, endOnFailure: true, ...(process.env.JOBTABLE_MODEL_SEED ? { seed: Number(process.env.JOBTABLE_MODEL_SEED), path: process.env.JOBTABLE_MODEL_PATH } : {}) },
+      // A fixed default seed keeps CI deterministic (the coverage check below needs every transition
+      // kind to occur); JOBTABLE_MODEL_SEED explores other sequences.
+      { numRuns: RUNS, endOnFailure: true, seed: Number(process.env.JOBTABLE_MODEL_SEED ?? 20261122), ...(process.env.JOBTABLE_MODEL_PATH ? { path: process.env.JOBTABLE_MODEL_PATH } : {}) },
     );
     expect(run).toBeGreaterThanOrEqual(RUNS);
     expect(steps).toBeGreaterThan(0);
