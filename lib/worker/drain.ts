@@ -223,32 +223,8 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
             await Promise.race(inFlight);
             continue;
           }
-          // Pick a candidate for every free slot, then claim them all at once: a worker's claims
-          // are independent writes, and one at a time would cap it at one claim per round trip.
-          const room = Math.min(concurrency - inFlight.size, sweepClaimLimit - claimedThisSweep, maxJobs - counts.claimed);
-          const batch: { view: ShardView; candidate: Candidate }[] = [];
-          let reread = false;
-          while (batch.length < room) {
-            const view = pickShard(live);
-            if (!view) break;
-            if (ctx.clock.now() - view.at > MAX_CANDIDATE_AGE_MS) {
-              // Others may have taken these meanwhile: read this shard again before claiming.
-              view.read = await readShard(view.shard);
-              view.at = ctx.clock.now();
-              view.next = 0;
-              reread = true;
-              break;
-            }
-            const candidate = view.read.candidates[view.next++]!;
-            if (options.finishBy !== undefined && leaseUntilMs(ctx.clock.now(), candidate.timeoutMs, graceMs) > options.finishBy) {
-              if (!deferred.has(candidate.id)) counts.deferred++;
-              deferred.add(candidate.id);
-              continue;
-            }
-            batch.push({ view, candidate });
-          }
-          if (batch.length === 0) {
-            if (reread) continue;
+          const view = pickShard(live);
+          if (!view) {
             // Every shard's list is used up: read again those that had more than one page.
             const more = live.filter((v) => v.read.truncated);
             if (more.length === 0) break;
@@ -260,18 +236,28 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
             live = more.filter((v) => v.read.candidates.length > 0);
             continue;
           }
-          const claims = await Promise.all(batch.map((b) => claimJob(ctx, b.candidate, workerId, graceMs)));
-          claims.forEach((claim, i) => {
-            const { view, candidate } = batch[i]!;
-            if (!claim) {
-              counts.lostRaces++;
-              live = live.filter((v) => v !== view); // leave this shard: another worker is in it
-              return;
-            }
-            counts.claimed++;
-            claimedThisSweep++;
-            start(candidate, claim);
-          });
+          if (ctx.clock.now() - view.at > MAX_CANDIDATE_AGE_MS) {
+            // Others may have taken these meanwhile: read this shard again before claiming.
+            view.read = await readShard(view.shard);
+            view.at = ctx.clock.now();
+            view.next = 0;
+            continue;
+          }
+          const candidate = view.read.candidates[view.next++]!;
+          if (options.finishBy !== undefined && leaseUntilMs(ctx.clock.now(), candidate.timeoutMs, graceMs) > options.finishBy) {
+            if (!deferred.has(candidate.id)) counts.deferred++;
+            deferred.add(candidate.id);
+            continue;
+          }
+          const claim = await claimJob(ctx, candidate, workerId, graceMs);
+          if (!claim) {
+            counts.lostRaces++;
+            live = live.filter((v) => v !== view); // leave this shard: another worker is in it
+            continue;
+          }
+          counts.claimed++;
+          claimedThisSweep++;
+          start(candidate, claim);
         }
         errorStreak = 0;
         if (claimedThisSweep > 0 || hinted.length > 0) continue; // a hinted read is followed by a full sweep
