@@ -28,8 +28,10 @@ describe('JobQueue.stats', () => {
     // 2 completed, 1 failed, 1 cancelled, 1 processing, 3 pending (one of them delayed).
     await queue.enqueue('ok', {}, { queue: q });
     await queue.enqueue('ok', {}, { queue: q });
-    await queue.enqueue('boom', {}, { queue: q, maxAttempts: 1 });
+    const boom = await queue.enqueue('boom', {}, { queue: q, maxAttempts: 1 });
     await queue.processJobs({ ok: () => 'done', boom: () => { throw new Error('no'); } }, { queue: q });
+    expect((await queue.getJob(boom))?.status).toBe('failed');
+    await expect.poll(async () => (await queue.stats({ queue: q })).counts.failed, { timeout: 15_000, interval: 200 }).toBe(1);
     const toCancel = await queue.enqueue('ok', {}, { queue: q, delayMs: 5_000 });
     expect(await queue.cancelJob(toCancel)).toBe(true);
 
