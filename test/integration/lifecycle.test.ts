@@ -199,10 +199,10 @@ describe('delays and priorities', () => {
     expect((await queue.getJob(id))!.runAt.toISOString()).toBe(runAt.toISOString());
   });
 
-  it('runs higher priority first, then older first, including due delayed jobs', async () => {
-    const q = 'priority';
+  /** Enqueues six jobs of mixed priority (one delayed 300 ms), waits until all are due, drains one at a time. */
+  async function runPriorityMix(q: JobQueue, queueName = 'default'): Promise<string[]> {
     const order: string[] = [];
-    const mk = (name: string, priority: number, extra = {}) => queue.enqueue('p', { name }, { queue: q, priority, ...extra });
+    const mk = (name: string, priority: number, extra = {}) => q.enqueue('p', { name }, { queue: queueName, priority, ...extra });
     await mk('normal-1', Priority.NORMAL);
     await mk('low', Priority.LOW);
     await mk('critical', Priority.CRITICAL);
@@ -210,7 +210,12 @@ describe('delays and priorities', () => {
     await mk('high-delayed', Priority.HIGH, { delayMs: 300 });
     await mk('high', Priority.HIGH);
     await sleep(400); // the delayed one is now due, in the scheduled range of its shard
-    await queue.processJobs({ p: (payload: { name: string }) => void order.push(payload.name) }, { queue: q, concurrency: 1 });
+    await q.processJobs({ p: (payload: { name: string }) => void order.push(payload.name) }, { queue: queueName, concurrency: 1 });
+    return order;
+  }
+
+  it('runs higher priority first, then older first, including due delayed jobs', async () => {
+    const order = await runPriorityMix(queue, 'priority');
     // The jobs sit in different shards; the drain reads every shard's head and takes the best first.
     expect(order[0]).toBe('critical');
     expect(order.slice(1, 3).sort()).toEqual(['high', 'high-delayed']);
@@ -220,17 +225,7 @@ describe('delays and priorities', () => {
 
   it('keeps strict priority-then-age order within a shard', async () => {
     const { queue: single, cleanup: done } = await freshQueue({ shardCount: 1 });
-    const order: string[] = [];
-    const mk = (name: string, priority: number, extra = {}) => single.enqueue('p', { name }, { priority, ...extra });
-    await mk('normal-1', Priority.NORMAL);
-    await mk('low', Priority.LOW);
-    await mk('critical', Priority.CRITICAL);
-    await mk('normal-2', Priority.NORMAL);
-    await mk('high-delayed', Priority.HIGH, { delayMs: 300 });
-    await mk('high', Priority.HIGH);
-    await sleep(400);
-    await single.processJobs({ p: (payload: { name: string }) => void order.push(payload.name) }, { concurrency: 1 });
-    expect(order).toEqual(['critical', 'high', 'high-delayed', 'normal-1', 'normal-2', 'low']);
+    expect(await runPriorityMix(single)).toEqual(['critical', 'high', 'high-delayed', 'normal-1', 'normal-2', 'low']);
     await done();
   });
 });
