@@ -4,8 +4,10 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 
 /** Everything that differs between stages. */
 export interface StageConfig {
-  /** The stage name; it appears in the stack, table, function and schedule names. */
+  /** The stage name; it names the stack (`jobtable-<stage>`) and the metrics' service. */
   readonly stage: string;
+  /** The queues the stage serves (each gets a minute tick and alarms). */
+  readonly queues: readonly string[];
   /** What happens to the table and log groups when the stack is deleted. */
   readonly removalPolicy: RemovalPolicy;
   /** Point-in-time recovery of the jobs table. */
@@ -26,6 +28,7 @@ export interface StageConfig {
 export const STAGES = {
   dev: {
     stage: 'dev',
+    queues: ['default', 'bulk'],
     removalPolicy: RemovalPolicy.DESTROY,
     pointInTimeRecovery: false,
     deletionProtection: false,
@@ -36,6 +39,7 @@ export const STAGES = {
   },
   prod: {
     stage: 'prod',
+    queues: ['default', 'bulk'],
     removalPolicy: RemovalPolicy.RETAIN,
     pointInTimeRecovery: true,
     deletionProtection: true,

@@ -4,10 +4,10 @@
  * - The stream function, triggered by the jobs table's DynamoDB stream (NEW_IMAGE), filtered to
  *   records that leave a job pending: it kicks the worker (async invoke) for due jobs and creates
  *   one-time `w-*` wake-up schedules for delayed ones.
- * - A schedule group per stage holding wake-ups (`w-*`) and recurring schedules (`r-*`).
+ * - A schedule group per deployment holding wake-ups (`w-*`) and recurring schedules (`r-*`).
  * - The schedule-target function, which recurring schedules invoke to enqueue their job.
  * - The role EventBridge Scheduler assumes to invoke the worker and the schedule target.
- * The every-minute safety-net schedule stays in the `JobQueue` construct.
+ * The every-minute ticks (one per served queue) stay in the `JobTable` construct.
  */
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -15,18 +15,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { ENV } from '../lib/env.ts';
-import { streamFilterPattern } from '../lib/scheduler/stream.ts';
+import { streamFilterPattern } from '../lib/scheduler/stream-filter.ts';
 import { RECURRING_PREFIX } from '../lib/scheduler/wakeups.ts';
+import { packageModule } from './bundling.ts';
 
-/** How the construct gets a bundled function (the `JobQueue` construct passes its own builder). */
+/** How the construct gets a bundled function (the `JobTable` construct passes its own builder). */
 export type FunctionFactory = (
   id: string,
   options: {
-    /** Absolute path of the entry file under `functions/`. */
+    /** Absolute path of the entry file. */
     readonly entry: string;
-    readonly functionName: string;
+    readonly description: string;
     readonly environment: Record<string, string>;
     readonly timeout: Duration;
     readonly memorySize: number;
@@ -35,8 +35,6 @@ export type FunctionFactory = (
 
 /** Properties of {@link JobScheduling}. */
 export interface JobSchedulingProps {
-  /** The stage; it names the schedule group (`jobtable-<stage>`) and the functions. */
-  readonly stage: string;
   /** The jobs table; it must have a stream with NEW_IMAGE (or NEW_AND_OLD_IMAGES). */
   readonly table: dynamodb.ITable;
   /** The worker function: target of kicks and wake-ups. */
@@ -51,13 +49,10 @@ export interface JobSchedulingProps {
   readonly streamRetryAttempts?: number;
 }
 
-/** Path of a function entry. */
-export const functionEntry = (name: string): string => fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
-
 /**
  * Prompt pickup, wake-ups and recurring jobs for one jobtable deployment.
  * @example
- * const scheduling = new JobScheduling(this, 'Scheduling', { stage, table, workerFunction, functionFactory, environment });
+ * const scheduling = new JobScheduling(this, 'Scheduling', { table, workerFunction, functionFactory, environment });
  * scheduling.grantManageSchedules(apiFunction); // apiFunction may call queue.schedule()
  * apiFunction.addEnvironment(...) // for each entry of scheduling.schedulerEnvironment
  */
@@ -77,15 +72,15 @@ export class JobScheduling extends Construct {
 
   constructor(scope: Construct, id: string, props: JobSchedulingProps) {
     super(scope, id);
-    const { stage, table, workerFunction } = props;
+    const { table, workerFunction } = props;
     if (!table.tableStreamArn) throw new Error('JobScheduling needs a table with a DynamoDB stream (StreamViewType.NEW_IMAGE)');
     const stack = Stack.of(this);
 
-    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'Group', { scheduleGroupName: `jobtable-${stage}` });
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'Group');
 
     this.scheduleTargetFunction = props.functionFactory('ScheduleTarget', {
-      entry: functionEntry('schedule-target'),
-      functionName: `jobtable-${stage}-schedule-target`,
+      entry: packageModule('lambda/entries/schedule-target'),
+      description: 'jobtable schedule target: enqueues the job of a recurring schedule',
       environment: props.environment,
       timeout: Duration.seconds(30),
       memorySize: 256,
@@ -95,7 +90,7 @@ export class JobScheduling extends Construct {
 
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
-      description: `jobtable-${stage} schedules: wake the worker, enqueue recurring jobs`,
+      description: 'jobtable schedules: wake the worker, enqueue recurring jobs',
     });
     this.schedulerRole.addToPolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [workerFunction.functionArn, this.scheduleTargetFunction.functionArn] }),
@@ -109,8 +104,8 @@ export class JobScheduling extends Construct {
     };
 
     this.streamFunction = props.functionFactory('Stream', {
-      entry: functionEntry('stream'),
-      functionName: `jobtable-${stage}-stream`,
+      entry: packageModule('lambda/entries/stream'),
+      description: 'jobtable stream: prompt pickup (kicks) and wake-ups of delayed jobs',
       environment: { ...props.environment, ...this.schedulerEnvironment },
       timeout: Duration.seconds(30),
       memorySize: 256,
@@ -134,7 +129,7 @@ export class JobScheduling extends Construct {
 
     // The stream function's role has exactly three wildcard resources, each bounded.
     const wildcards: [string, string][] = [
-      [this.nagArn('w-*'), 'CreateSchedule on the w- (wake-up) schedules of this stage group only; their names carry queue and minute.'],
+      [this.nagArn('w-*'), 'CreateSchedule on the w- (wake-up) schedules of this deployment group only; their names carry queue and minute.'],
       ['*', 'dynamodb:ListStreams (added by grantStreamRead) has no resource-level permissions.'],
     ];
     const workerCfn = workerFunction.node.defaultChild as lambda.CfnFunction | undefined;
@@ -152,7 +147,7 @@ export class JobScheduling extends Construct {
     return `arn:<AWS::Partition>:scheduler:${region}:${account}:schedule/${this.scheduleGroup.scheduleGroupName}/${pattern}`;
   }
 
-  /** ARN of schedules in this stage's group whose names match `pattern`. */
+  /** ARN of schedules in this group whose names match `pattern`. */
   scheduleArn(pattern: string): string {
     return Stack.of(this).formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.scheduleGroup.scheduleGroupName}/${pattern}` });
   }

@@ -1,10 +1,11 @@
-/** The stack of one stage, and the app with cdk-nag checks. */
-import { App, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
+/** The stack of one stage of this repository's own deployment, and the app with cdk-nag checks. */
+import { App, CfnOutput, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { JobTable } from 'jobtable/cdk';
 import type { StageConfig } from './config.ts';
-import { JobQueue } from './job-queue.ts';
 
 /** Properties of {@link JobTableStack}. */
 export interface JobTableStackProps extends StackProps {
@@ -12,16 +13,21 @@ export interface JobTableStackProps extends StackProps {
   readonly config: StageConfig;
 }
 
-/** One stage of jobtable: stack `jobtable-<stage>`. */
+/** The example handlers this repository deploys (a user passes their own module). */
+export const EXAMPLE_HANDLERS_ENTRY = new URL('../functions/jobs/index.ts', import.meta.url).pathname;
+
+/** One stage of jobtable: stack `jobtable-<stage>`, built the way a user builds theirs. */
 export class JobTableStack extends Stack {
-  /** The queue's resources. */
-  readonly jobs: JobQueue;
+  /** The deployment. */
+  readonly jobs: JobTable;
 
   constructor(scope: Construct, id: string, props: JobTableStackProps) {
     super(scope, id, { stackName: `jobtable-${props.config.stage}`, ...props });
     const c = props.config;
-    this.jobs = new JobQueue(this, 'Jobs', {
-      stage: c.stage,
+    this.jobs = new JobTable(this, 'Jobs', {
+      handlersEntry: EXAMPLE_HANDLERS_ENTRY,
+      queues: c.queues,
+      serviceName: `jobtable-${c.stage}`,
       removalPolicy: c.removalPolicy,
       pointInTimeRecovery: c.pointInTimeRecovery,
       deletionProtection: c.deletionProtection,
@@ -30,23 +36,10 @@ export class JobTableStack extends Stack {
       workerConcurrency: c.workerConcurrency,
       oldestDueJobAlarmAge: c.oldestDueJobAlarmAge,
     });
-    acknowledgeNagFindings(this, c);
     new CfnOutput(this, 'TableName', { value: this.jobs.table.tableName, description: 'The jobs table' });
     new CfnOutput(this, 'EnqueueFunctionName', { value: this.jobs.enqueueFunction.functionName, description: 'Pass to LambdaJobClient' });
     new CfnOutput(this, 'WorkerFunctionName', { value: this.jobs.workerFunction.functionName });
   }
-}
-
-/** cdk-nag findings that are deliberate, each with its reason. */
-function acknowledgeNagFindings(stack: JobTableStack, c: StageConfig): void {
-  const v = Validations.of(stack);
-  if (!c.pointInTimeRecovery) {
-    v.acknowledge({ id: 'AwsSolutions-DDB3', reason: `Stage ${c.stage} is disposable (RemovalPolicy.DESTROY); only prod keeps data with point-in-time recovery.` });
-  }
-  v.acknowledge({
-    id: 'AwsSolutions-SQS3',
-    reason: 'This queue is itself the dead-letter queue of the worker schedule; a dead-letter queue of a dead-letter queue adds nothing.',
-  });
 }
 
 /**

@@ -1,13 +1,11 @@
 /**
- * Environment variables the Lambda functions and the local stack read, defined once. The CDK
- * construct sets them from the same constants.
+ * Environment variables the Lambda functions and the local stack read, defined once as plain data
+ * (no SDK import), so the CDK construct sets them from the same constants without loading the
+ * runtime. `queueFromEnv` (in `./queue-from-env.ts`) builds a `JobQueue` from them.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ValidationError } from './errors.ts';
-import { validateInteger, validateShardCount } from './model/validate.ts';
-import { JobQueue } from './queue.ts';
+import { LIMITS, validateInteger, validateName, validateShardCount } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT } from './schema.ts';
-import type { JobQueueOptions, JobTypeMap } from './types.ts';
 
 /** Names of the environment variables. */
 export const ENV = {
@@ -15,8 +13,13 @@ export const ENV = {
   tableName: 'JOBTABLE_TABLE_NAME',
   /** Write shards per queue (must match between producers and workers). */
   shardCount: 'JOBTABLE_SHARD_COUNT',
-  /** The queue a worker drains. */
+  /** The queue a worker drains when its event names none. */
   queue: 'JOBTABLE_QUEUE',
+  /**
+   * The queues the deployment serves, comma-separated: every one has a minute tick and an age
+   * alarm, and an enqueue to any other queue is refused (it would never run).
+   */
+  queues: 'JOBTABLE_QUEUES',
   /** Jobs a worker runs at once. */
   concurrency: 'JOBTABLE_CONCURRENCY',
   /** A DynamoDB endpoint override (DynamoDB Local). */
@@ -31,26 +34,33 @@ export const ENV = {
   recurringTargetArn: 'JOBTABLE_RECURRING_TARGET_ARN',
 } as const;
 
+/** A queue configuration read from the environment by {@link queueOptionsFromEnv}. */
+export interface EnvQueueOptions {
+  readonly tableName: string;
+  readonly shardCount: number;
+  /** The default queue of a worker (`JOBTABLE_QUEUE`, else the first served queue, else "default"). */
+  readonly queue: string;
+  /** The served queues (`JOBTABLE_QUEUES`); undefined if the variable is not set (any queue is accepted). */
+  readonly queues?: readonly string[];
+  readonly concurrency: number;
+  readonly endpoint?: string;
+}
+
+/** Parses `JOBTABLE_QUEUES`: a comma-separated list of valid queue names, at least one. */
+export function parseQueueList(text: string, field: string = ENV.queues): string[] {
+  const names = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new ValidationError(field, 'a comma-separated list of at least one queue name', `${field} is empty`);
+  return [...new Set(names.map((n) => validateName(n, field, LIMITS.queueMaxLength)))];
+}
+
 /** Reads a queue configuration from the environment (throws a clear error if the table is missing). */
-export function queueOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): { tableName: string; shardCount: number; queue: string; concurrency: number; endpoint?: string } {
+export function queueOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): EnvQueueOptions {
   const tableName = env[ENV.tableName];
   if (!tableName) throw new ValidationError(ENV.tableName, 'set to the jobs table name', `environment variable ${ENV.tableName} is not set`);
   const shardCount = env[ENV.shardCount] ? validateShardCount(Number(env[ENV.shardCount]), ENV.shardCount) : DEFAULT_SHARD_COUNT;
   const concurrency = env[ENV.concurrency] ? validateInteger(Number(env[ENV.concurrency]), ENV.concurrency, 1, 1_000) : 4;
+  const queues = env[ENV.queues] ? parseQueueList(env[ENV.queues]!) : undefined;
+  const queue = env[ENV.queue] ? validateName(env[ENV.queue]!, ENV.queue, LIMITS.queueMaxLength) : (queues?.[0] ?? 'default');
   const endpoint = env[ENV.dynamoEndpoint];
-  return { tableName, shardCount, queue: env[ENV.queue] || 'default', concurrency, ...(endpoint ? { endpoint } : {}) };
-}
-
-/**
- * A `JobQueue` configured from the environment, for Lambda handlers.
- * @example
- * const queue = queueFromEnv(); // reads JOBTABLE_TABLE_NAME, JOBTABLE_SHARD_COUNT
- */
-export function queueFromEnv<M extends JobTypeMap = Record<string, any>>(
-  env: NodeJS.ProcessEnv = process.env,
-  extra: Partial<Omit<JobQueueOptions, 'tableName' | 'shardCount'>> = {},
-): JobQueue<M> {
-  const o = queueOptionsFromEnv(env);
-  const client = extra.client ?? new DynamoDBClient(o.endpoint ? { endpoint: o.endpoint } : {});
-  return new JobQueue<M>({ ...extra, tableName: o.tableName, shardCount: o.shardCount, client });
+  return { tableName, shardCount, queue, ...(queues ? { queues } : {}), concurrency, ...(endpoint ? { endpoint } : {}) };
 }

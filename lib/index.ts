@@ -1,6 +1,8 @@
 /**
  * jobtable: a background-job queue on DynamoDB for AWS serverless apps.
- * The public API; nothing else lives here.
+ * The public API of the runtime (`import ... from 'jobtable'`); nothing else lives here. The
+ * Lambda handlers are in `jobtable/lambda`, the CDK constructs in `jobtable/cdk`, the local stack
+ * in `jobtable/local`.
  */
 export { JobQueue, MAX_NEW_ITEM_BYTES } from './queue.ts';
 export { createJobsTable, jobsTableDefinition, tableExists } from './store/create-table.ts';
@@ -44,8 +46,9 @@ export {
 export { WorkerShutdownError } from './worker/run-job.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions } from './worker/worker.ts';
-export { ENV, queueFromEnv, queueOptionsFromEnv } from './env.ts';
-export type { DrainInternals } from './worker/drain.ts';
+export { ENV, parseQueueList, queueOptionsFromEnv } from './env.ts';
+export type { EnvQueueOptions } from './env.ts';
+export { queueFromEnv } from './queue-from-env.ts';
 export * as schema from './schema.ts';
 export { DEFAULTS, LIMITS, DEFAULT_RETENTION } from './model/validate.ts';
 export { LambdaJobClient, fromEnqueueEvent, toErrorResponse, toJobEvent } from './client/index.ts';
@@ -55,10 +58,8 @@ export type { EventLogger, EventMetrics, ObservabilityOptions } from './observab
 export { EventBridgeScheduler, schedulerFromEnv } from './scheduler/eventbridge.ts';
 export type { EventBridgeSchedulerOptions } from './scheduler/eventbridge.ts';
 export { LocalScheduler } from './scheduler/local.ts';
-export { localScheduling } from './scheduler/local-service.ts';
-export type { LocalScheduling } from './scheduler/local-service.ts';
 export type { LocalSchedulerOptions } from './scheduler/local.ts';
 export { SchedulerNotConfiguredError, isWakeEvent, wakeEvent } from './scheduler/port.ts';
-export type { RecurringSchedule, Scheduler, ScheduleOptions, WakeEvent, WakeReason } from './scheduler/port.ts';
+export type { RecurringJobOptions, RecurringSchedule, Scheduler, ScheduleOptions, WakeEvent, WakeReason } from './types.ts';
 export { parseScheduleExpression, nextFireMs } from './scheduler/expression.ts';
 export { MAX_WAKE_WAIT_MS } from './scheduler/wakeups.ts';

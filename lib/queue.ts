@@ -59,6 +59,10 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   private readonly onEnqueued: JobQueueOptions['onEnqueued'];
   /** The scheduler of recurring jobs, if one was configured. */
   readonly scheduler: Scheduler | undefined;
+  /** The served queues, if limited (see {@link JobQueueOptions.queues}). */
+  readonly queues: readonly string[] | undefined;
+  /** The known job types, if limited (see {@link JobQueueOptions.jobTypes}). */
+  readonly jobTypes: readonly string[] | undefined;
 
   constructor(options: JobQueueOptions) {
     if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { tableName, client }');
@@ -74,6 +78,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     };
     this.onEnqueued = options.onEnqueued;
     this.scheduler = options.scheduler;
+    this.queues = options.queues === undefined ? undefined : validateNameList(options.queues, 'queues', LIMITS.queueMaxLength);
+    this.jobTypes = options.jobTypes === undefined ? undefined : validateNameList(options.jobTypes, 'jobTypes', LIMITS.typeMaxLength);
   }
 
   /** The table name. */
@@ -81,7 +87,15 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     return this.store.tableName;
   }
 
-  private build(spec: NormalizedEnqueue, field: string) {
+  /** Builds the item of a validated job; `prefix` is the path of its request (`""` or `jobs[3].`). */
+  private build(spec: NormalizedEnqueue, prefix: string) {
+    if (this.queues && !this.queues.includes(spec.queue)) {
+      throw new ValidationError(`${prefix}options.queue`, `one of the served queues: ${this.queues.join(', ')}`, `queue "${spec.queue}" has no worker here: use one of ${this.queues.join(', ')}`);
+    }
+    if (this.jobTypes && !this.jobTypes.includes(spec.type)) {
+      throw new ValidationError(`${prefix}type`, `one of the known job types: ${this.jobTypes.join(', ')}`, `no handler for job type "${spec.type}": known types are ${this.jobTypes.join(', ')}`);
+    }
+    const field = `${prefix}payload`;
     const id = spec.idempotencyKey !== null ? idempotentJobId(spec.queue, spec.idempotencyKey) : newJobId();
     const shard = Math.floor(this.store.random() * this.store.shardCount);
     const item = toItem(newJobItem(spec, id, shard, this.store.clock.now()));
@@ -108,7 +122,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    */
   async enqueue<K extends keyof M & string>(type: K, payload: M[K], options?: EnqueueOptions): Promise<string> {
     const spec = validateEnqueue(type, payload, options, this.store.clock.now());
-    const built = this.build(spec, 'payload');
+    const built = this.build(spec, '');
     const res = await putJob(this.store, built.item);
     if (res.created) this.notify([built.info]);
     return res.id;
@@ -128,7 +142,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     // Array.from visits holes of a sparse array too, so each index gets a job or an error.
     const built = Array.from(jobs, (j, i) => {
       if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
-      return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].payload`);
+      return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].`);
     });
     const plain = built.filter((b) => !b.keyed);
     const keyed = built.filter((b) => b.keyed);
@@ -223,6 +237,12 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   async listSchedules(): Promise<RecurringSchedule[]> {
     return this.requireScheduler('listSchedules').listRecurring();
   }
+}
+
+/** Checks the `queues` or `jobTypes` option: a non-empty array of distinct valid names. */
+function validateNameList(names: unknown, field: string, maxLength: number): readonly string[] {
+  if (!Array.isArray(names) || names.length === 0) throw new ValidationError(field, 'a non-empty array of names');
+  return Object.freeze([...new Set(names.map((n, i) => validateName(n, `${field}[${i}]`, maxLength)))]);
 }
 
 /** Checks `processJobs` options, so a typo fails loudly instead of draining nothing. */

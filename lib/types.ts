@@ -137,13 +137,24 @@ export interface JobQueueOptions {
   readonly clock?: Clock;
   /** @default Math.random */
   readonly random?: () => number;
+  /**
+   * The queues this deployment serves (each has a worker and a minute tick). When set, an enqueue
+   * to any other queue is refused with a `ValidationError` naming `options.queue`, since no worker
+   * would ever run it. @default undefined (any queue is accepted)
+   */
+  readonly queues?: readonly string[];
+  /**
+   * The job types the workers know (their handlers' keys). When set, an enqueue of any other type
+   * is refused with a `ValidationError` naming `type`. @default undefined (any type is accepted)
+   */
+  readonly jobTypes?: readonly string[];
   /** Called after jobs are written, e.g. to wake a worker (prompt pickup). */
   readonly onEnqueued?: (jobs: readonly EnqueuedJob[]) => void;
   /**
    * Where recurring schedules live (`schedule`, `unschedule`, `listSchedules`): an
    * `EventBridgeScheduler` in AWS, a `LocalScheduler` locally. @default none (those methods throw)
    */
-  readonly scheduler?: import('./scheduler/port.ts').Scheduler;
+  readonly scheduler?: Scheduler;
 }
 
 /** What {@link JobQueueOptions.onEnqueued} is told about each new job. */
@@ -294,3 +305,81 @@ export interface ProcessReport {
 
 /** Re-exported for convenience. */
 export type { DynamoDBClient };
+
+// ---- The scheduler port (adapters in lib/scheduler/) ----
+
+/**
+ * Options of a recurring job: the enqueue options of every job it creates (except the due time
+ * and the idempotency key, which each firing sets), plus the time zone of a cron expression.
+ */
+export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey'> {
+  /**
+   * IANA time zone in which a `cron()` expression is read (daylight saving included).
+   * @default "UTC"
+   */
+  readonly timezone?: string;
+  /** Free text shown in the console and in `listSchedules()`. @default none */
+  readonly description?: string;
+}
+
+/** The enqueue options a recurring schedule stores, with defaults applied. */
+export interface RecurringJobOptions {
+  readonly queue: string;
+  readonly priority: number;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  readonly backoff: Required<BackoffOptions>;
+}
+
+/** A validated recurring schedule, as stored by a scheduler and returned by `listSchedules()`. */
+export interface RecurringSchedule {
+  /** Unique name: 1 to 48 characters of `A-Z a-z 0-9 _ - .`. */
+  readonly name: string;
+  /** `rate(5 minutes)` or `cron(0 2 * * ? *)` (EventBridge Scheduler syntax). */
+  readonly expression: string;
+  /** IANA time zone of the expression. */
+  readonly timezone: string;
+  /** Job type enqueued on each firing. */
+  readonly type: string;
+  /** Payload of each job (JSON). */
+  readonly payload: unknown;
+  readonly options: RecurringJobOptions;
+  readonly description?: string;
+}
+
+/** Why a worker is woken, for logs. */
+export type WakeReason = 'enqueued' | 'wake-up' | 'tick';
+
+/**
+ * The event a wake-up, a kick and the minute tick send to the worker Lambda (and that the local
+ * scheduler passes to its `wake` callback): drain `queue` now.
+ */
+export interface WakeEvent {
+  readonly source: 'jobtable.wake';
+  readonly queue: string;
+  readonly reason: WakeReason;
+  /** Shards holding the jobs that caused a kick: a worker may read these first. */
+  readonly shards?: readonly number[];
+}
+
+/**
+ * The scheduler port. Both adapters implement it; tests and the local stack swap one for the other.
+ */
+export interface Scheduler {
+  /**
+   * True if `rate()` may use seconds (`rate(2 seconds)`). Only the local emulation allows it, for
+   * tests; EventBridge Scheduler's shortest rate is one minute.
+   */
+  readonly allowSecondRates: boolean;
+  /** Creates the recurring schedule, or replaces the one of the same name. */
+  putRecurring(schedule: RecurringSchedule): Promise<void>;
+  /** Deletes a recurring schedule; false if there was none of that name. */
+  deleteRecurring(name: string): Promise<boolean>;
+  /** All recurring schedules, sorted by name. */
+  listRecurring(): Promise<RecurringSchedule[]>;
+  /**
+   * Makes sure the worker of `queue` is woken at `atMs` (epoch ms). Idempotent: wake-ups are
+   * coalesced by time bucket, so asking twice for the same bucket creates one.
+   */
+  wakeAt(queue: string, atMs: number): Promise<void>;
+}

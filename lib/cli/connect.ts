@@ -9,6 +9,7 @@ import { localClient } from '../local/dynamodb-local.ts';
 import { DEFAULT_DATA_DIR, readStackState, stateFilePath } from '../local/state-file.ts';
 import { JobQueue } from '../queue.ts';
 import { DEFAULT_SHARD_COUNT, tableNameForStage } from '../schema.ts';
+import type { JobQueueOptions } from '../types.ts';
 import { CliError, EXIT } from './exit.ts';
 
 /** Connection options common to every command. */
@@ -36,6 +37,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
   let tableName: string;
   let shardCount = options.shardCount ?? DEFAULT_SHARD_COUNT;
   let where: string;
+  let served: Pick<JobQueueOptions, 'queues' | 'jobTypes'> = {};
   if (options.table) {
     client = new DynamoDBClient({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
     tableName = options.table;
@@ -63,6 +65,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     tableName = state.tableName;
     shardCount = options.shardCount ?? state.shardCount;
     where = `local stack ${state.url}`;
+    served = { ...(state.queues ? { queues: state.queues } : {}), ...(state.jobTypes ? { jobTypes: state.jobTypes } : {}) };
   }
-  return { queue: new JobQueue({ client, tableName, shardCount }), where, close: () => client.destroy() };
+  return { queue: new JobQueue({ client, tableName, shardCount, ...served }), where, close: () => client.destroy() };
 }

@@ -1,6 +1,5 @@
 /**
- * Entry point of the `jobtable` command (`bin/jobtable.js` loads it; `npm start` runs
- * `tsx lib/cli/main.ts start`). Ctrl-C or SIGTERM aborts the command's signal so that it stops
+ * The `jobtable` command, loaded by `./bin.ts` (the package's executable). Ctrl-C or SIGTERM aborts the command's signal so that it stops
  * cleanly; a second one exits at once.
  */
 import { runCli } from './run.ts';

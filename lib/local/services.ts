@@ -3,7 +3,7 @@
  * with its local emulations (minute tick, one-time wake-ups, recurring schedules, TTL deletion),
  * e.g. `const { scheduler, service } = localScheduling(); return { scheduler, services: [service] };`.
  */
-import { localScheduling } from '../scheduler/local-service.ts';
+import { localScheduling } from './scheduling.ts';
 import type { LocalStackOptions } from './stack.ts';
 
 /** The stack options `npm start` takes from here. */

@@ -8,7 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handlers as registry } from '../../functions/jobs/index.ts';
+import { ValidationError } from '../errors.ts';
 import { JobQueue } from '../queue.ts';
 import { DEFAULT_SHARD_COUNT, tableNameForStage } from '../schema.ts';
 import { createJobsTable } from '../store/create-table.ts';
@@ -76,8 +76,11 @@ export interface LocalStackOptions {
   readonly tableName?: string;
   /** @default DEFAULT_SHARD_COUNT (16) */
   readonly shardCount?: number;
-  /** @default the registry of `functions/jobs/index.ts` */
-  readonly handlers?: Handlers;
+  /**
+   * Your job handlers (required): each worker runs them, and an enqueue of a type they do not
+   * know is refused at once instead of failing later.
+   */
+  readonly handlers: Handlers<any>;
   /** Queues to run a worker for. @default ["default"] */
   readonly queues?: readonly string[];
   /** Jobs each worker runs at once. @default 4 */
@@ -135,11 +138,17 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  * Starts the local stack.
  *
  * @example
- * const stack = await startLocalStack({ port: 0, inMemory: true });
+ * import { startLocalStack } from 'jobtable/local';
+ * import { handlers } from './jobs.ts';
+ * const stack = await startLocalStack({ handlers, port: 0, inMemory: true });
  * await fetch(`${stack.url}/jobs`, { method: 'POST', body: JSON.stringify({ type: 'noop', payload: {} }) });
  * await stack.stop();
  */
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  if (!options || typeof options.handlers !== 'object' || options.handlers === null) {
+    throw new ValidationError('handlers', 'an object mapping job types to handlers', 'startLocalStack({ handlers }) needs your job handlers');
+  }
+  const handlers = options.handlers as Handlers;
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
   const writeState = options.writeStateFile ?? true;
   if (writeState) {
@@ -176,10 +185,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName,
       client,
       shardCount,
+      // Refuse what no local worker would run: other queues and unknown job types.
+      queues: queueNames,
+      jobTypes: Object.keys(handlers),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       onEnqueued: options.scheduler?.onEnqueued ?? wakeQueuesOf,
     });
-    const handlers = options.handlers ?? (registry as Handlers);
     for (const name of queueNames) {
       const worker = new Worker(queue, handlers, {
         queue: name,
@@ -222,7 +233,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     if (writeState) {
-      writeStackState(dataDir, { url, dynamoEndpoint, tableName, shardCount, pid: process.pid, startedAt: new Date().toISOString() });
+      writeStackState(dataDir, { url, dynamoEndpoint, tableName, shardCount, queues: queueNames, jobTypes: Object.keys(handlers), pid: process.pid, startedAt: new Date().toISOString() });
       cleanups.push(() => removeStackState(dataDir));
     }
 

@@ -17,6 +17,10 @@ export interface StackState {
   readonly tableName: string;
   /** Write shards per queue. */
   readonly shardCount: number;
+  /** The queues its workers serve (an enqueue to another is refused). */
+  readonly queues?: readonly string[];
+  /** The job types its handlers know (an enqueue of another is refused). */
+  readonly jobTypes?: readonly string[];
   /** The stack's process id. */
   readonly pid: number;
   /** ISO time it started. */

@@ -18,18 +18,12 @@ import type { Scheduler } from './port.ts';
 import { planWakeups } from './wakeups.ts';
 import type { PendingJobInfo, WakeupPlan, WakeupPlanOptions } from './wakeups.ts';
 
+export { streamFilterPattern } from './stream-filter.ts';
+
 /** The part of a DynamoDB stream record this reads (the shape of `@types/aws-lambda`'s record). */
 export interface StreamRecordLike {
   readonly eventName?: string;
   readonly dynamodb?: { readonly NewImage?: Record<string, { S?: string; N?: string } | undefined> };
-}
-
-/**
- * The filter criteria of the event source mapping: only records that leave a job pending reach
- * the function (claims, progress writes, completions and deletions are dropped by Lambda for free).
- */
-export function streamFilterPattern(): Record<string, unknown> {
-  return { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [ATTR.status]: { S: ['pending'] } } } };
 }
 
 /** The pending jobs in a batch of stream records (others are ignored). */
@@ -79,6 +73,6 @@ export async function handleStreamBatch(records: readonly StreamRecordLike[], de
 export function streamDepsFromEnv(env: NodeJS.ProcessEnv = process.env, clients: { lambda?: LambdaClient; scheduler?: SchedulerClient } = {}): StreamDeps {
   const scheduler = schedulerFromEnv(env, clients.scheduler);
   const missing = [ENV.scheduleGroup, ENV.schedulerRoleArn, ENV.recurringTargetArn, ENV.wakeTargetArn].find((name) => !env[name]);
-  if (!scheduler || missing) throw new ValidationError(missing ?? ENV.scheduleGroup, 'set by the JobQueue construct', `environment variable ${missing} is not set`);
+  if (!scheduler || missing) throw new ValidationError(missing ?? ENV.scheduleGroup, 'set by the JobTable construct', `environment variable ${missing} is not set`);
   return { kick: lambdaKick(clients.lambda ?? new LambdaClient({}), env[ENV.wakeTargetArn]!), scheduler };
 }

@@ -9,33 +9,12 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { validateTableName } from '../model/validate.ts';
 import { TABLE } from '../schema.ts';
+import { jobsTableDefinition } from './table-definition.ts';
 
-/** The CreateTable request for a jobs table (on-demand billing). */
-export function jobsTableDefinition(tableName: string): CreateTableCommandInput {
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-      { AttributeName: TABLE.indexPartitionKey, AttributeType: 'S' },
-      { AttributeName: TABLE.indexSortKey, AttributeType: 'S' },
-    ],
-    KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: TABLE.indexName,
-        KeySchema: [
-          { AttributeName: TABLE.indexPartitionKey, KeyType: 'HASH' },
-          { AttributeName: TABLE.indexSortKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.indexProjection] },
-      },
-    ],
-  };
-}
+export { jobsTableDefinition };
 
 /**
  * Creates the jobs table with its status/run_at index and TTL, and waits until it is active.

@@ -5,14 +5,16 @@ import { ENV } from '../../env.ts';
 import type { Command } from '../command.ts';
 import { durationOption, intOption, out, strOption } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
-import { describeEvent, eventJson } from './work.ts';
+import { loadHandlers } from '../load-handlers.ts';
+import { describeEvent, eventJson, requireHandlersOption } from './work.ts';
 
 /** `jobtable start` */
 export const startCommand: Command = {
   name: 'start',
-  usage: 'start [--port <n>] [--host <addr>] [--data-dir <dir>] [--in-memory] [--queue <name>...] [--concurrency <n>] [--quiet]',
+  usage: 'start --handlers <module> [--port <n>] [--host <addr>] [--data-dir <dir>] [--in-memory] [--queue <name>...] [--concurrency <n>] [--quiet]',
   summary: 'run DynamoDB Local, the workers, the HTTP API and the dashboard (npm start)',
   options: {
+    handlers: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
     'in-memory': { type: 'boolean' },
@@ -22,6 +24,7 @@ export const startCommand: Command = {
     quiet: { type: 'boolean' },
   },
   help: [
+    '--handlers <module>   your handlers module (named export `handlers`; .js, .mjs, .ts)',
     '--port <n>            HTTP port (default $PORT or 3000; 0 picks a free one)',
     '--host <addr>         bind address (default 127.0.0.1)',
     '--data-dir <dir>      database and state file (default ./.data)',
@@ -41,7 +44,9 @@ export const startCommand: Command = {
     const pollIntervalMs = durationOption(v, 'poll-interval');
     const dataDir = strOption(v, 'data-dir');
     const log = (line: string) => out(ctx.io, line);
+    const handlers = await loadHandlers(requireHandlersOption(v));
     const stack = await startLocalStack({
+      handlers,
       port,
       ...(strOption(v, 'host') ? { host: strOption(v, 'host')! } : {}),
       ...(dataDir ? { dataDir } : {}),

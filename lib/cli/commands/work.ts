@@ -1,10 +1,10 @@
 /** `jobtable work`: a worker loop over the job registry, on the local stack's table or one in AWS. */
-import { handlers } from '../../../functions/jobs/index.ts';
-import type { Handlers, WorkerEvent } from '../../types.ts';
+import type { WorkerEvent } from '../../types.ts';
 import { Worker } from '../../worker/worker.ts';
 import type { Command } from '../command.ts';
 import { durationOption, intOption, out, strOption } from '../command.ts';
-import { EXIT } from '../exit.ts';
+import { CliError, EXIT } from '../exit.ts';
+import { loadHandlers } from '../load-handlers.ts';
 import { formatDuration } from '../output.ts';
 
 /** One line about a worker event, for people. */
@@ -32,12 +32,22 @@ export function eventJson(e: WorkerEvent, queue?: string): string {
   return JSON.stringify({ ...rest, ...(queue ? { queue } : {}), ...(job ? { jobId: job.id, type: job.type } : {}), ...(error ? { error } : {}) });
 }
 
+/** The `--handlers` option, which `start` and `work` require. */
+export function requireHandlersOption(values: Record<string, unknown>): string {
+  const path = values.handlers;
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new CliError('--handlers <module> is required: the module whose named export `handlers` maps job types to handlers', EXIT.usage);
+  }
+  return path;
+}
+
 /** `jobtable work` */
 export const workCommand: Command = {
   name: 'work',
-  usage: 'work [--queue <name>] [--concurrency <n>] [--max-jobs <n>] [--max-time <duration>] [--poll-interval <duration>]',
-  summary: 'run jobs with the registry in functions/jobs until stopped (Ctrl-C) or a limit',
+  usage: 'work --handlers <module> [--queue <name>] [--concurrency <n>] [--max-jobs <n>] [--max-time <duration>] [--poll-interval <duration>]',
+  summary: 'run jobs with your handlers module until stopped (Ctrl-C) or a limit',
   options: {
+    handlers: { type: 'string' },
     queue: { type: 'string', short: 'q' },
     concurrency: { type: 'string', short: 'c' },
     'max-jobs': { type: 'string' },
@@ -46,6 +56,7 @@ export const workCommand: Command = {
     drain: { type: 'boolean' },
   },
   help: [
+    '--handlers <module>         your handlers module (named export `handlers`; .js, .mjs, .ts)',
     '--queue, -q <name>          (default "default")',
     '--concurrency, -c <n>       jobs at once (default 4)',
     '--max-jobs <n>              stop after claiming n jobs',
@@ -60,8 +71,9 @@ export const workCommand: Command = {
     const maxJobs = intOption(v, 'max-jobs', 1, Number.MAX_SAFE_INTEGER);
     const maxTime = durationOption(v, 'max-time');
     const pollIntervalMs = v.drain ? 0 : (durationOption(v, 'poll-interval') ?? 1_000);
+    const handlers = await loadHandlers(requireHandlersOption(v));
     const conn = ctx.connect();
-    const worker = new Worker(conn.queue, handlers as Handlers, {
+    const worker = new Worker(conn.queue, handlers, {
       queue: queueName,
       concurrency,
       pollIntervalMs,

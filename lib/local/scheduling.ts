@@ -4,9 +4,9 @@
  * `LocalService` that starts the timers with the stack and routes every wake-up to the stack's
  * worker of that queue, with the shard hints of a kick.
  */
-import type { LocalService, LocalStackContext } from '../local/stack.ts';
-import { LocalScheduler } from './local.ts';
-import type { LocalSchedulerOptions } from './local.ts';
+import { LocalScheduler } from '../scheduler/local.ts';
+import type { LocalSchedulerOptions } from '../scheduler/local.ts';
+import type { LocalService, LocalStackContext } from './stack.ts';
 
 /** The scheduler and the service that runs it. */
 export interface LocalScheduling {

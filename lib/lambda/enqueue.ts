@@ -1,0 +1,71 @@
+/**
+ * The enqueue Lambda, as a factory: `{ type, payload, ...options }` -> `{ id }`,
+ * `{ jobs: [...] }` -> `{ ids }`. A thin adapter over `JobQueue.enqueue`/`enqueueMany`
+ * (wire format: `lib/client/protocol.ts`).
+ *
+ * - Invalid input (including a queue the deployment does not serve) is returned as
+ *   `{ error: { name, code, message, field, limit } }` and nothing is written. It is returned, not
+ *   thrown, because it is permanent: a thrown error would make Lambda retry an asynchronous
+ *   invoke twice and count a caller's mistake as a function fault. `LambdaJobClient` turns it
+ *   back into a `ValidationError`.
+ * - Any other error (throttling, a partial batch) is thrown, so Lambda retries asynchronous invokes.
+ * - A job without an idempotency key gets `lambda:<awsRequestId>[:<index>]`. The request id is the
+ *   same on Lambda's retries of an asynchronous invoke, so a retry returns the same ids and writes
+ *   nothing new. Cost: keyed jobs are written with one conditional PutItem each instead of
+ *   BatchWriteItem (the same write units, more requests).
+ */
+import { JobTableError } from '../errors.ts';
+import { fromEnqueueEvent, toErrorResponse } from '../client/protocol.ts';
+import type { EnqueueResponse } from '../client/protocol.ts';
+import { createObservability } from '../observability/powertools.ts';
+import type { JobQueue } from '../queue.ts';
+import { queueFromEnv } from '../queue-from-env.ts';
+
+/** The default idempotency key of the i-th job of an invoke (see the module comment). */
+export function requestIdempotencyKey(awsRequestId: string, batch: boolean, index: number): string {
+  return batch ? `lambda:${awsRequestId}:${index}` : `lambda:${awsRequestId}`;
+}
+
+/** Options of {@link createEnqueueHandler}. */
+export interface EnqueueHandlerOptions {
+  /** The queue to use (tests, or a client of your own). @default queueFromEnv() */
+  readonly queue?: JobQueue<any>;
+  /** Where the configuration comes from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** The Lambda handler the enqueue function exports. */
+export type EnqueueHandler = (event: unknown, context: { readonly awsRequestId: string }) => Promise<EnqueueResponse>;
+
+/**
+ * Builds the enqueue Lambda's handler (configured from the environment on first use).
+ * @example
+ * import { createEnqueueHandler } from 'jobtable/lambda';
+ * export const handler = createEnqueueHandler();
+ */
+export function createEnqueueHandler(options: EnqueueHandlerOptions = {}): EnqueueHandler {
+  let queue: JobQueue | undefined = options.queue;
+  const { logger } = createObservability();
+  return async (event, context) => {
+    queue ??= queueFromEnv(options.env ?? process.env);
+    const batch = typeof event === 'object' && event !== null && 'jobs' in event;
+    try {
+      const { requests } = fromEnqueueEvent(event, (i) => requestIdempotencyKey(context.awsRequestId, batch, i));
+      if (!batch) {
+        const r = requests[0]!;
+        const id = await queue.enqueue(r.type, r.payload, r.options);
+        logger.info('job enqueued', { jobId: id, jobType: r.type, requestId: context.awsRequestId });
+        return { id };
+      }
+      const ids = await queue.enqueueMany(requests);
+      logger.info('jobs enqueued', { count: ids.length, requestId: context.awsRequestId });
+      return { ids };
+    } catch (err) {
+      if (err instanceof JobTableError && err.code === 'VALIDATION') {
+        logger.warn('enqueue rejected: invalid input', { requestId: context.awsRequestId, error: err.toJSON() });
+        return toErrorResponse(err);
+      }
+      throw err;
+    }
+  };
+}
