@@ -4,10 +4,20 @@
  * HTTP API return, and {@link errorFromJSON} turns that back into the typed error.
  */
 
-/** Base class of every error jobtable throws on purpose. */
+/** Where an error records the kinds (class names) it was made as, for {@link JobTableError}'s `instanceof`. */
+const KINDS = Symbol.for('jobtable.errorKinds');
+
+/**
+ * Base class of every error jobtable throws on purpose.
+ *
+ * `instanceof` works across copies of jobtable in one process (a handler module bundled with its
+ * own copy, the CLI's build next to your source): besides the prototype chain it compares the
+ * kinds an error was made as, so `err instanceof PermanentJobError` holds for a
+ * `PermanentJobError` from any copy.
+ */
 export class JobTableError extends Error {
-  // Names are spelled out, not taken from the constructor, so that minified bundles keep them.
-  override name = 'JobTableError';
+  /** The class's stable name (kept through minification); every subclass sets its own. */
+  static readonly kind: string = 'JobTableError';
   /** A stable machine-readable code, e.g. `VALIDATION`. */
   readonly code: string;
   /** Extra facts about the failure. */
@@ -15,8 +25,19 @@ export class JobTableError extends Error {
 
   constructor(message: string, code: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(message, options);
+    const kinds: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && Object.hasOwn(c, 'kind'); c = Object.getPrototypeOf(c)) kinds.push((c as typeof JobTableError).kind);
+    Object.defineProperty(this, KINDS, { value: kinds, enumerable: false });
+    this.name = kinds[0] ?? 'JobTableError';
     this.code = code;
     this.context = context;
+  }
+
+  /** True for errors of this class made by this or any other copy of jobtable. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const kinds = (value as { [KINDS]?: unknown } | null)?.[KINDS];
+    return Array.isArray(kinds) && Object.hasOwn(this, 'kind') && kinds.includes(this.kind);
   }
 
   /** A plain-object form for JSON responses. */
@@ -35,7 +56,7 @@ export class JobTableError extends Error {
  * }
  */
 export class ValidationError extends JobTableError {
-  override name = 'ValidationError';
+  static override readonly kind: string = 'ValidationError';
   /** The offending field, as a path. */
   readonly field: string;
   /** The rule it broke. */
@@ -50,7 +71,7 @@ export class ValidationError extends JobTableError {
 
 /** A payload or result too large for one DynamoDB item. */
 export class PayloadTooLargeError extends ValidationError {
-  override name = 'PayloadTooLargeError';
+  static override readonly kind: string = 'PayloadTooLargeError';
   /** Size of the item it would make, in bytes. */
   readonly bytes: number;
 
@@ -63,7 +84,7 @@ export class PayloadTooLargeError extends ValidationError {
 
 /** No handler is registered for a job's type: the job fails with this (and is not retried). */
 export class HandlerNotFoundError extends JobTableError {
-  override name = 'HandlerNotFoundError';
+  static override readonly kind: string = 'HandlerNotFoundError';
   constructor(readonly jobType: string, known: readonly string[]) {
     super(
       `No handler registered for job type "${jobType}" (registered: ${known.length ? known.join(', ') : 'none'})`,
@@ -75,7 +96,7 @@ export class HandlerNotFoundError extends JobTableError {
 
 /** An attempt ran past its `timeoutMs`. */
 export class JobTimeoutError extends JobTableError {
-  override name = 'JobTimeoutError';
+  static override readonly kind: string = 'JobTimeoutError';
   constructor(readonly jobId: string, readonly timeoutMs: number) {
     super(`Job ${jobId} timed out after ${timeoutMs} ms`, 'TIMEOUT', { jobId, timeoutMs });
   }
@@ -83,7 +104,7 @@ export class JobTimeoutError extends JobTableError {
 
 /** A worker's claim on a job ended: its lease ran out and another worker took the job. */
 export class LeaseLostError extends JobTableError {
-  override name = 'LeaseLostError';
+  static override readonly kind: string = 'LeaseLostError';
   constructor(readonly jobId: string) {
     super(`Lost the claim on job ${jobId}: its lease expired and it was claimed again`, 'LEASE_LOST', { jobId });
   }
@@ -96,7 +117,7 @@ export class LeaseLostError extends JobTableError {
  * if (!payload.email) throw new PermanentJobError('payload.email is missing');
  */
 export class PermanentJobError extends JobTableError {
-  override name = 'PermanentJobError';
+  static override readonly kind: string = 'PermanentJobError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, 'PERMANENT', {}, options);
   }
@@ -104,7 +125,7 @@ export class PermanentJobError extends JobTableError {
 
 /** Some jobs of a batch could not be written after retries; `written` lists those that were. */
 export class EnqueueError extends JobTableError {
-  override name = 'EnqueueError';
+  static override readonly kind: string = 'EnqueueError';
   constructor(
     message: string,
     readonly written: readonly string[],
@@ -117,7 +138,7 @@ export class EnqueueError extends JobTableError {
 
 /** A cursor that this library did not produce (or for another query). */
 export class InvalidCursorError extends ValidationError {
-  override name = 'InvalidCursorError';
+  static override readonly kind: string = 'InvalidCursorError';
   constructor(cause?: unknown) {
     super('cursor', 'a cursor returned by listJobs for the same status and queue', 'not a cursor from this listing', { cause });
   }

@@ -18,7 +18,7 @@ export type { RecurringJobOptions, RecurringSchedule, Scheduler, ScheduleOptions
 
 /** `queue.schedule()` (or `unschedule`, `listSchedules`) was called on a queue built without a `scheduler`. */
 export class SchedulerNotConfiguredError extends JobTableError {
-  override name = 'SchedulerNotConfiguredError';
+  static override readonly kind: string = 'SchedulerNotConfiguredError';
   constructor(method: string) {
     super(
       `JobQueue.${method}() needs a scheduler: pass { scheduler: new EventBridgeScheduler(...) } (AWS) or { scheduler: new LocalScheduler(...) } to the JobQueue`,

@@ -20,7 +20,7 @@ import type { Handler, HandlerObject, Job, JobContext, WorkerEvent } from '../ty
 
 /** The worker is shutting down and gave the job back. */
 export class WorkerShutdownError extends JobTableError {
-  override name = 'WorkerShutdownError';
+  static override readonly kind: string = 'WorkerShutdownError';
   constructor(jobId: string) {
     super(`Worker shut down while job ${jobId} was running; the job was released`, 'SHUTDOWN', { jobId });
   }

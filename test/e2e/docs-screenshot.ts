@@ -3,9 +3,10 @@
  * mix of jobs, a report in progress open in the detail. Not a test; run `npx tsx test/e2e/docs-screenshot.ts`.
  */
 import { chromium } from 'playwright-core';
+import { handlers } from '../../functions/jobs/index.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
 
-const stack = await startLocalStack({ port: 0, inMemory: true, dataDir: 'test-results/screenshot-data', pollIntervalMs: 200 });
+const stack = await startLocalStack({ handlers, port: 0, inMemory: true, dataDir: 'test-results/screenshot-data', pollIntervalMs: 200 });
 try {
   const q = stack.queue;
   for (let i = 0; i < 6; i++) await q.enqueue('send_email', { to: `user${i}@example.com`, subject: 'Welcome' });

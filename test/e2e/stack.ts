@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { handlers as exampleHandlers } from '../../functions/jobs/index.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
 import type { LocalStack, LocalStackOptions } from '../../lib/local/stack.ts';
 import { ddbEndpoint, dropTable, testClient } from '../helpers/ddb.ts';
@@ -17,10 +18,14 @@ export interface TestStack {
   cleanup(): Promise<void>;
 }
 
-/** Starts a stack on port 0 with a fresh table, a temporary data dir and quick polling. */
+/**
+ * Starts a stack on port 0 with a fresh table, a temporary data dir and quick polling, running
+ * the example handlers of `functions/jobs/` unless told otherwise.
+ */
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'jobtable-e2e-'));
   const stack = await startLocalStack({
+    handlers: exampleHandlers,
     port: 0,
     dynamoEndpoint: ddbEndpoint(),
     tableName: `e2e-${randomUUID().slice(0, 8)}`,

@@ -92,6 +92,6 @@ describe('local stack', () => {
   it('refuses to start over a data dir whose stack is still running elsewhere', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'jobtable-busy-'));
     writeFileSync(stateFilePath(dataDir), JSON.stringify({ url: 'http://127.0.0.1:1', dynamoEndpoint: 'http://127.0.0.1:2', tableName: 't', shardCount: 16, pid: process.ppid, startedAt: '' }));
-    await expect(startLocalStack({ port: 0, dataDir, dynamoEndpoint: ddbEndpoint() })).rejects.toThrow(/already running/);
+    await expect(startLocalStack({ handlers: { noop: () => null }, port: 0, dataDir, dynamoEndpoint: ddbEndpoint() })).rejects.toThrow(/already running/);
   });
 });

@@ -239,7 +239,7 @@ describe('bad input corpus', () => {
     let dataDir: string;
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'jobtable-hostile-'));
-      stack = await startLocalStack({ port: 0, dynamoEndpoint: ddbEndpoint(), tableName: `hostile-http-${Date.now()}`, dataDir, shardCount: 2, writeStateFile: false, handlers: {} });
+      stack = await startLocalStack({ port: 0, dynamoEndpoint: ddbEndpoint(), tableName: `hostile-http-${Date.now()}`, dataDir, shardCount: 2, writeStateFile: false, handlers: { noop: () => null } });
     });
     afterAll(async () => {
       await stack?.stop();

@@ -4,7 +4,7 @@
  * Workers poll only every 60 s, so sooner starts come from the scheduler.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localScheduling } from '../../lib/index.ts';
+import { localScheduling } from '../../lib/local/index.ts';
 import { defaultLocalExtras } from '../../lib/local/services.ts';
 import { startTestStack } from '../e2e/stack.ts';
 import type { TestStack } from '../e2e/stack.ts';
