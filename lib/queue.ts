@@ -5,10 +5,9 @@
 import { PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
-import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, validateInteger, LIMITS } from './model/validate.ts';
+import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
 import type { NormalizedEnqueue } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
-import { MAX_LEASE_GRACE_MS } from './model/state.ts';
 import { cancelJob } from './store/cancel-job.ts';
 import { countJobs } from './store/count-jobs.ts';
 import type { StoreContext } from './store/context.ts';
@@ -19,10 +18,10 @@ import { putJobs } from './store/put-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
 import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
+import { validateProcessArgs } from './worker/process-options.ts';
 import { SchedulerNotConfiguredError } from './scheduler/port.ts';
 import type { RecurringSchedule, Scheduler, ScheduleOptions } from './scheduler/port.ts';
 import { normalizeRecurring, validateScheduleName } from './scheduler/recurring.ts';
-import type { DrainInternals } from './worker/drain.ts';
 import type {
   EnqueuedJob,
   EnqueueOptions,
@@ -200,10 +199,9 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    * @example
    * const report = await queue.processJobs({ send_email: sendEmail }, { concurrency: 8 });
    */
-  async processJobs(handlers: Handlers<M>, options: ProcessJobsOptions = {}, internals: DrainInternals = {}): Promise<ProcessReport> {
-    if (!handlers || typeof handlers !== 'object') throw new ValidationError('handlers', 'an object mapping job types to handlers');
-    validateProcessOptions(options);
-    return drain(this.store, handlers as Handlers, options, internals);
+  async processJobs(handlers: Handlers<M>, options: ProcessJobsOptions = {}): Promise<ProcessReport> {
+    validateProcessArgs(handlers, options);
+    return drain(this.store, handlers as Handlers, options);
   }
 
   private requireScheduler(method: string): Scheduler {
@@ -243,23 +241,4 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
 function validateNameList(names: unknown, field: string, maxLength: number): readonly string[] {
   if (!Array.isArray(names) || names.length === 0) throw new ValidationError(field, 'a non-empty array of names');
   return Object.freeze([...new Set(names.map((n, i) => validateName(n, `${field}[${i}]`, maxLength)))]);
-}
-
-/** Checks `processJobs` options, so a typo fails loudly instead of draining nothing. */
-function validateProcessOptions(o: ProcessJobsOptions): void {
-  if (typeof o !== 'object' || o === null) throw new ValidationError('options', 'an object');
-  if (o.queue !== undefined) validateName(o.queue, 'queue', LIMITS.queueMaxLength);
-  const int = (v: number | undefined, field: string, min: number, max: number) => v === undefined || validateInteger(v, field, min, max);
-  int(o.concurrency, 'concurrency', 1, 1_000);
-  int(o.batchSize, 'batchSize', 1, 100);
-  int(o.maxJobs, 'maxJobs', 0, Number.MAX_SAFE_INTEGER);
-  int(o.timeBudgetMs, 'timeBudgetMs', 0, Number.MAX_SAFE_INTEGER);
-  int(o.finishBy, 'finishBy', 0, Number.MAX_SAFE_INTEGER);
-  int(o.leaseGraceMs, 'leaseGraceMs', 0, MAX_LEASE_GRACE_MS);
-  int(o.waitForDueWithinMs, 'waitForDueWithinMs', 0, LIMITS.timeoutMsMax);
-  int(o.pollIntervalMs, 'pollIntervalMs', 0, LIMITS.timeoutMsMax);
-  int(o.shutdownGraceMs, 'shutdownGraceMs', 0, LIMITS.timeoutMsMax);
-  if (o.workerId !== undefined && (typeof o.workerId !== 'string' || o.workerId.length === 0 || o.workerId.length > 128)) {
-    throw new ValidationError('workerId', 'a string of 1 to 128 characters');
-  }
 }

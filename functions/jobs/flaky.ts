@@ -1,5 +1,5 @@
 /** Example job: a call that fails on its first attempts. Shows retries, backoff and `onFailed`. */
-import type { HandlerObject } from '../../lib/index.ts';
+import type { HandlerObject } from 'jobtable';
 
 /** Payload of `flaky`. */
 export interface FlakyPayload {

@@ -1,5 +1,5 @@
 /** Example job: build a report in steps. Shows progress, heartbeats and the abort signal. */
-import type { HandlerFn } from '../../lib/index.ts';
+import type { HandlerFn } from 'jobtable';
 
 /** Payload of `generate_report`. */
 export interface GenerateReportPayload {

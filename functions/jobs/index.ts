@@ -2,7 +2,7 @@
  * The job handler registry: every job type the workers (Lambda and local) can run, and the map
  * of job types to payload types that types `JobQueue` and the handlers. Add your jobs here.
  */
-import type { Handlers } from '../../lib/index.ts';
+import type { Handlers } from 'jobtable';
 import { flaky } from './flaky.ts';
 import type { FlakyPayload } from './flaky.ts';
 import { generateReport } from './generate-report.ts';

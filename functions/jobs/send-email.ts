@@ -1,5 +1,5 @@
 /** Example job: send an email (simulated). Shows a typed payload and a result. */
-import type { HandlerFn } from '../../lib/index.ts';
+import type { HandlerFn } from 'jobtable';
 
 /** Payload of `send_email`. */
 export interface SendEmailPayload {

@@ -2,11 +2,11 @@
  * Loads the user's handlers module for `jobtable start --handlers <module>` and `jobtable work
  * --handlers <module>`: a module whose named export `handlers` maps job types to handlers.
  * `.js`/`.mjs`/`.cjs` load as they are; `.ts`/`.mts`/`.cts` load through the project's own `tsx`
- * (found from the working directory) when Node cannot strip the types itself.
+ * (found from the working directory), else through Node's own type stripping where it has it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handlers } from '../types.ts';
 import { CliError, EXIT } from './exit.ts';
@@ -14,15 +14,18 @@ import { CliError, EXIT } from './exit.ts';
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
 const SUPPORTED = new Set([...TYPESCRIPT, '.js', '.mjs', '.cjs']);
 
-/** Registers the project's `tsx` loader; false if the project has none. */
+/** Registers the project's `tsx` loader (its ESM API, found from `cwd`); false if the project has none. */
 async function registerTsx(cwd: string): Promise<boolean> {
-  let apiPath: string;
+  let pkgPath: string;
   try {
-    apiPath = createRequire(join(cwd, 'package.json')).resolve('tsx/esm/api');
+    pkgPath = createRequire(join(cwd, 'package.json')).resolve('tsx/package.json');
   } catch {
     return false;
   }
-  const api = (await import(pathToFileURL(apiPath).href)) as { register: () => unknown };
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> };
+  const entry = pkg.exports?.['./esm/api']?.import?.default;
+  if (!entry) return false;
+  const api = (await import(pathToFileURL(join(dirname(pkgPath), entry)).href)) as { register: () => unknown };
   api.register();
   return true;
 }
@@ -33,17 +36,20 @@ function isUnknownExtension(err: unknown): boolean {
   return code === 'ERR_UNKNOWN_FILE_EXTENSION' || code === 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING';
 }
 
-/** Imports `path`, registering tsx for TypeScript when needed. */
+/**
+ * Imports `path`. For TypeScript it registers the project's tsx first, if there is one (a failed
+ * import is cached by URL, so there is no second try); without tsx, Node may strip types itself.
+ */
 async function importModule(path: string, cwd: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(path).href;
+  const typescript = TYPESCRIPT.has(extname(path));
+  const withTsx = typescript && (await registerTsx(cwd));
   try {
-    return (await import(url)) as Record<string, unknown>;
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (err) {
-    if (!TYPESCRIPT.has(extname(path)) || !isUnknownExtension(err)) throw err;
-    if (!(await registerTsx(cwd))) {
+    if (typescript && !withTsx && isUnknownExtension(err)) {
       throw new CliError(`cannot load the TypeScript module ${path}: this Node cannot strip types; install tsx in your project (npm i -D tsx) or pass a compiled .js module`, EXIT.usage);
     }
-    return (await import(url)) as Record<string, unknown>;
+    throw err;
   }
 }
 

@@ -5,6 +5,8 @@
  */
 import type { JobQueue } from '../queue.ts';
 import type { Handlers, JobTypeMap, ProcessJobsOptions, ProcessReport } from '../types.ts';
+import { drain } from './drain.ts';
+import { validateProcessArgs } from './process-options.ts';
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions extends Omit<ProcessJobsOptions, 'signal'> {
@@ -17,7 +19,8 @@ export interface WorkerOptions extends Omit<ProcessJobsOptions, 'signal'> {
 }
 
 /**
- * Runs `processJobs` in polling mode until stopped.
+ * Runs the drain of `processJobs` in polling mode until stopped, with prompt pickup: `wake()`
+ * ends its idle wait at once.
  *
  * @example
  * const worker = new Worker(queue, handlers, { concurrency: 8 });
@@ -48,12 +51,17 @@ export class Worker<M extends JobTypeMap = Record<string, any>> {
   /** Starts the loop; resolves with the report when the worker stops. */
   start(): Promise<ProcessReport> {
     if (this.running) return this.running;
+    const options = { ...this.options, pollIntervalMs: this.options.pollIntervalMs ?? 10_000 };
+    try {
+      validateProcessArgs(this.handlers, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.controller = new AbortController();
-    const running = this.queue.processJobs(
-      this.handlers,
-      { ...this.options, pollIntervalMs: this.options.pollIntervalMs ?? 10_000, signal: this.controller.signal },
-      { wakeup: (signal) => this.nextWake(signal), takeShardHints: () => this.takeShardHints() },
-    );
+    const running = drain(this.queue.store, this.handlers as Handlers, { ...options, signal: this.controller.signal }, {
+      wakeup: (signal) => this.nextWake(signal),
+      takeShardHints: () => this.takeShardHints(),
+    });
     this.running = running;
     // If the drain ends on its own (e.g. DynamoDB unreachable), the worker can be started again.
     running.then(
