@@ -37,7 +37,7 @@ const encoder = new TextEncoder();
  * Typed like `JobQueue.enqueue`, over the enqueue Lambda.
  *
  * @example
- * import type { JobTypes } from './functions/jobs/index.ts';
+ * import type { Jobs as JobTypes } from './jobs.ts'; // your handlers module's job map
  * const jobs = new LambdaJobClient<JobTypes>({ functionName: process.env.ENQUEUE_FUNCTION_NAME! });
  * const id = await jobs.enqueue('send_email', { to: 'a@example.com', subject: 'Hi' }, { delayMs: 60_000 });
  */
