@@ -11,7 +11,8 @@ import { startLocalStack } from '../../lib/local/stack.ts';
 import type { LocalService, LocalStackContext } from '../../lib/local/stack.ts';
 import { stateFilePath } from '../../lib/local/state-file.ts';
 import { ddbEndpoint, testClient, waitFor } from '../helpers/ddb.ts';
-import { startTestStack } from '../e2e/stack.ts';
+import { http, startTestStack } from '../e2e/stack.ts';
+import { runCli } from '../e2e/cli-runner.ts';
 
 describe('local stack', () => {
   it('wakes the worker on enqueue (no waiting for the poll), and serves several queues', async () => {
@@ -87,6 +88,32 @@ describe('local stack', () => {
     } finally {
       await t.cleanup();
     }
+  });
+
+  it('refuses, with nothing written, a job for a queue no local worker serves or of a type no handler knows', async () => {
+    const t = await startTestStack({ queues: ['default', 'mail'] });
+    try {
+      const queue = await http(t.stack.url, 'POST', '/jobs', { type: 'noop', payload: {}, queue: 'bulk' });
+      expect(queue.status).toBe(400);
+      expect(queue.json).toMatchObject({ code: 'VALIDATION', field: 'queue', limit: 'one of the served queues: default, mail' });
+      const type = await http(t.stack.url, 'POST', '/jobs', { type: 'sned_email', payload: {} });
+      expect(type.status).toBe(400);
+      expect(type.json).toMatchObject({ field: 'type' });
+      expect(type.json.message).toMatch(/no handler for job type "sned_email": known types are .*send_email/);
+      // The CLI finds the stack's served queues and types in its state file.
+      const cli = await runCli(t.dataDir, ['enqueue', 'noop', '{}', '--queue', 'bulk']);
+      expect(cli.code).toBe(2);
+      expect(cli.stderr).toMatch(/queue "bulk" has no worker here/);
+      expect(await t.itemCount()).toBe(0);
+      expect((await http(t.stack.url, 'POST', '/jobs', { type: 'noop', payload: {}, queue: 'mail' })).status).toBe(201);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('requires handlers', async () => {
+    await expect(startLocalStack(undefined as never)).rejects.toThrow(/handlers/);
+    await expect(startLocalStack({ handlers: null } as never)).rejects.toThrow(/startLocalStack\(\{ handlers \}\) needs your job handlers/);
   });
 
   it('refuses to start over a data dir whose stack is still running elsewhere', async () => {
