@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ValidationError } from '../lib/errors.ts';
 
 /** Lock files NodejsFunction understands, in the order it looks for them. */
 const LOCK_FILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lockb', 'bun.lock'] as const;
@@ -41,17 +42,18 @@ export function findLockFile(from: string): string | undefined {
 
 /**
  * Checks the `handlersEntry` prop and resolves it against the working directory.
- * @throws Error naming the prop, what it got and what it needs
+ * @throws ValidationError naming `handlersEntry`, what it got and what it needs
  */
 export function resolveHandlersEntry(handlersEntry: string): string {
+  const limit = `the path of a ${HANDLER_EXTENSIONS.join(', ')} module whose named export \`handlers\` maps job types to handlers`;
   if (typeof handlersEntry !== 'string' || handlersEntry.length === 0) {
-    throw new Error('JobTable: handlersEntry is required: the path of your module whose named export `handlers` maps job types to handlers');
+    throw new ValidationError('handlersEntry', limit, 'JobTable needs it (handlersEntry is required): the path of your module whose named export `handlers` maps job types to handlers');
   }
   const path = resolve(handlersEntry);
   if (!HANDLER_EXTENSIONS.includes(extname(path) as (typeof HANDLER_EXTENSIONS)[number])) {
-    throw new Error(`JobTable: handlersEntry must be a ${HANDLER_EXTENSIONS.join(', ')} file, got "${handlersEntry}"`);
+    throw new ValidationError('handlersEntry', limit, `must be a ${HANDLER_EXTENSIONS.join(', ')} file, got "${handlersEntry}"`);
   }
-  if (!existsSync(path)) throw new Error(`JobTable: handlersEntry "${handlersEntry}" does not exist (resolved to ${path})`);
+  if (!existsSync(path)) throw new ValidationError('handlersEntry', limit, `"${handlersEntry}" does not exist (resolved to ${path})`);
   return path;
 }
 

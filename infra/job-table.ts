@@ -189,6 +189,8 @@ export class JobTable extends Construct {
       environment: common,
       functionFactory: (fnId, o) => fn(fnId, o),
     });
+    // The group's generated name is stable: a group left behind would block the next deploy.
+    this.scheduling.scheduleGroup.applyRemovalPolicy(removalPolicy);
   }
 
   /** The table, its key schema taken from the same CreateTable definition the runtime uses. */

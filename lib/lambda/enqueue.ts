@@ -54,7 +54,7 @@ export function createEnqueueHandler(options: EnqueueHandlerOptions = {}): Enque
       if (!batch) {
         const r = requests[0]!;
         const id = await queue.enqueue(r.type, r.payload, r.options);
-        logger.info('job enqueued', { jobId: id, jobType: r.type, requestId: context.awsRequestId });
+        logger.info('job enqueued', { jobId: id, jobType: r.type, jobQueue: r.options?.queue ?? 'default', requestId: context.awsRequestId });
         return { id };
       }
       const ids = await queue.enqueueMany(requests);

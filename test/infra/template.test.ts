@@ -1,48 +1,63 @@
 /**
- * Template tests of both stages (functions not bundled): the table from the schema, functions,
- * schedule, least-privilege IAM, alarms, stage retention settings and cdk-nag.
+ * Template tests of the `JobTable` construct (functions not bundled): both stages of this
+ * repository's app (the table from the schema, functions, a tick per queue, least-privilege IAM,
+ * alarms per queue, stage retention settings, cdk-nag), a bare `JobTable` with its defaults, two
+ * in one stack, the metric methods, the grants, and the errors of a bad `handlersEntry`.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, Duration, Names, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { JobTable } from 'jobtable/cdk';
+import type { JobTableProps } from 'jobtable/cdk';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stageConfig, STAGES } from '../../infra/config.ts';
-import { JobQueue } from '../../infra/job-queue.ts';
-import { buildApp } from '../../infra/stack.ts';
+import { buildApp, EXAMPLE_HANDLERS_ENTRY } from '../../infra/stack.ts';
 import { ENV } from '../../lib/env.ts';
-import { METRIC, METRICS_NAMESPACE, POWERTOOLS_ENV } from '../../lib/observability/names.ts';
-import { TABLE, tableNameForStage } from '../../lib/schema.ts';
-import { jobsTableDefinition } from '../../lib/store/create-table.ts';
-import { synthStage } from './synth.ts';
-import type { Synthesized } from './synth.ts';
+import { METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, POWERTOOLS_ENV } from '../../lib/observability/names.ts';
+import { TABLE } from '../../lib/schema.ts';
+import { isWakeEvent, wakeEvent } from '../../lib/scheduler/wake-event.ts';
+import { jobsTableDefinition } from '../../lib/store/table-definition.ts';
+import { actionsOf, byType, FUNCTION_KINDS, fnOf, only, physicalNames, roleIdOf, statementsOfRole, synthBare, synthStage } from './synth.ts';
+import type { BareSynth, NagReport, Synthesized } from './synth.ts';
 
-type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+const tableArn = (tableId: string) => ({ 'Fn::GetAtt': [tableId, 'Arn'] });
+const indexArn = (tableId: string) => ({ 'Fn::Join': ['', [tableArn(tableId), `/index/${TABLE.indexName}`]] });
+const dynamoStatements = (statements: any[]) => statements.filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
+const awsSolutions = (report: NagReport | undefined) => report?.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+/** The logical id of a construct's CloudFormation resource. */
+const logicalId = (stack: Stack, c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as any);
 
-const byType = (t: Template, type: string) => t.findResources(type) as Resources;
-const only = (t: Template, type: string) => {
-  const found = Object.entries(byType(t, type));
-  expect(found).toHaveLength(1);
-  return { logicalId: found[0]![0], ...found[0]![1] };
+/** The DynamoDB statements each function's role holds: exactly what its code path calls. */
+const TABLE_ACCESS: Record<(typeof FUNCTION_KINDS)[number], (tableId: string) => unknown[]> = {
+  enqueue: (id) => [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'], Resource: tableArn(id) }],
+  worker: (id) => [
+    { Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn(id) },
+    { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn(id) },
+  ],
+  'schedule target': (id) => [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn(id) }],
+  stream: (id) => [
+    { Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: '*' },
+    { Effect: 'Allow', Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], Resource: { 'Fn::GetAtt': [id, 'StreamArn'] } },
+  ],
 };
-const fnNamed = (t: Template, name: string) => {
-  const found = Object.entries(byType(t, 'AWS::Lambda::Function')).find(([, r]) => r.Properties.FunctionName === name);
-  expect(found, `function ${name}`).toBeDefined();
-  return { logicalId: found![0], ...found![1] };
-};
-/** All statements of the inline policies attached to the role of the function named `name`. */
-const statementsOf = (t: Template, name: string) => {
-  const roleRef = fnNamed(t, name).Properties.Role['Fn::GetAtt'][0];
-  return Object.values(byType(t, 'AWS::IAM::Policy'))
-    .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleRef))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
-};
-const actionsOf = (s: any) => [s.Action].flat() as string[];
+
+/** The tick schedule of each queue, by the queue its input names (fails on a queue with two). */
+function ticksByQueue(t: Template): Record<string, { logicalId: string; Properties: Record<string, any>; input: unknown }> {
+  const ticks: Record<string, { logicalId: string; Properties: Record<string, any>; input: unknown }> = {};
+  for (const [id, r] of Object.entries(byType(t, 'AWS::Scheduler::Schedule'))) {
+    const input = JSON.parse(r.Properties.Target.Input);
+    expect(ticks[input.queue], `a second tick for queue ${input.queue}`).toBeUndefined();
+    ticks[input.queue] = { logicalId: id, Properties: r.Properties, input };
+  }
+  return ticks;
+}
 
 describe.each(['dev', 'prod'] as const)('stage %s', (stage) => {
+  const c = stageConfig(stage);
   let s: Synthesized;
   let t: Template;
   let tableId: string;
@@ -52,123 +67,131 @@ describe.each(['dev', 'prod'] as const)('stage %s', (stage) => {
     tableId = only(t, 'AWS::DynamoDB::Table').logicalId;
   }, 120_000); // synth + cdk-nag of a stage: ~10 s alone, slower when CI runs files side by side
 
-  it('names the stack and resources after the stage', () => {
+  it('names the stack after the stage and hard-codes no physical name (the schedule group name is generated by CDK)', () => {
     expect(s.stackName).toBe(`jobtable-${stage}`);
-    fnNamed(t, `jobtable-${stage}-enqueue`);
-    fnNamed(t, `jobtable-${stage}-worker`);
-    t.hasResourceProperties('AWS::Scheduler::Schedule', { Name: `jobtable-${stage}-worker` });
+    const group = s.stack.jobs.scheduling.scheduleGroup;
+    const groupId = only(t, 'AWS::Scheduler::ScheduleGroup').logicalId;
+    expect(physicalNames(t)).toEqual({ [`${groupId}.Name`]: group.scheduleGroupName });
+    expect(group.scheduleGroupName).toBe(Names.uniqueResourceName(group, { maxLength: 64, separator: '-' }));
   });
 
-  it('declares the table exactly as lib/store/create-table.ts defines it, with TTL and encryption', () => {
-    const def = jobsTableDefinition(tableNameForStage(stage));
+  it('declares the table exactly as lib/store/table-definition.ts defines it, with TTL, stream and encryption', () => {
+    const def = jobsTableDefinition('unused');
     const table = only(t, 'AWS::DynamoDB::Table').Properties;
-    expect(table.TableName).toBe(tableNameForStage(stage));
+    expect(table.TableName).toBeUndefined();
     expect(table.BillingMode).toBe('PAY_PER_REQUEST');
     expect(table.KeySchema).toEqual(def.KeySchema);
-    expect([...table.AttributeDefinitions].sort((a: any, b: any) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
-      [...def.AttributeDefinitions!].sort((a, b) => a.AttributeName!.localeCompare(b.AttributeName!)),
-    );
+    const byName = (a: any, b: any) => a.AttributeName.localeCompare(b.AttributeName);
+    expect([...table.AttributeDefinitions].sort(byName)).toEqual([...def.AttributeDefinitions!].sort(byName));
     expect(table.GlobalSecondaryIndexes).toEqual(def.GlobalSecondaryIndexes);
     expect(table.GlobalSecondaryIndexes[0].IndexName).toBe(TABLE.indexName);
     expect(table.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.ttlAttribute, Enabled: true });
+    expect(table.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
     expect(table.SSESpecification).toEqual({ SSEEnabled: true });
   });
 
   it(`${stage === 'prod' ? 'keeps' : 'cleans up'} data: removal policy, PITR, deletion protection, log retention`, () => {
-    const c = stageConfig(stage);
     const table = only(t, 'AWS::DynamoDB::Table');
     const policy = stage === 'prod' ? 'Retain' : 'Delete';
     expect(table.DeletionPolicy).toBe(policy);
     expect(table.UpdateReplacePolicy).toBe(policy);
     expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: stage === 'prod' });
     expect(table.Properties.DeletionProtectionEnabled).toBe(stage === 'prod');
-    const logGroups = Object.values(byType(t, 'AWS::Logs::LogGroup'));
-    expect(logGroups.map((g) => g.Properties.LogGroupName).sort()).toEqual(
-      ['enqueue', 'schedule-target', 'stream', 'worker'].map((f) => `/aws/lambda/jobtable-${stage}-${f}`),
-    );
-    for (const g of logGroups) {
+    expect(only(t, 'AWS::SQS::Queue').DeletionPolicy).toBe(policy);
+    // The schedule group's generated name is stable: one left behind would block the next deploy.
+    expect(only(t, 'AWS::Scheduler::ScheduleGroup').DeletionPolicy).toBe(policy);
+    const logGroups = byType(t, 'AWS::Logs::LogGroup');
+    // One log group per function, each function logging to its own.
+    const used = FUNCTION_KINDS.map((k) => fnOf(t, k).Properties.LoggingConfig.LogGroup.Ref);
+    expect([...used].sort()).toEqual(Object.keys(logGroups).sort());
+    for (const g of Object.values(logGroups)) {
       expect(g.Properties.RetentionInDays).toBe(c.logRetention);
       expect(g.DeletionPolicy).toBe(policy);
     }
   });
 
-  it('runs both functions on nodejs24.x with the env vars of lib/env.ts, the worker with reserved concurrency', () => {
-    const c = stageConfig(stage);
-    for (const name of ['enqueue', 'worker']) {
-      const fn = fnNamed(t, `jobtable-${stage}-${name}`).Properties;
-      expect(fn.Runtime).toBe('nodejs24.x');
+  it('runs every function on nodejs24.x with the env vars of lib/env.ts, the worker with reserved concurrency', () => {
+    for (const kind of FUNCTION_KINDS) {
+      const fn = fnOf(t, kind).Properties;
+      expect(fn.Runtime, kind).toBe('nodejs24.x');
       expect(fn.Handler).toBe('index.handler');
       expect(fn.Environment.Variables[ENV.tableName]).toEqual({ Ref: tableId });
       expect(fn.Environment.Variables[ENV.shardCount]).toBe('16');
+      expect(fn.Environment.Variables[ENV.queues]).toBe(c.queues.join(','));
       expect(fn.Environment.Variables[POWERTOOLS_ENV.serviceName]).toBe(`jobtable-${stage}`);
     }
-    const worker = fnNamed(t, `jobtable-${stage}-worker`).Properties;
+    const worker = fnOf(t, 'worker').Properties;
     expect(worker.ReservedConcurrentExecutions).toBe(c.workerReservedConcurrency);
     expect(worker.Environment.Variables[ENV.concurrency]).toBe(String(c.workerConcurrency));
     expect(worker.Environment.Variables[ENV.queue]).toBe('default');
     expect(worker.Timeout).toBe(900);
-    expect(fnNamed(t, `jobtable-${stage}-enqueue`).Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fnOf(t, 'enqueue').Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('invokes the worker at rate(1 minute) with a retry policy and an SQS dead-letter queue', () => {
-    const schedule = only(t, 'AWS::Scheduler::Schedule').Properties;
-    const worker = fnNamed(t, `jobtable-${stage}-worker`);
+  it('ticks the worker at rate(1 minute) once per served queue, with a WakeEvent naming the queue, retries and a dead-letter queue', () => {
+    const worker = fnOf(t, 'worker');
     const dlq = only(t, 'AWS::SQS::Queue');
-    expect(schedule.ScheduleExpression).toBe('rate(1 minute)');
-    expect(schedule.State).toBe('ENABLED');
-    expect(schedule.Target.Arn).toEqual({ 'Fn::GetAtt': [worker.logicalId, 'Arn'] });
-    expect(schedule.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 });
-    expect(schedule.Target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlq.logicalId, 'Arn'] } });
-  });
-
-  it('lets enqueue only PutItem/BatchWriteItem on the table', () => {
-    const ddb = statementsOf(t, `jobtable-${stage}-enqueue`).filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
-    expect(ddb).toEqual([{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'], Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } }]);
-  });
-
-  it('lets the worker only Query the index and UpdateItem on the table', () => {
-    const ddb = statementsOf(t, `jobtable-${stage}-worker`).filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
-    expect(ddb).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, `/index/${TABLE.indexName}`]] } },
-      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
-    ]);
-  });
-
-  it('gives each function a role without managed policies that may write only to its own log group', () => {
-    for (const name of ['enqueue', 'worker']) {
-      const roleId = fnNamed(t, `jobtable-${stage}-${name}`).Properties.Role['Fn::GetAtt'][0];
-      expect((byType(t, 'AWS::IAM::Role')[roleId]!.Properties.ManagedPolicyArns ?? [])).toEqual([]);
-      const logs = statementsOf(t, `jobtable-${stage}-${name}`).filter((st) => actionsOf(st).some((a) => a.startsWith('logs:')));
-      expect(logs).toHaveLength(1);
-      expect(JSON.stringify(logs[0].Resource)).toMatch(/Logs/);
+    const ticks = ticksByQueue(t);
+    expect(Object.keys(ticks).sort()).toEqual([...c.queues].sort());
+    for (const queue of c.queues) {
+      const { Properties: p, input } = ticks[queue]!;
+      expect(input).toEqual({ source: 'jobtable.wake', queue, reason: 'tick' });
+      expect(input).toEqual(wakeEvent(queue, 'tick'));
+      expect(isWakeEvent(input), 'the worker reads it as a wake event').toBe(true);
+      expect(p.ScheduleExpression).toBe('rate(1 minute)');
+      expect(p.State).toBe('ENABLED');
+      expect(p.Target.Arn).toEqual({ 'Fn::GetAtt': [worker.logicalId, 'Arn'] });
+      expect(p.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 });
+      expect(p.Target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlq.logicalId, 'Arn'] } });
     }
   });
 
-  it('alarms on dead letters, on the oldest due job age, and on schedule dead letters', () => {
-    const c = stageConfig(stage);
-    const dims = [{ Name: 'queue', Value: 'default' }, { Name: 'service', Value: `jobtable-${stage}` }];
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: METRICS_NAMESPACE,
-      MetricName: METRIC.jobsFailed,
-      Statistic: 'Sum',
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Dimensions: Match.arrayEquals(dims),
-    });
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: METRICS_NAMESPACE,
-      MetricName: METRIC.oldestDueJobAge,
-      Statistic: 'Maximum',
-      Threshold: c.oldestDueJobAlarmAge.toMilliseconds(),
-      TreatMissingData: 'breaching',
-      Dimensions: Match.arrayEquals(dims),
-    });
+  it.each(FUNCTION_KINDS)('lets the %s function touch the table only as its code path needs', (kind) => {
+    expect(dynamoStatements(statementsOfRole(t, roleIdOf(fnOf(t, kind))))).toEqual(TABLE_ACCESS[kind](tableId));
+  });
+
+  it('gives each function a role without managed policies that may write only to its own log group', () => {
+    for (const kind of FUNCTION_KINDS) {
+      const fn = fnOf(t, kind);
+      const role = byType(t, 'AWS::IAM::Role')[roleIdOf(fn)]!;
+      expect(role.Properties.ManagedPolicyArns ?? [], kind).toEqual([]);
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({ Principal: { Service: 'lambda.amazonaws.com' } })]);
+      const logs = statementsOfRole(t, roleIdOf(fn)).filter((st) => actionsOf(st).some((a) => a.startsWith('logs:')));
+      expect(logs, kind).toEqual([
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] } },
+      ]);
+    }
+  });
+
+  it('alarms per served queue on dead letters and on the oldest due job age, plus on schedule dead letters', () => {
+    for (const queue of c.queues) {
+      const dims = [{ Name: 'queue', Value: queue }, { Name: 'service', Value: `jobtable-${stage}` }];
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS_NAMESPACE,
+        MetricName: METRIC.jobsFailed,
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Dimensions: Match.arrayEquals(dims),
+      });
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS_NAMESPACE,
+        MetricName: METRIC.oldestDueJobAge,
+        Statistic: 'Maximum',
+        Threshold: c.oldestDueJobAlarmAge.toMilliseconds(),
+        TreatMissingData: 'breaching',
+        Dimensions: Match.arrayEquals(dims),
+      });
+      // The alarm watches the metric the construct's metric method describes (what the workers publish).
+      const m = s.stack.jobs.metricOldestDueJobAge({ queue });
+      expect(Object.entries(m.dimensions!).map(([Name, Value]) => ({ Name, Value })).sort((a, b) => a.Name.localeCompare(b.Name))).toEqual(dims);
+    }
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS' });
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 2 * c.queues.length + 1);
   });
 
   it('passes cdk-nag AwsSolutions with zero unacknowledged findings', () => {
-    const report = s.nagReport.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+    const report = awsSolutions(s.nagReport);
     expect(report, 'the AwsSolutions plugin ran').toBeDefined();
     expect(report!.violations).toEqual([]);
     expect(report!.conclusion).toBe('success');
@@ -197,24 +220,236 @@ describe('cdk-nag gate', () => {
   });
 });
 
+describe('a bare JobTable (only handlersEntry given)', () => {
+  let b: BareSynth<JobTable>;
+  beforeAll(() => {
+    b = synthBare((stack) => new JobTable(stack, 'Jobs', { handlersEntry: EXAMPLE_HANDLERS_ENTRY }), { nag: true });
+  }, 120_000);
+
+  it('retains the table, log groups and dead-letter queue, and turns point-in-time recovery on', () => {
+    const table = only(b.template, 'AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+    const logGroups = Object.values(byType(b.template, 'AWS::Logs::LogGroup'));
+    expect(logGroups).toHaveLength(4);
+    for (const g of logGroups) {
+      expect(g.DeletionPolicy).toBe('Retain');
+      expect(g.Properties.RetentionInDays).toBe(30);
+    }
+    expect(only(b.template, 'AWS::SQS::Queue').DeletionPolicy).toBe('Retain');
+    expect(only(b.template, 'AWS::Scheduler::ScheduleGroup').DeletionPolicy).toBe('Retain');
+  });
+
+  it('serves the "default" queue: one tick, its two alarms and the schedule dead-letter alarm', () => {
+    expect(b.built.queues).toEqual(['default']);
+    const ticks = ticksByQueue(b.template);
+    expect(Object.keys(ticks)).toEqual(['default']);
+    expect(ticks.default!.input).toEqual(wakeEvent('default', 'tick'));
+    expect(fnOf(b.template, 'enqueue').Properties.Environment.Variables[ENV.queues]).toBe('default');
+    b.template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  });
+
+  it('hard-codes no physical name', () => {
+    const groupId = only(b.template, 'AWS::Scheduler::ScheduleGroup').logicalId;
+    expect(physicalNames(b.template)).toEqual({ [`${groupId}.Name`]: b.built.scheduling.scheduleGroup.scheduleGroupName });
+  });
+
+  it('generates a service name unique to the construct, and the workers publish under the name the alarms watch', () => {
+    expect(b.built.serviceName).toBe(Names.uniqueResourceName(b.built, { maxLength: 64, separator: '-' }));
+    const worker = fnOf(b.template, 'worker').Properties;
+    expect(worker.Environment.Variables[POWERTOOLS_ENV.serviceName]).toBe(b.built.serviceName);
+    b.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: METRIC.oldestDueJobAge,
+      Dimensions: Match.arrayWith([{ Name: METRIC_DIMENSION.service, Value: b.built.serviceName }]),
+    });
+  });
+
+  it('passes cdk-nag AwsSolutions with zero unacknowledged findings', () => {
+    expect(awsSolutions(b.nagReport)?.violations).toEqual([]);
+  });
+});
+
+describe('two JobTables in one stack', () => {
+  let b: BareSynth<{ first: JobTable; second: JobTable }>;
+  beforeAll(() => {
+    b = synthBare(
+      (stack) => ({
+        first: new JobTable(stack, 'First', { handlersEntry: EXAMPLE_HANDLERS_ENTRY }),
+        second: new JobTable(stack, 'Second', { handlersEntry: EXAMPLE_HANDLERS_ENTRY, queues: ['default', 'mail'] }),
+      }),
+      { nag: true },
+    );
+  }, 120_000);
+
+  it('synthesize side by side, each with its own table, functions, schedule group and service name', () => {
+    const t = b.template;
+    t.resourceCountIs('AWS::DynamoDB::Table', 2);
+    t.resourceCountIs('AWS::Lambda::Function', 8);
+    t.resourceCountIs('AWS::Scheduler::ScheduleGroup', 2);
+    t.resourceCountIs('AWS::Scheduler::Schedule', 3);
+    const names = Object.values(physicalNames(t));
+    expect(names).toHaveLength(2); // the two generated schedule group names
+    expect(new Set(names).size).toBe(2);
+    expect(b.built.first.serviceName).not.toBe(b.built.second.serviceName);
+    for (const [prefix, jobs] of [['First', b.built.first], ['Second', b.built.second]] as const) {
+      for (const kind of FUNCTION_KINDS) fnOf(t, kind, prefix);
+      const worker = fnOf(t, 'worker', prefix);
+      expect(worker.Properties.Environment.Variables[ENV.tableName]).toEqual({ Ref: logicalId(b.stack, jobs.table) });
+      expect(worker.Properties.Environment.Variables[POWERTOOLS_ENV.serviceName]).toBe(jobs.serviceName);
+      const stream = fnOf(t, 'stream', prefix).Properties.Environment.Variables;
+      expect(stream[ENV.scheduleGroup]).toBe(jobs.scheduling.scheduleGroup.scheduleGroupName);
+      expect(stream[ENV.wakeTargetArn]).toEqual({ 'Fn::GetAtt': [worker.logicalId, 'Arn'] });
+    }
+    const ticks = Object.values(byType(t, 'AWS::Scheduler::Schedule'));
+    const targets = ticks.map((r) => r.Properties.Target.Arn['Fn::GetAtt'][0]).sort();
+    expect(targets).toEqual([fnOf(t, 'worker', 'First').logicalId, fnOf(t, 'worker', 'Second').logicalId, fnOf(t, 'worker', 'Second').logicalId].sort());
+  });
+
+  it('pass cdk-nag AwsSolutions with zero unacknowledged findings', () => {
+    expect(awsSolutions(b.nagReport)?.violations).toEqual([]);
+  });
+});
+
+describe('metric methods', () => {
+  const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Metrics');
+  const jobs = new JobTable(stack, 'Jobs', { handlersEntry: EXAMPLE_HANDLERS_ENTRY, queues: ['default', 'bulk'], serviceName: 'orders' });
+  const cases = [
+    ['metricJobsClaimed', METRIC.jobsClaimed, 'Sum', 300],
+    ['metricJobsCompleted', METRIC.jobsCompleted, 'Sum', 300],
+    ['metricJobsRetried', METRIC.jobsRetried, 'Sum', 300],
+    ['metricJobsFailed', METRIC.jobsFailed, 'Sum', 300],
+    ['metricJobDuration', METRIC.jobDuration, 'Average', 300],
+    ['metricPickupDelay', METRIC.pickupDelay, 'p99', 300],
+    ['metricOldestDueJobAge', METRIC.oldestDueJobAge, 'Maximum', 60],
+  ] as const;
+
+  it.each(cases)('%s is %s in the jobtable namespace with the service and queue dimensions', (method, name, statistic, periodSeconds) => {
+    const m = jobs[method]();
+    expect(m.namespace).toBe(METRICS_NAMESPACE);
+    expect(m.metricName).toBe(name);
+    expect(m.statistic).toBe(statistic);
+    expect(m.period.toSeconds()).toBe(periodSeconds);
+    expect(m.dimensions).toEqual({ [METRIC_DIMENSION.service]: 'orders', [METRIC_DIMENSION.queue]: 'default' });
+    expect(jobs[method]({ queue: 'bulk' }).dimensions).toEqual({ [METRIC_DIMENSION.service]: 'orders', [METRIC_DIMENSION.queue]: 'bulk' });
+    const custom = jobs[method]({ statistic: 'Minimum', period: Duration.minutes(10) });
+    expect([custom.statistic, custom.period.toSeconds()]).toEqual(['Minimum', 600]);
+  });
+
+  it('metric(name) covers the other published metrics with the same dimensions', () => {
+    const m = jobs.metric(METRIC.jobsStale, { queue: 'bulk' });
+    expect([m.namespace, m.metricName, m.statistic]).toEqual([METRICS_NAMESPACE, METRIC.jobsStale, 'Sum']);
+    expect(m.dimensions).toEqual({ service: 'orders', queue: 'bulk' });
+  });
+});
+
+describe('bad props', () => {
+  const attempt = (props: Partial<JobTableProps>) => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad');
+    let error: unknown;
+    try {
+      new JobTable(stack, 'Jobs', props as JobTableProps);
+    } catch (err) {
+      error = err;
+    }
+    // Nothing was added to the stack.
+    expect(stack.node.findAll().filter((c) => CfnResource.isCfnResource(c))).toEqual([]);
+    return error;
+  };
+
+  it('handlersEntry is required', () => {
+    expect(attempt({})).toMatchObject({ name: 'ValidationError', field: 'handlersEntry', message: expect.stringMatching(/^Invalid handlersEntry: JobTable needs it \(handlersEntry is required\): .*named export `handlers`/) });
+    expect(attempt({ handlersEntry: '' })).toMatchObject({ field: 'handlersEntry', message: expect.stringMatching(/handlersEntry is required/) });
+  });
+
+  it('handlersEntry must have a .ts, .mts, .js or .mjs extension, and the error lists them', () => {
+    // package.json exists: the extension is checked first.
+    expect(attempt({ handlersEntry: 'package.json' })).toMatchObject({ name: 'ValidationError', field: 'handlersEntry', message: 'Invalid handlersEntry: must be a .ts, .mts, .js, .mjs file, got "package.json"' });
+    expect(attempt({ handlersEntry: 'functions/jobs' })).toMatchObject({ message: expect.stringMatching(/handlersEntry: must be a .* file, got "functions\/jobs"/) });
+  });
+
+  it('handlersEntry must exist, resolved against the working directory', () => {
+    const missing = join('functions', 'jobs', 'missing.ts');
+    expect(attempt({ handlersEntry: missing })).toMatchObject({ field: 'handlersEntry', message: `Invalid handlersEntry: "${missing}" does not exist (resolved to ${join(process.cwd(), missing)})` });
+  });
+
+  it('queues must be at least one valid queue name: a ValidationError naming queues', () => {
+    const handlersEntry = EXAMPLE_HANDLERS_ENTRY;
+    expect(attempt({ handlersEntry, queues: [] })).toMatchObject({ name: 'ValidationError', code: 'VALIDATION', field: 'queues' });
+    expect(attempt({ handlersEntry, queues: ['default', 'not a name!'] })).toMatchObject({ name: 'ValidationError', field: 'queues' });
+  });
+});
+
 describe('grants', () => {
-  it('grantEnqueue allows invoking the enqueue function; grantReadJobs allows reads on table and index only', () => {
-    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'GrantTest');
-    const jobs = new JobQueue(stack, 'Jobs', { stage: 'test' });
-    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    jobs.grantEnqueue(caller);
-    jobs.grantReadJobs(caller);
-    const t = Template.fromStack(stack);
-    const callerId = stack.getLogicalId(caller.node.defaultChild as iam.CfnRole);
-    const statements = Object.values(t.findResources('AWS::IAM::Policy') as Resources)
-      .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === callerId))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
-    const enqueueId = stack.getLogicalId(jobs.enqueueFunction.node.defaultChild as any);
-    const invoke = statements.find((st) => actionsOf(st).includes('lambda:InvokeFunction'));
-    expect(JSON.stringify(invoke.Resource)).toContain(enqueueId);
+  let b: BareSynth<{ jobs: JobTable; callers: Record<string, iam.Role> }>;
+  const grants = ['grantEnqueue', 'grantEnqueueDirect', 'grantReadJobs', 'grantManageJobs', 'grantManageSchedules'] as const;
+  let tableId: string;
+  const statementsOf = (grant: (typeof grants)[number]) => statementsOfRole(b.template, logicalId(b.stack, b.built.callers[grant]!));
+  const writes = (statements: any[]) => statements.flatMap(actionsOf).filter((a) => /Put|Delete|Write|Create/.test(a));
+
+  beforeAll(() => {
+    b = synthBare((stack) => {
+      const jobs = new JobTable(stack, 'Jobs', { handlersEntry: EXAMPLE_HANDLERS_ENTRY, queues: ['default', 'bulk'] });
+      const callers: Record<string, iam.Role> = {};
+      for (const grant of grants) {
+        callers[grant] = new iam.Role(stack, `${grant}Caller`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+        jobs[grant](callers[grant]!);
+      }
+      return { jobs, callers };
+    });
+    tableId = logicalId(b.stack, b.built.jobs.table);
+  }, 120_000);
+
+  it('grantEnqueue allows invoking the enqueue function only', () => {
+    const statements = statementsOf('grantEnqueue');
+    expect(statements.flatMap(actionsOf)).toEqual(['lambda:InvokeFunction']);
+    const enqueueId = logicalId(b.stack, b.built.jobs.enqueueFunction);
+    expect(statements[0].Resource).toContainEqual({ 'Fn::GetAtt': [enqueueId, 'Arn'] });
+  });
+
+  it('grantEnqueueDirect allows PutItem and BatchWriteItem on the table only', () => {
+    expect(statementsOf('grantEnqueueDirect')).toEqual([{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'], Resource: tableArn(tableId) }]);
+  });
+
+  it('grantReadJobs allows reads on the table and its index, no writes', () => {
+    const statements = statementsOf('grantReadJobs');
+    expect(statements).toHaveLength(1);
+    expect(actionsOf(statements[0]).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
+    expect(statements[0].Resource).toEqual([tableArn(tableId), indexArn(tableId)]);
+    expect(writes(statements)).toEqual([]);
+  });
+
+  it('grantManageJobs allows the reads plus UpdateItem on the table (cancel, retry), and nothing that creates or deletes', () => {
+    const statements = statementsOf('grantManageJobs');
     const read = statements.find((st) => actionsOf(st).includes('dynamodb:GetItem'));
-    expect(actionsOf(read).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
-    expect(JSON.stringify(read.Resource)).toContain(`/index/${TABLE.indexName}`);
-    expect(statements.flatMap(actionsOf).filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
+    expect(actionsOf(read).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
+    expect(read.Resource).toEqual([tableArn(tableId), indexArn(tableId)]);
+    expect(statements.filter((st) => actionsOf(st).includes('dynamodb:UpdateItem'))).toEqual([{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn(tableId) }]);
+    expect(statements.flatMap(actionsOf).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(writes(statements)).toEqual([]);
+  });
+
+  it('grantManageSchedules allows the r-* schedules of this group, listing, and passing the scheduler role', () => {
+    const statements = statementsOf('grantManageSchedules');
+    const group = b.built.jobs.scheduling.scheduleGroup.scheduleGroupName;
+    const manage = statements.find((st) => actionsOf(st).includes('scheduler:CreateSchedule'));
+    expect(actionsOf(manage).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule']);
+    expect(JSON.stringify(manage.Resource)).toContain(`:schedule/${group}/r-*`);
+    expect(statements.find((st) => actionsOf(st).includes('scheduler:ListSchedules')).Resource).toBe('*');
+    const schedulerRoleId = logicalId(b.stack, b.built.jobs.scheduling.schedulerRole);
+    expect(statements.find((st) => actionsOf(st).includes('iam:PassRole')).Resource).toEqual({ 'Fn::GetAtt': [schedulerRoleId, 'Arn'] });
+    expect(JSON.stringify(statements)).not.toContain('/w-*');
+  });
+
+  it('queueEnvironment gives the table, shard count and served queues', () => {
+    expect(b.stack.resolve(b.built.jobs.queueEnvironment)).toEqual({ [ENV.tableName]: { Ref: tableId }, [ENV.shardCount]: '16', [ENV.queues]: 'default,bulk' });
   });
 });
