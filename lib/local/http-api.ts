@@ -5,7 +5,7 @@
  * | --- | --- |
  * | `POST /jobs` | 201 `{ id }` |
  * | `GET /jobs/:id` | the job, or 404 |
- * | `GET /jobs?status=&queue=&limit=&cursor=` | `{ jobs, cursor? }` |
+ * | `GET /jobs?status=&queue=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
  * | `GET /stats?queue=` | counts by status and the oldest due job |
  * | `GET /meta` | job types, queues served and the table |
@@ -110,7 +110,7 @@ export function createApiListener(options: ApiOptions): RequestListener {
           const q = url.searchParams;
           const rawLimit = q.get('limit');
           const page = await queue.listJobs({
-            status: (q.get('status') ?? undefined) as Job['status'],
+            status: (q.get('status') ?? 'pending') as Job['status'],
             ...(q.has('queue') ? { queue: q.get('queue')! } : {}),
             ...(rawLimit !== null ? { limit: /^\d+$/.test(rawLimit) ? Number(rawLimit) : (rawLimit as unknown as number) } : {}),
             ...(q.get('cursor') ? { cursor: q.get('cursor')! } : {}),
