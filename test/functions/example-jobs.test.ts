@@ -6,7 +6,7 @@
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentJobError } from '../../lib/index.ts';
-import type { Job, JobContext } from '../../lib/index.ts';
+import type { Handlers, Job, JobContext } from '../../lib/index.ts';
 import { handlers } from '../../functions/jobs/index.ts';
 import { generateReport } from '../../functions/jobs/generate-report.ts';
 import { sendEmail } from '../../functions/jobs/send-email.ts';
@@ -56,7 +56,7 @@ describe('send_email', () => {
 
   it('fails a job with a bad address after one attempt, though it had three', async () => {
     const id = await q.queue.enqueue('send_email', { to: 'nobody', subject: 'x' }, { maxAttempts: 3 });
-    const report = await q.queue.processJobs(handlers, { waitForDueWithinMs: 0 });
+    const report = await q.queue.processJobs(handlers as Handlers, { waitForDueWithinMs: 0 });
     expect(report).toMatchObject({ claimed: 1, failed: 1, retried: 0 });
     const job = await q.queue.getJob(id);
     expect(job).toMatchObject({ status: 'failed', attempts: 1 });
