@@ -39,6 +39,7 @@ export {
   LeaseLostError,
   PayloadTooLargeError,
   PermanentJobError,
+  ReadOnlyError,
   ValidationError,
 } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';

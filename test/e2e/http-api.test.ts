@@ -206,6 +206,7 @@ describe('dashboard assets', () => {
     expect((await api('GET', '/dashboard.js')).headers.get('content-type')).toContain('javascript');
     expect((await api('GET', '/dashboard.css')).headers.get('content-type')).toContain('text/css');
     const meta = await api('GET', '/meta');
-    expect(meta.json).toEqual({ tableName: t.stack.tableName, jobTypes: ['send_email', 'generate_report', 'flaky', 'noop'], queues: ['default'] });
+    expect(meta.json).toMatchObject({ tableName: t.stack.tableName, jobTypes: ['send_email', 'generate_report', 'flaky', 'noop'], readOnly: false, refreshMs: 2000 });
+    expect(meta.json.queues).toContain('default');
   });
 });
