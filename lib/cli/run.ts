@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { JobTableError, ValidationError } from '../errors.ts';
 import type { Command, Io } from './command.ts';
 import { out } from './command.ts';
+import { dashboardCommand } from './commands/dashboard.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
 import { cancelCommand, getCommand, listCommand, retryCommand } from './commands/jobs.ts';
 import { startCommand } from './commands/start.ts';
@@ -16,7 +17,7 @@ import type { Connection } from './connect.ts';
 import { CliError, EXIT } from './exit.ts';
 
 /** Every command. */
-export const COMMANDS: readonly Command[] = [startCommand, enqueueCommand, getCommand, listCommand, cancelCommand, retryCommand, statsCommand, watchCommand, workCommand];
+export const COMMANDS: readonly Command[] = [startCommand, enqueueCommand, getCommand, listCommand, cancelCommand, retryCommand, statsCommand, watchCommand, workCommand, dashboardCommand];
 
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
