@@ -54,7 +54,7 @@ async function enqueueFromForm(type: string, payload: string, fields: { delay?: 
 
 const detailStatus = () => page.locator('#d-status').textContent();
 const rows = () => page.locator('#job-rows tr');
-const rowIds = () => rows().evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.jobId));
+const rowIds = () => rows().evaluateAll((trs) => trs.map((tr) => (tr as any).dataset.jobId));
 const url = () => new URL(page.url());
 
 /** Waits for the next completed refresh of the page (the "Updated" line changes). */
@@ -162,6 +162,7 @@ describe('dashboard in headless Chromium', () => {
     expect(await page.locator('#d-error').textContent()).toContain('simulated upstream failure on attempt 1');
     expect(await page.locator('#d-error').getAttribute('class')).not.toContain('error-text');
     expect(await page.locator('#d-attempts').textContent()).toBe('2 of 3');
+    expect(await page.locator('#d-id').textContent()).toBe(id);
   });
 
   it('pages through a status list and opens a job from the keyboard', async () => {
@@ -225,7 +226,7 @@ describe('dashboard in headless Chromium', () => {
     const other = await newPage();
     await other.goto(shared);
     await expect.poll(() => other.locator('#page-label').textContent(), { timeout: 10_000 }).toBe('Page 2');
-    await expect.poll(() => other.locator('#job-rows tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.jobId))).toEqual(pageTwo);
+    await expect.poll(() => other.locator('#job-rows tr').evaluateAll((trs) => trs.map((tr) => (tr as any).dataset.jobId))).toEqual(pageTwo);
     await expect.poll(() => other.locator('#d-id').textContent()).toBe(pageTwo[1]);
     expect(await other.locator('.status[data-status="pending"]').getAttribute('aria-pressed')).toBe('true');
     expect(await other.locator('.queue[data-queue="default"]').getAttribute('aria-pressed')).toBe('true');
@@ -330,7 +331,7 @@ describe('dashboard in headless Chromium', () => {
     await narrow.goto(`${t.stack.url}/?queue=default&status=pending`);
     await expect.poll(() => narrow.locator('#job-rows tr').count(), { timeout: 10_000 }).toBe(20);
     await expect.poll(() => narrow.locator('#chart canvas').count()).toBeGreaterThan(0);
-    expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(400);
+    expect(await narrow.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
     for (const name of ['Next page', 'Find', 'Enqueue', 'Pause refresh']) {
       const box = await narrow.getByRole('button', { name, exact: true }).boundingBox();
       expect(box!.x).toBeGreaterThanOrEqual(0);
@@ -348,13 +349,11 @@ describe('dashboard in headless Chromium', () => {
     await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(20);
     await rows().nth(0).click();
     await expect.poll(() => page.locator('#d-id').textContent()).toMatch(/^[0-9a-f-]{36}$/);
-    const boxes = () =>
-      page.evaluate(() =>
-        ['queue-list', 'chart', 'job-rows', 'detail', 'page-label', 'enqueue-form', 'count-failed', 'bulk'].map((id) => {
-          const r = document.getElementById(id)!.getBoundingClientRect();
-          return [id, Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)];
-        }),
-      );
+    const boxes = (): Promise<(string | number)[][]> =>
+      page.evaluate(`['queue-list', 'chart', 'job-rows', 'detail', 'page-label', 'enqueue-form', 'count-failed', 'bulk'].map((id) => {
+        const r = document.getElementById(id).getBoundingClientRect();
+        return [id, Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)];
+      })`);
     await nextRefresh();
     const before = await boxes();
     await nextRefresh();

@@ -36,8 +36,15 @@ async function streamsClientFor(conn: Connection): Promise<DynamoDBStreamsClient
 /** The activity source: the table's stream if it has one, else a note saying why there is none. */
 async function activityFor(conn: Connection, useStream: boolean): Promise<{ source: ActivitySource; stop: () => Promise<void> }> {
   const none = (note: string) => ({ source: unavailableActivity(note), stop: async () => {} });
-  // DescribeTable also proves that the table exists and the credentials work, before serving.
-  const arn = await tableStreamArn(conn.queue.store.client, conn.queue.tableName);
+  // DescribeTable also proves that the table exists and the credentials work, before serving. A
+  // role with only the reads of grantReadJobs may not describe the table: then there is no chart.
+  let arn: string | null;
+  try {
+    arn = await tableStreamArn(conn.queue.store.client, conn.queue.tableName);
+  } catch (err) {
+    if (!(err instanceof Error && err.name === 'AccessDeniedException')) throw err;
+    return none('Not allowed to describe the table (dynamodb:DescribeTable), so its stream is not read: see docs/operators.md.');
+  }
   if (!useStream) return none('Turned off with --no-stream.');
   if (!arn) return none('The table has no stream: the chart needs one (NEW_IMAGE), as the CDK construct creates.');
   const streams = await streamsClientFor(conn);
