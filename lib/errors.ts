@@ -136,6 +136,17 @@ export class EnqueueError extends JobTableError {
   }
 }
 
+/**
+ * A write refused because the queue was opened read-only (`jobtable dashboard --read-only`):
+ * names the operation. Nothing was sent to DynamoDB.
+ */
+export class ReadOnlyError extends JobTableError {
+  override name = 'ReadOnlyError';
+  constructor(readonly operation: string) {
+    super(`Read-only: ${operation} is refused (the dashboard was started with --read-only)`, 'READ_ONLY', { operation });
+  }
+}
+
 /** A cursor that this library did not produce (or for another query). */
 export class InvalidCursorError extends ValidationError {
   static override readonly kind: string = 'InvalidCursorError';

@@ -41,6 +41,7 @@ export {
   LeaseLostError,
   PayloadTooLargeError,
   PermanentJobError,
+  ReadOnlyError,
   ValidationError,
 } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';

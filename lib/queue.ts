@@ -172,12 +172,13 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
 
   /** Lists jobs by status, a page at a time; pass `cursor` back for the next page. */
   async listJobs(options: ListJobsOptions): Promise<JobPage> {
-    if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { status, queue?, limit?, cursor? }');
+    if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { status, queue?, limit?, cursor?, type? }');
     const status = validateStatus(options.status);
     const queue = options.queue === undefined ? 'default' : validateName(options.queue, 'queue', LIMITS.queueMaxLength);
     const limit = validateListLimit(options.limit);
     if (options.cursor !== undefined && typeof options.cursor !== 'string') throw new ValidationError('cursor', 'a string returned by listJobs');
-    return listJobs(this.store, { status, queue, limit, ...(options.cursor ? { cursor: options.cursor } : {}) });
+    const type = options.type === undefined ? undefined : validateName(options.type, 'type', LIMITS.typeMaxLength);
+    return listJobs(this.store, { status, queue, limit, ...(options.cursor ? { cursor: options.cursor } : {}), ...(type !== undefined ? { type } : {}) });
   }
 
   /**

@@ -175,6 +175,11 @@ export interface ListJobsOptions {
   readonly limit?: number;
   /** The `cursor` of the previous page. */
   readonly cursor?: string;
+  /**
+   * Only jobs of this type. The index does not hold the type, so the filter applies to the jobs
+   * read: a page may hold fewer than `limit` jobs (even none) while `cursor` leads on.
+   */
+  readonly type?: string;
 }
 
 /** A page of {@link JobQueue.listJobs}. */

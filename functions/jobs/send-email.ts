@@ -1,4 +1,5 @@
-/** Example job: send an email (simulated). Shows a typed payload and a result. */
+/** Example job: send an email (simulated). Shows a typed payload, a result and a permanent error. */
+import { PermanentJobError } from 'jobtable';
 import type { HandlerFn } from 'jobtable';
 
 /** Payload of `send_email`. */
@@ -8,9 +9,13 @@ export interface SendEmailPayload {
   readonly body?: string;
 }
 
-/** Sends the email (here: pretends to, after a short delay) and returns when it was sent. */
+/**
+ * Sends the email (here: pretends to, after a short delay) and returns when it was sent. An
+ * address that can never work fails the job at once (`PermanentJobError`): retrying it would only
+ * spend attempts.
+ */
 export const sendEmail: HandlerFn<SendEmailPayload, { to: string; sentAt: string }> = async (payload, ctx) => {
-  if (!payload.to || !payload.to.includes('@')) throw new Error(`payload.to is not an email address: ${String(payload.to)}`);
+  if (typeof payload.to !== 'string' || !payload.to.includes('@')) throw new PermanentJobError(`payload.to is not an email address: ${String(payload.to)}`);
   await new Promise((r) => setTimeout(r, 50));
   ctx.signal.throwIfAborted();
   return { to: payload.to, sentAt: new Date().toISOString() };

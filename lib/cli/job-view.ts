@@ -38,3 +38,13 @@ export function formatJobTable(jobs: readonly Job[]): string {
 
 /** True once a job will not change on its own. */
 export const isFinished = (job: Job) => job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled';
+
+/**
+ * One line about a job that was waited for: `Job <id> completed -> <result>`, or `Job <id>
+ * failed: <error>` (an error from an earlier attempt of a completed job is not shown as its outcome).
+ */
+export function outcomeLine(job: Job): string {
+  const error = job.error && job.status !== 'completed' ? `: ${job.error}` : '';
+  const result = job.result !== null ? ` -> ${JSON.stringify(job.result)}` : '';
+  return `Job ${job.id} ${job.status}${error}${result}`;
+}

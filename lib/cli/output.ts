@@ -60,12 +60,16 @@ export class ProgressBar {
   constructor(
     private readonly stream: BarStream,
     private readonly label: string,
-    private readonly total: number,
+    private total: number,
   ) {}
 
-  /** Sets how many are done; redraws at most ten times a second on a TTY. */
-  update(done: number, suffix = ''): void {
+  /**
+   * Sets how many are done (and, for a bar whose end is learnt on the way, such as a job's
+   * reported steps, the new total); redraws at most ten times a second on a TTY.
+   */
+  update(done: number, suffix = '', total = this.total): void {
     this.done = done;
+    this.total = total;
     const now = Date.now();
     if (this.stream.isTTY && (now - this.lastDraw >= 100 || done >= this.total)) {
       this.lastDraw = now;

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { JobTableError, ValidationError } from '../errors.ts';
 import type { Command, Io } from './command.ts';
 import { out } from './command.ts';
+import { dashboardCommand } from './commands/dashboard.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
 import { cancelCommand, getCommand, listCommand, retryCommand } from './commands/jobs.ts';
 import { startCommand } from './commands/start.ts';
@@ -16,7 +17,7 @@ import type { Connection } from './connect.ts';
 import { CliError, EXIT } from './exit.ts';
 
 /** Every command. */
-export const COMMANDS: readonly Command[] = [startCommand, enqueueCommand, getCommand, listCommand, cancelCommand, retryCommand, statsCommand, watchCommand, workCommand];
+export const COMMANDS: readonly Command[] = [startCommand, enqueueCommand, getCommand, listCommand, cancelCommand, retryCommand, statsCommand, watchCommand, workCommand, dashboardCommand];
 
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
@@ -98,6 +99,29 @@ function report(io: Io, json: boolean, err: unknown): number {
   return code;
 }
 
+type OptionSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/**
+ * One clear line for a command line that `parseArgs` refused: the unknown option, the option
+ * missing its value, or the flag given a value, with where to look (exit code 2). Node's own
+ * message is used only for a case not recognised here.
+ */
+export function parseError(args: readonly string[], options: NonNullable<OptionSpec>, commandName: string, err: Error): CliError {
+  const see = `(see: jobtable ${commandName} --help)`;
+  const { tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    const spec = options[t.name];
+    if (!spec) return new CliError(`unknown option ${t.rawName} for "${commandName}" ${see}`, EXIT.usage, { code: 'USAGE', option: t.rawName });
+    if (spec.type === 'string' && t.value === undefined) return new CliError(`option ${t.rawName} needs a value ${see}`, EXIT.usage, { code: 'USAGE', option: t.rawName });
+    if (spec.type === 'string' && !t.inlineValue && t.value?.startsWith('-')) {
+      return new CliError(`option ${t.rawName} needs a value; for a value that starts with "-" write ${t.rawName}=${t.value}`, EXIT.usage, { code: 'USAGE', option: t.rawName });
+    }
+    if (spec.type === 'boolean' && t.value !== undefined) return new CliError(`option ${t.rawName} takes no value ${see}`, EXIT.usage, { code: 'USAGE', option: t.rawName });
+  }
+  return new CliError(`${err.message.replace(/\.\s.*$/s, '')} ${see}`, EXIT.usage, { code: 'USAGE' });
+}
+
 /**
  * Runs the CLI with `argv` (without `node` and the script) and resolves to the exit code.
  * @example
@@ -115,10 +139,11 @@ export async function runCli(argv: readonly string[], io: Io, signal: AbortSigna
   let connection: Connection | undefined;
   try {
     let parsed;
+    const options = { ...GLOBAL_OPTIONS, ...command.options };
     try {
-      parsed = parseArgs({ args: [...rest], options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
     } catch (err) {
-      throw new CliError(`${(err as Error).message}\n\n${usage(command)}`, EXIT.usage);
+      throw parseError(rest, options, command.name, err as Error);
     }
     const v = parsed.values as Record<string, string | boolean | undefined>;
     if (v.help) {

@@ -22,22 +22,43 @@ export interface WaitResult {
   readonly allFinished: boolean;
 }
 
+/** What the bar shows: `done` of `total` and a suffix. */
+export interface BarState {
+  readonly done: number;
+  readonly total: number;
+  readonly detail: string;
+}
+
+/**
+ * The bar of a wait. Many jobs: how many finished. One job: its own reported progress (step 5 of
+ * 8 is 5/8), full once it completed; without reported steps, 0/1 until it finishes.
+ */
+export function barState(count: number, jobs: readonly Job[]): BarState {
+  const finished = jobs.filter(isFinished).length;
+  if (count !== 1) return { done: finished, total: count, detail: '' };
+  const job = jobs[0];
+  if (!job) return { done: 0, total: 1, detail: ' not found' };
+  const p = job.progress;
+  const detail = ` ${job.status}${p?.message ? ` (${p.message})` : ''}`;
+  if (!p?.total) return { done: isFinished(job) ? 1 : 0, total: 1, detail };
+  return { done: job.status === 'completed' ? p.total : Math.min(p.current, p.total), total: p.total, detail };
+}
+
 /**
  * Polls the jobs (BatchGetItem, 100 ids a request) until all are finished, the timeout passes or
- * the signal aborts; draws a bar of finished jobs (and a single job's own progress) on stderr.
+ * the signal aborts; draws on stderr a bar of finished jobs, or of a single job's own progress.
  */
 export async function waitForJobs(queue: JobQueue, ids: readonly string[], io: Io, options: WaitOptions): Promise<WaitResult> {
-  const bar = new ProgressBar(io.stderr, 'finished', ids.length);
+  const bar = new ProgressBar(io.stderr, ids.length === 1 ? 'progress' : 'finished', ids.length);
   const end = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity;
   let jobs: Job[] = [];
   for (;;) {
     jobs = await getJobs(queue.store, ids);
     const finished = jobs.filter(isFinished).length;
-    const one = ids.length === 1 ? jobs[0] : undefined;
-    const detail = one ? ` ${one.status}${one.progress?.total ? ` (step ${one.progress.current}/${one.progress.total})` : ''}` : '';
-    bar.update(finished, detail);
+    const state = barState(ids.length, jobs);
+    bar.update(state.done, state.detail, state.total);
     if (finished === ids.length || Date.now() >= end || options.signal.aborted) {
-      bar.finish(detail);
+      bar.finish(state.detail);
       return { jobs, allFinished: finished === ids.length };
     }
     await sleep(options.intervalMs ?? 500, options.signal);

@@ -1,26 +1,35 @@
 /**
- * The JSON HTTP API of the local stack, as a `node:http` request listener over a `JobQueue`:
+ * The JSON HTTP API of the local stack and of `jobtable dashboard`, as a `node:http` request
+ * listener over a `JobQueue`:
  *
  * | route | answer |
  * | --- | --- |
  * | `POST /jobs` | 201 `{ id }` |
  * | `GET /jobs/:id` | the job, or 404 |
- * | `GET /jobs?status=&queue=&limit=&cursor=` | `{ jobs, cursor? }` |
+ * | `GET /jobs?status=&queue=&type=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
- * | `GET /stats?queue=` | counts by status and the oldest due job |
- * | `GET /meta` | job types, queues served and the table |
+ * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs |
+ * | `GET /find?q=&queue=` | `{ matches }`: the job with that id, and the one with that idempotency key |
+ * | `GET /queues` | every known queue with bounded counts (`?discover=1` rescans the index for queues) |
+ * | `GET /activity?queue=` | outcomes per minute and by type over the last hour |
+ * | `GET /stats?queue=` | exact counts by status (scans the table for completed jobs) and the oldest due job |
+ * | `GET /meta` | table, job types, queues, read-only flag, refresh interval |
  * | `GET /` | the dashboard |
  *
  * Bad input gets 400 with `ValidationError.toJSON()` (it names the field), bodies over the limit
- * 413, unknown routes 404 and wrong methods 405; nothing is written for any of them.
+ * 413, unknown routes 404 and wrong methods 405; nothing is written for any of them. A read-only
+ * listener answers every method but GET and HEAD with 403 `READ_ONLY`, before any route runs.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { JobTableError, PayloadTooLargeError, ValidationError } from '../errors.ts';
+import { JobTableError, PayloadTooLargeError, ReadOnlyError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../queue.ts';
 import type { Job } from '../types.ts';
+import { unavailableActivity } from './activity.ts';
+import type { ActivitySource } from './activity.ts';
 import { dashboardAssets } from './dashboard-assets.ts';
 import { parseEnqueueRequest } from './enqueue-request.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, HttpError, readJsonBody, sendJson } from './http-io.ts';
+import { findJobs, listFiltered, parseBulkRequest, QueueDirectory, queueOverview, runBulk } from './operator-api.ts';
 
 /** Options of {@link createApiListener}. */
 export interface ApiOptions {
@@ -28,23 +37,43 @@ export interface ApiOptions {
   readonly queue: JobQueue;
   /** Job types the workers can run (offered by the dashboard's enqueue form). */
   readonly jobTypes: readonly string[];
-  /** Queues drained by the stack's workers. @default ["default"] */
+  /** Queues drained by the stack's workers, or named by the operator; more are discovered. @default ["default"] */
   readonly queues?: readonly string[];
+  /** Refuse every write (403 `READ_ONLY`): only GET and HEAD are served. @default false */
+  readonly readOnly?: boolean;
+  /** Where `GET /activity` gets the last hour's outcomes. @default none (the dashboard says so) */
+  readonly activity?: ActivitySource;
+  /** How often the dashboard refreshes, in ms (told to it by `GET /meta`). @default 2000 */
+  readonly refreshMs?: number;
   /** Largest request body. @default DEFAULT_BODY_LIMIT_BYTES (512 KiB) */
   readonly bodyLimitBytes?: number;
   /** Told about unexpected (500) errors. */
   readonly onError?: (error: unknown) => void;
 }
 
-const LIST_PARAMS = new Set(['status', 'queue', 'limit', 'cursor']);
-const STATS_PARAMS = new Set(['queue']);
+const LIST_PARAMS = new Set(['status', 'queue', 'type', 'limit', 'cursor']);
+const QUEUE_PARAM = new Set(['queue']);
+const FIND_PARAMS = new Set(['q', 'queue']);
+const QUEUES_PARAMS = new Set(['discover']);
 
 type Params = Record<string, string>;
 type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
-interface Route {
+
+/** A route: a path template (`/jobs/:id/cancel`) and a handler per method. */
+export interface Route {
+  readonly path: string;
   readonly pattern: RegExp;
   readonly methods: Readonly<Record<string, Handler>>;
 }
+
+/** Matches a path template; `:id` captures one path segment. */
+function route(path: string, methods: Record<string, Handler>): Route {
+  const pattern = new RegExp(`^${path.replace(/[.]/g, '\\.').replace(':id', '([^/]+)')}$`);
+  return { path, pattern, methods };
+}
+
+/** Methods that read; a read-only listener serves only these. */
+const READ_METHODS = new Set(['GET', 'HEAD']);
 
 const notFound = (message: string, context: Record<string, unknown> = {}) => HttpError.of(404, new JobTableError(message, 'NOT_FOUND', context));
 
@@ -84,71 +113,88 @@ async function jobAction(queue: JobQueue, res: ServerResponse, id: string, actio
   throw new HttpError(409, { ...conflict.toJSON(), [key]: false });
 }
 
-/**
- * Makes the request listener of the local HTTP API and dashboard.
- *
- * @example
- * const server = createServer(createApiListener({ queue, jobTypes: Object.keys(handlers) }));
- * server.listen(3000, '127.0.0.1');
- */
-export function createApiListener(options: ApiOptions): RequestListener {
+/** The routes of the API over `options.queue` (exported so that tests can go through every one). */
+export function apiRoutes(options: ApiOptions): Route[] {
   const { queue } = options;
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const assets = dashboardAssets();
+  const directory = new QueueDirectory(queue, options.queues ?? ['default']);
+  const activity = options.activity ?? unavailableActivity('Nothing observes this table: see docs/operators.md, "Activity".');
+  const queueParam = (url: URL) => (url.searchParams.has('queue') ? url.searchParams.get('queue')! : 'default');
 
-  const routes: Route[] = [
-    {
-      pattern: /^\/jobs$/,
-      methods: {
-        POST: async (req, res) => {
-          const { type, payload, options: opts } = parseEnqueueRequest(await readJsonBody(req, limit));
-          const id = await queue.enqueue(type as string, payload, opts);
-          sendJson(res, 201, { id }, { location: `/jobs/${id}` });
-        },
-        GET: async (_req, res, _p, url) => {
-          checkParams(url, LIST_PARAMS);
-          const q = url.searchParams;
-          const rawLimit = q.get('limit');
-          const page = await queue.listJobs({
-            status: (q.get('status') ?? undefined) as Job['status'],
-            ...(q.has('queue') ? { queue: q.get('queue')! } : {}),
-            ...(rawLimit !== null ? { limit: /^\d+$/.test(rawLimit) ? Number(rawLimit) : (rawLimit as unknown as number) } : {}),
-            ...(q.get('cursor') ? { cursor: q.get('cursor')! } : {}),
-          });
-          sendJson(res, 200, page);
-        },
+  return [
+    route('/jobs', {
+      POST: async (req, res) => {
+        const { type, payload, options: opts } = parseEnqueueRequest(await readJsonBody(req, limit));
+        const id = await queue.enqueue(type as string, payload, opts);
+        directory.add(opts.queue ?? 'default');
+        sendJson(res, 201, { id }, { location: `/jobs/${id}` });
       },
-    },
-    {
-      pattern: /^\/jobs\/([^/]+)$/,
-      methods: {
-        GET: async (_req, res, p) => {
-          const job = await queue.getJob(p.id!);
-          if (!job) throw notFound(`No job ${p.id}`, { id: p.id });
-          sendJson(res, 200, job);
-        },
+      GET: async (_req, res, _p, url) => {
+        checkParams(url, LIST_PARAMS);
+        const q = url.searchParams;
+        const rawLimit = q.get('limit') ?? '50';
+        const page = await listFiltered(queue, {
+          status: (q.get('status') ?? 'pending') as Job['status'],
+          queue: queueParam(url),
+          limit: /^\d+$/.test(rawLimit) ? Number(rawLimit) : (rawLimit as unknown as number),
+          ...(q.get('cursor') ? { cursor: q.get('cursor')! } : {}),
+          ...(q.has('type') ? { type: q.get('type')! } : {}),
+        });
+        const { rounds: _rounds, ...body } = page;
+        sendJson(res, 200, body);
       },
-    },
-    { pattern: /^\/jobs\/([^/]+)\/cancel$/, methods: { POST: async (_req, res, p) => jobAction(queue, res, p.id!, 'cancel') } },
-    { pattern: /^\/jobs\/([^/]+)\/retry$/, methods: { POST: async (_req, res, p) => jobAction(queue, res, p.id!, 'retry') } },
-    {
-      pattern: /^\/stats$/,
-      methods: {
-        GET: async (_req, res, _p, url) => {
-          checkParams(url, STATS_PARAMS);
-          const q = url.searchParams.get('queue');
-          sendJson(res, 200, await queue.stats(q !== null ? { queue: q } : {}));
-        },
+    }),
+    route('/jobs/bulk', {
+      POST: async (req, res) => sendJson(res, 200, await runBulk(queue, parseBulkRequest(await readJsonBody(req, limit)))),
+    }),
+    route('/jobs/:id', {
+      GET: async (_req, res, p) => {
+        const job = await queue.getJob(p.id!);
+        if (!job) throw notFound(`No job ${p.id}`, { id: p.id });
+        sendJson(res, 200, job);
       },
-    },
-    {
-      pattern: /^\/meta$/,
-      methods: {
-        GET: async (_req, res) => sendJson(res, 200, { tableName: queue.tableName, jobTypes: options.jobTypes, queues: options.queues ?? ['default'] }),
+    }),
+    route('/jobs/:id/cancel', { POST: async (_req, res, p) => jobAction(queue, res, p.id!, 'cancel') }),
+    route('/jobs/:id/retry', { POST: async (_req, res, p) => jobAction(queue, res, p.id!, 'retry') }),
+    route('/find', {
+      GET: async (_req, res, _p, url) => {
+        checkParams(url, FIND_PARAMS);
+        sendJson(res, 200, { matches: await findJobs(queue, url.searchParams.get('q') ?? '', queueParam(url)) });
       },
-    },
-    ...assets.map(
+    }),
+    route('/queues', {
+      GET: async (_req, res, _p, url) => {
+        checkParams(url, QUEUES_PARAMS);
+        for (const q of activityQueues(activity)) directory.add(q);
+        sendJson(res, 200, await queueOverview(queue, directory, url.searchParams.get('discover') === '1'));
+      },
+    }),
+    route('/activity', {
+      GET: async (_req, res, _p, url) => {
+        checkParams(url, QUEUE_PARAM);
+        sendJson(res, 200, activity.snapshot(url.searchParams.get('queue') ?? undefined));
+      },
+    }),
+    route('/stats', {
+      GET: async (_req, res, _p, url) => {
+        checkParams(url, QUEUE_PARAM);
+        const q = url.searchParams.get('queue');
+        sendJson(res, 200, await queue.stats(q !== null ? { queue: q } : {}));
+      },
+    }),
+    route('/meta', {
+      GET: async (_req, res) =>
+        sendJson(res, 200, {
+          tableName: queue.tableName,
+          jobTypes: options.jobTypes,
+          queues: (await directory.list()).queues,
+          readOnly: options.readOnly === true,
+          refreshMs: options.refreshMs ?? 2_000,
+        }),
+    }),
+    ...dashboardAssets().map(
       (asset): Route => ({
+        path: asset.path,
         pattern: asset.pattern,
         methods: {
           GET: async (_req, res) => {
@@ -159,10 +205,30 @@ export function createApiListener(options: ApiOptions): RequestListener {
       }),
     ),
   ];
+}
+
+/** Queues named in the activity of the last hour. */
+function activityQueues(activity: ActivitySource): string[] {
+  return activity.queues?.() ?? [];
+}
+
+/**
+ * Makes the request listener of the HTTP API and dashboard.
+ *
+ * @example
+ * const server = createServer(createApiListener({ queue, jobTypes: Object.keys(handlers) }));
+ * server.listen(3000, '127.0.0.1');
+ */
+export function createApiListener(options: ApiOptions): RequestListener {
+  const routes = apiRoutes(options);
 
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const handle = async () => {
+      if (options.readOnly && !READ_METHODS.has(req.method ?? 'GET')) {
+        req.resume();
+        throw HttpError.of(403, new ReadOnlyError(`${req.method} ${url.pathname}`), { allow: 'GET, HEAD' });
+      }
       for (const route of routes) {
         const m = route.pattern.exec(url.pathname);
         if (!m) continue;
@@ -181,6 +247,7 @@ export function createApiListener(options: ApiOptions): RequestListener {
       if (err instanceof HttpError) return sendJson(res, err.status, err.body, err.headers);
       if (err instanceof PayloadTooLargeError) return sendJson(res, 413, asRequestField(err).toJSON());
       if (err instanceof ValidationError) return sendJson(res, 400, asRequestField(err).toJSON());
+      if (err instanceof ReadOnlyError) return sendJson(res, 403, err.toJSON());
       options.onError?.(err);
       const message = err instanceof Error ? err.message : String(err);
       sendJson(res, 500, { name: 'InternalError', code: 'INTERNAL', message });

@@ -17,6 +17,7 @@ import type { EnqueuedJob, Handlers, WorkerEvent } from '../types.ts';
 import { Worker } from '../worker/worker.ts';
 import { localClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import type { DynamoDbLocal } from './dynamodb-local.ts';
+import { ActivityLog, observeWorkerEvents } from './activity.ts';
 import { createApiListener } from './http-api.ts';
 import { DEFAULT_DATA_DIR, readStackState, removeStackState, writeStackState } from './state-file.ts';
 
@@ -191,13 +192,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       onEnqueued: options.scheduler?.onEnqueued ?? wakeQueuesOf,
     });
+    // The dashboard's activity chart: what this stack's workers report, no table reads.
+    const activity = new ActivityLog({ source: "this stack's workers" });
     for (const name of queueNames) {
+      const observe = observeWorkerEvents(activity, name);
       const worker = new Worker(queue, handlers, {
         queue: name,
         concurrency: options.concurrency ?? 4,
         pollIntervalMs: options.pollIntervalMs ?? 1_000,
         shutdownGraceMs: options.shutdownGraceMs ?? 5_000,
-        ...(options.onEvent ? { onEvent: (e: WorkerEvent) => options.onEvent!(e, name) } : {}),
+        onEvent: (e: WorkerEvent) => {
+          observe(e);
+          options.onEvent?.(e, name);
+        },
       });
       workers.set(name, worker);
       const done = worker.start();
@@ -218,6 +225,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         queue,
         jobTypes: Object.keys(handlers),
         queues: queueNames,
+        activity,
         ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
       }),

@@ -70,7 +70,7 @@ function laneOf(status: JobStatus): { lane: Lane; newestFirst: boolean } | null 
  */
 export async function listJobs(
   ctx: StoreContext,
-  opts: { status: JobStatus; queue: string; limit: number; cursor?: string; maxScanPages?: number },
+  opts: { status: JobStatus; queue: string; limit: number; cursor?: string; maxScanPages?: number; type?: string },
 ): Promise<JobPage> {
   const cursor = opts.cursor ? decodeCursor(opts.cursor, opts.status, opts.queue, ctx.shardCount) : undefined;
   const lane = laneOf(opts.status);
@@ -133,15 +133,17 @@ export async function listJobs(
     ctx,
     merged.map((r) => r.id),
   );
-  // The index is eventually consistent: drop jobs whose status moved on since it was read.
-  const fresh = jobs.filter((j) => j.status === opts.status);
+  // The index is eventually consistent: drop jobs whose status moved on since it was read. The
+  // index does not hold the type, so a type filter applies here, to the items read (a page may
+  // then hold fewer than `limit` jobs while the cursor still leads on).
+  const fresh = jobs.filter((j) => j.status === opts.status && (opts.type === undefined || j.type === opts.type));
   const done = next.every((p) => p === 1);
   return done ? { jobs: fresh } : { jobs: fresh, cursor: encodeCursor({ v: 1, st: opts.status, q: opts.queue, p: next }) };
 }
 
 async function scanCompleted(
   ctx: StoreContext,
-  opts: { status: JobStatus; queue: string; limit: number; maxScanPages?: number },
+  opts: { status: JobStatus; queue: string; limit: number; maxScanPages?: number; type?: string },
   cursor: Cursor | undefined,
 ): Promise<JobPage> {
   const now = ctx.clock.now();
@@ -152,9 +154,9 @@ async function scanCompleted(
     const res = await ctx.client.send(
       new ScanCommand({
         TableName: ctx.tableName,
-        FilterExpression: '#status = :status AND #queue = :queue AND (attribute_not_exists(#ttl) OR #ttl > :now)',
-        ExpressionAttributeNames: { '#status': ATTR.status, '#queue': ATTR.queue, '#ttl': ATTR.ttl },
-        ExpressionAttributeValues: toItem({ ':status': opts.status, ':queue': opts.queue, ':now': Math.floor(now / 1000) }),
+        FilterExpression: `#status = :status AND #queue = :queue AND (attribute_not_exists(#ttl) OR #ttl > :now)${opts.type !== undefined ? ' AND #type = :type' : ''}`,
+        ExpressionAttributeNames: { '#status': ATTR.status, '#queue': ATTR.queue, '#ttl': ATTR.ttl, ...(opts.type !== undefined ? { '#type': ATTR.type } : {}) },
+        ExpressionAttributeValues: toItem({ ':status': opts.status, ':queue': opts.queue, ':now': Math.floor(now / 1000), ...(opts.type !== undefined ? { ':type': opts.type } : {}) }),
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );

@@ -25,13 +25,28 @@ describe('jobtable CLI', () => {
   it('prints help, and exits 2 on a missing or unknown command or option', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['start', 'enqueue', 'get', 'list', 'cancel', 'retry', 'stats', 'watch', 'work']) expect(help.stdout).toContain(`  ${c}`);
+    for (const c of ['start', 'enqueue', 'get', 'list', 'cancel', 'retry', 'stats', 'watch', 'work', 'dashboard']) expect(help.stdout).toContain(`  ${c}`);
     const unknown = await cli(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
     const badOption = await cli(['stats', '--colour']);
     expect(badOption.code).toBe(2);
-    expect(badOption.stderr).toContain("Unknown option '--colour'");
+    expect(badOption.stderr).toBe('jobtable: unknown option --colour for "stats" (see: jobtable stats --help)\n');
+    const badShort = await cli(['list', '-x', '--json']);
+    expect(badShort.code).toBe(2);
+    expect(JSON.parse(badShort.stderr).error).toMatchObject({ code: 'USAGE', option: '-x', message: 'unknown option -x for "list" (see: jobtable list --help)' });
+    const missingValue = await cli(['list', '--data-dir', t.dataDir, '--status']);
+    expect(missingValue.code).toBe(2);
+    expect(missingValue.stderr).toBe('jobtable: option --status needs a value (see: jobtable list --help)\n');
+  });
+
+  it('enqueue --wait prints the result of a completed job and the error of a failed one', async () => {
+    const ok = await cli(['enqueue', 'send_email', '{"to":"a@example.com","subject":"Hi"}', '--wait']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^Job [0-9a-f-]{36} completed -> \{"to":"a@example.com","sentAt":"[^"]+"\}\n$/);
+    const bad = await cli(['enqueue', 'flaky', '{"failTimes":5}', '--max-attempts', '1', '--wait']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^Job [0-9a-f-]{36} failed: simulated upstream failure on attempt 1 of 6 needed\n$/);
   });
 
   it('enqueues a job, waits for it with a progress bar, and reads it back', async () => {
@@ -39,7 +54,7 @@ describe('jobtable CLI', () => {
     expect(run.code).toBe(0);
     const { id, job } = JSON.parse(run.stdout);
     expect(job).toMatchObject({ id, status: 'completed', result: { to: 'a@example.com' } });
-    expect(run.stderr).toMatch(/finished \[#+\] 1\/1 100%/);
+    expect(run.stderr).toMatch(/progress \[#+\] 1\/1 100% completed/);
 
     const human = await cli(['get', id]);
     expect(human.code).toBe(0);

@@ -71,7 +71,6 @@ describe('bad requests get a typed error naming the field, and write nothing', (
     ['an empty idempotency key', 'POST', '/jobs', { type: 'noop', payload: {}, idempotencyKey: '' }, 400, 'idempotencyKey'],
     ['a body over 512 KiB', 'POST', '/jobs', { type: 'noop', payload: { big } }, 413, 'body'],
     ['a payload too big for one item', 'POST', '/jobs', { type: 'noop', payload: { big: big.slice(0, 450 * 1024) } }, 413, 'payload'],
-    ['a list without status', 'GET', '/jobs', undefined, 400, 'status'],
     ['a list with a bad status', 'GET', '/jobs?status=done', undefined, 400, 'status'],
     ['a list limit of 0', 'GET', '/jobs?status=pending&limit=0', undefined, 400, 'limit'],
     ['a list limit that is not a number', 'GET', '/jobs?status=pending&limit=ten', undefined, 400, 'limit'],
@@ -177,6 +176,13 @@ describe('GET /jobs and GET /stats', () => {
     expect(pages).toBeGreaterThanOrEqual(3);
   });
 
+  it('lists pending jobs when no status is given, as the README and the CLI say', async () => {
+    const id = (await api('POST', '/jobs', { type: 'noop', payload: {}, queue: 'nostatus', delayMs: 3_600_000 })).json.id;
+    const res = await api('GET', '/jobs?queue=nostatus');
+    expect(res.status).toBe(200);
+    expect(res.json.jobs.map((j: { id: string; status: string }) => [j.id, j.status])).toEqual([[id, 'pending']]);
+  });
+
   it('counts by status and reports the oldest due job', async () => {
     await api('POST', '/jobs', { type: 'noop', payload: {}, queue: 'idle', runAt: new Date(Date.now() - 120_000).toISOString() });
     await api('POST', '/jobs', { type: 'noop', payload: {}, queue: 'idle' });
@@ -200,6 +206,7 @@ describe('dashboard assets', () => {
     expect((await api('GET', '/dashboard.js')).headers.get('content-type')).toContain('javascript');
     expect((await api('GET', '/dashboard.css')).headers.get('content-type')).toContain('text/css');
     const meta = await api('GET', '/meta');
-    expect(meta.json).toEqual({ tableName: t.stack.tableName, jobTypes: ['send_email', 'generate_report', 'flaky', 'noop'], queues: ['default'] });
+    expect(meta.json).toMatchObject({ tableName: t.stack.tableName, jobTypes: ['send_email', 'generate_report', 'flaky', 'noop'], readOnly: false, refreshMs: 2000 });
+    expect(meta.json.queues).toContain('default');
   });
 });

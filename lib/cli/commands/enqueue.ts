@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { ValidationError } from '../../errors.ts';
 import { parseEnqueueRequest } from '../../local/enqueue-request.ts';
 import { validateEnqueue } from '../../model/validate.ts';
-import type { EnqueueOptions, EnqueueRequest } from '../../types.ts';
+import type { EnqueueOptions, EnqueueRequest, Job } from '../../types.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { durationOption, intOption, out, strOption } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
+import { outcomeLine } from '../job-view.ts';
 import { ProgressBar } from '../output.ts';
 import { waitForJobs } from '../wait.ts';
 
@@ -41,6 +42,21 @@ function readJobsFile(path: string, defaults: EnqueueOptions): EnqueueRequest[] 
   });
   if (jobs.length === 0) throw new CliError(`${path} has no jobs (one JSON object per line)`, EXIT.usage);
   return jobs;
+}
+
+/** Failed jobs whose errors are printed after a batch's summary. */
+const SHOWN_FAILURES = 5;
+
+/**
+ * What `--wait` prints: for one job its outcome (result or error, as `watch <id>` does); for many
+ * the counts by status, then the errors of the first few that did not complete.
+ */
+function waitSummary(ids: readonly string[], jobs: readonly Job[], byStatus: Record<string, number>, allFinished: boolean): string {
+  const gaveUp = allFinished ? '' : ' (gave up waiting)';
+  if (ids.length === 1) return jobs[0] ? `${outcomeLine(jobs[0])}${gaveUp}` : `Job ${ids[0]} is gone (expired or deleted)`;
+  const failed = jobs.filter((j) => j.status === 'failed' || j.status === 'cancelled').slice(0, SHOWN_FAILURES);
+  const counts = Object.entries(byStatus).map(([s, n]) => `${n} ${s}`).join(', ');
+  return [`${ids.length} jobs: ${counts}${gaveUp}`, ...failed.map(outcomeLine)].join('\n');
 }
 
 /** `jobtable enqueue` */
@@ -123,7 +139,7 @@ export const enqueueCommand: Command = {
     for (const j of jobs) byStatus[j.status] = (byStatus[j.status] ?? 0) + 1;
     const ok = allFinished && (byStatus.completed ?? 0) === ids.length;
     if (ctx.json) out(ctx.io, JSON.stringify(file ? { ids, statuses: byStatus } : { id: ids[0], job: jobs[0] ?? null }));
-    else out(ctx.io, `${ids.length === 1 ? `Job ${ids[0]}` : `${ids.length} jobs`}: ${Object.entries(byStatus).map(([s, n]) => `${n} ${s}`).join(', ')}${allFinished ? '' : ' (gave up waiting)'}`);
+    else out(ctx.io, waitSummary(ids, jobs, byStatus, allFinished));
     return ok ? EXIT.ok : EXIT.failed;
   },
 };

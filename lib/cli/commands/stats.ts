@@ -5,6 +5,7 @@ import type { Command, CommandContext } from '../command.ts';
 import { durationOption, intOption, out, sleep, strOption } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { formatDuration, formatTable } from '../output.ts';
+import { outcomeLine } from '../job-view.ts';
 import { waitForJobs } from '../wait.ts';
 
 function formatStats(s: JobStats): string {
@@ -46,7 +47,7 @@ export const watchCommand: Command = {
       const { jobs, allFinished } = await waitForJobs(queue, [id], ctx.io, { intervalMs, signal: ctx.signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
       const job = jobs[0] ?? first;
       if (ctx.json) out(ctx.io, JSON.stringify(job));
-      else out(ctx.io, `Job ${id} ${job.status}${job.error && job.status !== 'completed' ? `: ${job.error}` : ''}${job.result !== null ? ` -> ${JSON.stringify(job.result)}` : ''}`);
+      else out(ctx.io, outcomeLine(job));
       return allFinished && job.status === 'completed' ? EXIT.ok : EXIT.failed;
     }
     const iterations = intOption(ctx.values, 'iterations', 1, Number.MAX_SAFE_INTEGER) ?? Infinity;

@@ -1,12 +1,31 @@
-// jobtable dashboard: plain JavaScript over the local JSON API. No framework, no build step.
+// jobtable dashboard: plain JavaScript over the JSON API, no build step. The chart is uPlot
+// (vendored in /vendor). The URL holds the view (queue, status, type, page, open job), so a link
+// shows what its sender saw.
 'use strict';
 
-const REFRESH_MS = 1500;
-const STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled'];
 const PAGE_SIZE = 20;
-
-const state = { status: 'pending', queue: 'default', cursors: [undefined], page: 0, nextCursor: undefined, selected: null, paused: false, lastSummary: '' };
+const STATUSES = ['pending', 'processing', 'failed', 'cancelled', 'completed'];
 const $ = (id) => document.getElementById(id);
+
+const state = {
+  queue: 'default',
+  status: 'pending',
+  type: '',
+  page: 0,
+  cursors: [undefined],
+  job: null,
+  selected: new Set(),
+  paused: false,
+  meta: null,
+  queues: [],
+  activity: null,
+  page_: null,
+  knownTypes: new Set(),
+  announced: '',
+  listGen: 0,
+};
+
+// ---- API ------------------------------------------------------------------------------------
 
 async function api(path, init) {
   const res = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...(init && init.headers) } });
@@ -20,62 +39,324 @@ async function api(path, init) {
   return body;
 }
 
-const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : '–');
-function fmtAge(ms) {
-  if (ms === null || ms === undefined) return 'none due';
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3600000) return `${Math.round(ms / 60000)} min`;
-  return `${(ms / 3600000).toFixed(1)} h`;
-}
-const json = (v) => (v === null || v === undefined ? '–' : JSON.stringify(v, null, 2));
+const post = (path, body) => api(path, { method: 'POST', body: JSON.stringify(body) });
 
-function renderStats(stats) {
-  for (const s of STATUSES) $(`count-${s}`).textContent = String(stats.counts[s]);
-  $('oldest-due').textContent = `Oldest due job waiting: ${fmtAge(stats.oldestDueAgeMs)}`;
-  const summary = STATUSES.map((s) => `${stats.counts[s]} ${s}`).join(', ');
-  if (summary !== state.lastSummary) {
-    // Announced to screen readers only when the counts change, not on every poll.
-    $('live-status').textContent = `Counts: ${summary}`;
-    state.lastSummary = summary;
+// ---- Formatting: relative times and durations ------------------------------------------------
+
+function fmtDuration(ms) {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
+  const abs = Math.abs(ms);
+  if (abs < 1000) return `${Math.round(abs)} ms`;
+  if (abs < 60_000) return `${(abs / 1000).toFixed(1)} s`;
+  if (abs < 3_600_000) return `${Math.round(abs / 60_000)} min`;
+  if (abs < 86_400_000) return `${(abs / 3_600_000).toFixed(1)} h`;
+  return `${(abs / 86_400_000).toFixed(1)} d`;
+}
+
+function fmtRelative(iso) {
+  if (!iso) return '–';
+  const diff = Date.parse(iso) - Date.now();
+  if (Math.abs(diff) < 1000) return 'just now';
+  return diff > 0 ? `in ${fmtDuration(diff)}` : `${fmtDuration(diff)} ago`;
+}
+
+const msBetween = (from, to) => (from && to ? Date.parse(to) - Date.parse(from) : null);
+const since = (iso) => (iso ? Date.now() - Date.parse(iso) : null);
+const json = (v) => (v === null || v === undefined ? '–' : JSON.stringify(v, null, 2));
+const plural = (n, word) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
+
+/** A <time> with the relative text and the absolute time as its tooltip. */
+function timeEl(iso, text) {
+  const t = document.createElement('time');
+  if (!iso) {
+    t.textContent = '–';
+    return t;
+  }
+  t.dateTime = iso;
+  t.title = new Date(iso).toLocaleString();
+  t.textContent = text || fmtRelative(iso);
+  return t;
+}
+
+function setTime(id, iso) {
+  $(id).replaceChildren(timeEl(iso));
+}
+
+// ---- URL state --------------------------------------------------------------------------------
+
+function readUrl() {
+  const p = new URLSearchParams(location.search);
+  state.queue = p.get('queue') || state.queue;
+  state.status = STATUSES.includes(p.get('status')) ? p.get('status') : 'pending';
+  state.type = p.get('type') || '';
+  const page = Number(p.get('page') || '1');
+  state.page = Number.isInteger(page) && page > 1 && p.get('cursor') ? page - 1 : 0;
+  state.cursors = [];
+  state.cursors[state.page] = state.page > 0 ? p.get('cursor') : undefined;
+  state.job = p.get('job') || null;
+}
+
+function writeUrl(push) {
+  const p = new URLSearchParams();
+  p.set('queue', state.queue);
+  p.set('status', state.status);
+  if (state.type) p.set('type', state.type);
+  if (state.page > 0) {
+    p.set('page', String(state.page + 1));
+    p.set('cursor', state.cursors[state.page]);
+  }
+  if (state.job) p.set('job', state.job);
+  const url = `${location.pathname}?${p}`;
+  if (url === `${location.pathname}${location.search}`) return;
+  if (push) history.pushState(null, '', url);
+  else history.replaceState(null, '', url);
+}
+
+// ---- Queues and counts ------------------------------------------------------------------------
+
+const currentCounts = () => state.queues.find((q) => q.queue === state.queue) || null;
+const capped = (q, lane) => (q.capped[lane] ? '+' : '');
+
+function queueSummary(q) {
+  return `${q.waiting}${capped(q, 'due')} waiting · ${q.delayed}${capped(q, 'due')} delayed · ${q.processing} running · ${q.failed}${capped(q, 'failed')} failed`;
+}
+
+function renderQueues(overview) {
+  state.queues = overview.queues;
+  if (!state.queues.some((q) => q.queue === state.queue)) state.queues.push({ queue: state.queue, waiting: 0, delayed: 0, processing: 0, failed: 0, cancelled: 0, capped: {}, oldestWaitingMs: null });
+  const list = $('queue-list');
+  const focused = document.activeElement && document.activeElement.dataset.queue;
+  list.replaceChildren(...state.queues.map(queueItem));
+  if (focused) list.querySelector(`[data-queue="${CSS.escape(focused)}"]`)?.focus();
+  const d = overview.discovery;
+  $('queues-note').textContent = `${plural(state.queues.length, 'queue')}${d && !d.complete ? ' (the index scan stopped early: there may be more)' : ''}. Counts read at most ${overview.cap.toLocaleString()} index entries per status (“+” marks more); this refresh cost ${overview.readUnits} read units.`;
+  renderCounts();
+}
+
+function queueItem(q) {
+  const li = document.createElement('li');
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'queue';
+  b.dataset.queue = q.queue;
+  b.setAttribute('aria-pressed', String(q.queue === state.queue));
+  const name = document.createElement('span');
+  name.className = 'queue-title';
+  name.textContent = q.queue;
+  const summary = document.createElement('span');
+  summary.className = 'queue-counts';
+  summary.textContent = queueSummary(q);
+  b.append(name, summary);
+  b.addEventListener('click', () => chooseQueue(q.queue));
+  li.append(b);
+  return li;
+}
+
+function renderCounts() {
+  const q = currentCounts();
+  if (!q) return;
+  const set = (status, text) => ($(`count-${status}`).textContent = text);
+  set('pending', `${q.waiting + q.delayed}${capped(q, 'due')}`);
+  set('processing', `${q.processing}${capped(q, 'due')}`);
+  set('failed', `${q.failed}${capped(q, 'failed')}`);
+  set('cancelled', `${q.cancelled}${capped(q, 'cancelled')}`);
+  const done = state.activity && state.activity.available ? state.activity.minutes.reduce((a, m) => a + m.completed, 0) : null;
+  set('completed', done === null ? '–' : `${done} in 1 h`);
+  $('pending-split').textContent = `${q.waiting}${capped(q, 'due')} waiting to run, ${q.delayed}${capped(q, 'due')} delayed (due later)${q.oldestWaitingMs !== null ? `; the oldest has waited ${fmtDuration(q.oldestWaitingMs)}` : ''}.`;
+  const summary = `${state.queue}: ${queueSummary(q)}`;
+  if (summary !== state.announced) {
+    $('live-status').textContent = summary;
+    state.announced = summary;
   }
 }
 
-function cell(text) {
+// ---- Activity chart ---------------------------------------------------------------------------
+
+let chart = null;
+
+function chartOptions(width) {
+  return {
+    width,
+    height: 170,
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, max)] } },
+    axes: [{ stroke: '#5b6475' }, { stroke: '#5b6475', size: 40 }],
+    legend: { show: false },
+    cursor: { points: { size: 6 } },
+    series: [
+      { label: 'minute' },
+      { label: 'completed', stroke: '#17713a', fill: 'rgba(23,113,58,0.10)', width: 2, points: { show: false } },
+      { label: 'failed', stroke: '#b3261e', width: 2, points: { show: false } },
+      { label: 'retried', stroke: '#7a5a00', width: 1.5, dash: [4, 3], points: { show: false } },
+    ],
+  };
+}
+
+function renderChart(activity) {
+  const box = $('chart');
+  const m = activity.minutes;
+  const data = [m.map((x) => x.t / 1000), m.map((x) => x.completed), m.map((x) => x.failed), m.map((x) => x.retried)];
+  if (typeof uPlot === 'undefined') {
+    box.textContent = 'The chart library did not load.';
+    return;
+  }
+  if (!chart) {
+    chart = new uPlot(chartOptions(box.clientWidth || 300), data, box);
+    new ResizeObserver(() => chart.setSize({ width: box.clientWidth, height: 170 })).observe(box);
+  } else chart.setData(data);
+}
+
+function renderActivity(activity) {
+  state.activity = activity;
+  for (const t of activity.byType) state.knownTypes.add(t.type);
+  renderKnownTypes();
+  if (!activity.available) {
+    $('activity-summary').textContent = 'No activity to show.';
+    $('activity-note').textContent = activity.note || '';
+    $('type-rows').replaceChildren();
+    renderCounts();
+    return;
+  }
+  renderChart(activity);
+  const total = (k) => activity.minutes.reduce((a, m) => a + m[k], 0);
+  $('activity-summary').textContent = `Per minute, last 60 minutes: ${total('completed')} completed, ${total('failed')} failed for good, ${total('retried')} attempts failed and retried.`;
+  $('type-rows').replaceChildren(...(activity.byType.length ? activity.byType.map(typeRow) : [emptyRow(5, 'Nothing finished in the last hour.')]));
+  $('activity-note').textContent = `From ${activity.source}, observed since ${new Date(activity.observedSince).toLocaleString()}; reading it costs no table reads.${activity.note ? ` ${activity.note}` : ''}`;
+  renderCounts();
+}
+
+function typeRow(t) {
+  const tr = document.createElement('tr');
+  tr.append(cell(t.type), cell(String(t.completed), 'num'), cell(String(t.failed), 'num'), cell(String(t.retried), 'num'), cell(fmtDuration(t.meanDurationMs), 'num'));
+  return tr;
+}
+
+function emptyRow(span, text) {
+  const tr = document.createElement('tr');
+  const td = cell(text);
+  td.colSpan = span;
+  tr.append(td);
+  return tr;
+}
+
+function renderKnownTypes() {
+  const types = [...new Set([...(state.meta ? state.meta.jobTypes : []), ...state.knownTypes])].sort();
+  const list = $('known-types');
+  if (list.options.length === types.length) return;
+  list.replaceChildren(...types.map((t) => new Option(t, t)));
+}
+
+// ---- The job list -----------------------------------------------------------------------------
+
+function cell(text, className) {
   const td = document.createElement('td');
   td.textContent = text;
+  if (className) td.className = className;
   return td;
 }
 
-function renderList(page) {
-  const rows = $('job-rows');
-  rows.replaceChildren();
-  for (const job of page.jobs) {
-    const tr = document.createElement('tr');
-    if (job.id === state.selected) tr.setAttribute('aria-current', 'true');
-    const idCell = document.createElement('td');
-    const link = document.createElement('button');
-    link.type = 'button';
-    link.className = 'link';
-    link.textContent = `${job.id.slice(0, 8)}…`;
-    link.setAttribute('aria-label', `Show job ${job.id} (${job.type})`);
-    link.dataset.jobId = job.id;
-    link.addEventListener('click', () => select(job.id, true));
-    idCell.append(link);
-    const statusCell = document.createElement('td');
-    const badge = document.createElement('span');
-    badge.className = `badge ${job.status}`;
-    badge.textContent = job.status;
-    statusCell.append(badge);
-    tr.append(idCell, cell(job.type), statusCell, cell(String(job.priority)), cell(`${job.attempts}/${job.maxAttempts}`), cell(fmtTime(job.runAt)));
-    rows.append(tr);
+/** The "when" and "how long" columns, by status. */
+function timing(job) {
+  switch (job.status) {
+    case 'pending': {
+      const due = Date.parse(job.runAt) <= Date.now();
+      return [timeEl(job.runAt, `due ${fmtRelative(job.runAt)}`), due ? `waiting ${fmtDuration(since(job.runAt))}` : 'delayed'];
+    }
+    case 'processing':
+      return [timeEl(job.startedAt, `started ${fmtRelative(job.startedAt)}`), `running ${fmtDuration(since(job.startedAt))}`];
+    default:
+      return [timeEl(job.finishedAt, fmtRelative(job.finishedAt)), job.startedAt && job.status !== 'cancelled' ? `ran ${fmtDuration(msBetween(job.startedAt, job.finishedAt))}` : '–'];
   }
-  $('empty').hidden = page.jobs.length > 0;
-  state.nextCursor = page.cursor;
+}
+
+const HEADINGS = { pending: ['Due', 'Waiting'], processing: ['Started', 'Running'], completed: ['Finished', 'Ran for'], failed: ['Failed', 'Ran for'], cancelled: ['Cancelled', '–'] };
+
+function jobRow(job) {
+  const tr = document.createElement('tr');
+  tr.dataset.jobId = job.id;
+  if (job.id === state.job) tr.setAttribute('aria-current', 'true');
+  const pick = document.createElement('td');
+  pick.className = 'c-select';
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.checked = state.selected.has(job.id);
+  box.setAttribute('aria-label', `Select job ${job.id}`);
+  box.addEventListener('change', () => toggleSelected(job.id, box.checked));
+  pick.append(box);
+  const idCell = document.createElement('td');
+  const open = document.createElement('button');
+  open.type = 'button';
+  open.className = 'link';
+  open.textContent = `${job.id.slice(0, 8)}…`;
+  open.setAttribute('aria-label', `Show job ${job.id} (${job.type})`);
+  open.dataset.jobId = job.id;
+  idCell.append(open);
+  const [when, howLong] = timing(job);
+  const whenCell = document.createElement('td');
+  whenCell.append(when);
+  tr.append(pick, idCell, cell(job.type, 'type'), cell(`${job.attempts}/${job.maxAttempts}`, 'num'), whenCell, cell(howLong));
+  // The whole row opens the job; the checkbox and the button keep their own behaviour.
+  tr.addEventListener('click', (e) => {
+    if (e.target.closest('input')) return;
+    openJob(job.id, true);
+  });
+  return tr;
+}
+
+function renderList(page) {
+  state.page_ = page;
+  for (const j of page.jobs) state.knownTypes.add(j.type);
+  renderKnownTypes();
+  const rows = $('job-rows');
+  const focusedId = document.activeElement && document.activeElement.closest && document.activeElement.closest('tr') ? document.activeElement.closest('tr').dataset.jobId : null;
+  const focusedBox = focusedId && document.activeElement.type === 'checkbox';
+  rows.replaceChildren(...page.jobs.map(jobRow));
+  if (focusedId) rows.querySelector(`tr[data-job-id="${CSS.escape(focusedId)}"] ${focusedBox ? 'input' : 'button'}`)?.focus();
+  $('empty').classList.toggle('invisible', page.jobs.length > 0);
+  $('empty').textContent = page.jobs.length ? '' : `No ${state.status} jobs${state.type ? ` of type ${state.type}` : ''} in ${state.queue}${page.cursor ? ' on this page; try the next one' : ''}.`;
+  const [when, dur] = HEADINGS[state.status];
+  $('when-heading').textContent = when;
+  $('dur-heading').textContent = dur;
+  $('select-page').checked = page.jobs.length > 0 && page.jobs.every((j) => state.selected.has(j.id));
   $('next-page').disabled = !page.cursor;
-  $('prev-page').disabled = state.page === 0;
+  $('prev-page').disabled = state.page === 0 || state.cursors[state.page - 1] === undefined && state.page - 1 !== 0;
   $('first-page').disabled = state.page === 0;
   $('page-label').textContent = `Page ${state.page + 1}`;
+  $('scan-note').hidden = state.status !== 'completed';
+  renderBulk();
+}
+
+function listPath() {
+  const p = new URLSearchParams({ status: state.status, queue: state.queue, limit: String(PAGE_SIZE) });
+  if (state.type) p.set('type', state.type);
+  const cursor = state.cursors[state.page];
+  if (cursor) p.set('cursor', cursor);
+  return `/jobs?${p}`;
+}
+
+async function loadList() {
+  const gen = ++state.listGen;
+  const page = await api(listPath());
+  if (gen === state.listGen) renderList(page);
+}
+
+// ---- Job detail -------------------------------------------------------------------------------
+
+/** How to label a job's `error`: the error of which attempt, and whether it is the outcome. */
+function errorLabel(job) {
+  if (!job.error) return 'Error';
+  if (job.status === 'completed') return `Error of attempt ${Math.max(1, job.attempts - 1)} (an earlier attempt; attempt ${job.attempts} completed)`;
+  if (job.status === 'processing') return `Error of attempt ${Math.max(1, job.attempts - 1)} (an earlier attempt; attempt ${job.attempts} is running)`;
+  if (job.status === 'pending' && job.attempts > 0) return `Error of attempt ${job.attempts} (will retry)`;
+  if (job.status === 'pending') return 'Error before it was retried by hand';
+  return `Error of attempt ${job.attempts} (final)`;
+}
+
+function renderProgress(job) {
+  const p = job.progress;
+  const bar = $('d-progress');
+  bar.max = p && p.total ? p.total : 1;
+  bar.value = p && p.total ? p.current : job.status === 'completed' ? 1 : 0;
+  $('d-progress-text').textContent = p ? `${p.current}${p.total ? ` / ${p.total}` : ''}${p.message ? ` – ${p.message}` : ''}` : job.status === 'completed' ? 'done' : '–';
 }
 
 function renderDetail(job) {
@@ -85,28 +366,23 @@ function renderDetail(job) {
   $('d-id').textContent = job.id;
   $('d-type').textContent = job.type;
   $('d-queue').textContent = job.queue;
-  const badge = $('d-status');
-  badge.textContent = job.status;
-  badge.className = `badge ${job.status}`;
+  $('d-status').textContent = job.status;
+  $('d-status').className = `badge ${job.status}`;
   $('d-priority').textContent = String(job.priority);
   $('d-attempts').textContent = `${job.attempts} of ${job.maxAttempts}`;
-  const p = job.progress;
-  const bar = $('d-progress');
-  if (p && p.total) {
-    bar.max = p.total;
-    bar.value = p.current;
-  } else {
-    bar.max = 1;
-    bar.value = job.status === 'completed' ? 1 : 0;
-  }
-  $('d-progress-text').textContent = p ? `${p.current}${p.total ? ` / ${p.total}` : ''}${p.message ? ` – ${p.message}` : ''}` : job.status === 'completed' ? 'done' : '–';
-  $('d-created').textContent = fmtTime(job.createdAt);
-  $('d-run-at').textContent = fmtTime(job.runAt);
-  $('d-started').textContent = fmtTime(job.startedAt);
-  $('d-finished').textContent = fmtTime(job.finishedAt);
-  $('d-lease').textContent = fmtTime(job.leaseUntil);
-  $('d-expires').textContent = fmtTime(job.expiresAt);
+  renderProgress(job);
+  setTime('d-created', job.createdAt);
+  setTime('d-run-at', job.runAt);
+  setTime('d-started', job.startedAt);
+  setTime('d-finished', job.finishedAt);
+  setTime('d-lease', job.status === 'processing' ? job.leaseUntil : null);
+  setTime('d-expires', job.expiresAt);
+  $('d-queued-for').textContent = job.startedAt ? fmtDuration(Math.max(0, msBetween(job.runAt, job.startedAt))) : job.status === 'pending' && Date.parse(job.runAt) <= Date.now() ? `${fmtDuration(since(job.runAt))} so far` : '–';
+  $('d-ran-for').textContent = job.status === 'processing' ? `${fmtDuration(since(job.startedAt))} so far` : job.startedAt && job.finishedAt ? fmtDuration(msBetween(job.startedAt, job.finishedAt)) : '–';
+  $('d-key').textContent = job.idempotencyKey || '–';
+  $('d-error-label').textContent = errorLabel(job);
   $('d-error').textContent = job.error || '–';
+  $('d-error').className = job.error && job.status !== 'completed' ? 'error-text' : '';
   $('d-payload').textContent = json(job.payload);
   $('d-result').textContent = json(job.result);
   $('cancel-job').disabled = job.status !== 'pending';
@@ -114,73 +390,200 @@ function renderDetail(job) {
 }
 
 async function loadDetail() {
-  if (!state.selected) return renderDetail(null);
+  if (!state.job) return renderDetail(null);
   try {
-    renderDetail(await api(`/jobs/${encodeURIComponent(state.selected)}`));
+    renderDetail(await api(`/jobs/${encodeURIComponent(state.job)}`));
   } catch (err) {
-    if (err.status === 404) {
-      state.selected = null;
-      renderDetail(null);
-      $('action-message').textContent = 'That job no longer exists.';
-    } else throw err;
+    if (err.status !== 404 && err.status !== 400) throw err;
+    renderDetail(null);
+    $('action-message').textContent = `No job ${state.job} (it may have expired).`;
   }
 }
 
-async function refresh() {
-  const q = encodeURIComponent(state.queue);
-  const cursor = state.cursors[state.page];
-  const listPath = `/jobs?status=${state.status}&queue=${q}&limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-  try {
-    const [stats, page] = await Promise.all([api(`/stats?queue=${q}`), api(listPath), loadDetail()]);
-    renderStats(stats);
-    renderList(page);
-    $('updated-at').textContent = `Updated ${new Date().toLocaleTimeString()}`;
-  } catch (err) {
-    $('updated-at').textContent = `Refresh failed: ${err.message}`;
-    $('live-status').textContent = `Refresh failed: ${err.message}`;
+function markOpenRow() {
+  for (const tr of $('job-rows').children) {
+    if (tr.dataset.jobId === state.job) tr.setAttribute('aria-current', 'true');
+    else tr.removeAttribute('aria-current');
   }
 }
 
-let timer;
-function schedule() {
-  clearTimeout(timer);
-  if (!state.paused) timer = setTimeout(async () => {
-    if (!document.hidden) await refresh();
-    schedule();
-  }, REFRESH_MS);
+async function openJob(id, focus) {
+  if (id !== state.job) $('action-message').textContent = '';
+  state.job = id;
+  writeUrl(true);
+  markOpenRow();
+  await loadDetail();
+  if (focus) $('detail-heading').focus();
 }
 
-function select(id, focus) {
-  if (id !== state.selected) $('action-message').textContent = '';
-  state.selected = id;
-  loadDetail().then(() => {
-    for (const tr of $('job-rows').children) tr.toggleAttribute('aria-current', tr.querySelector('[data-job-id]')?.dataset.jobId === id);
-    if (focus) $('detail-heading').focus();
-  });
-}
+// ---- Navigation -------------------------------------------------------------------------------
 
-function showStatus(status) {
-  state.status = status;
-  state.cursors = [undefined];
+function resetPaging() {
   state.page = 0;
-  $('list-status').textContent = status;
-  for (const b of document.querySelectorAll('.count')) b.setAttribute('aria-pressed', String(b.dataset.status === status));
-  refresh();
+  state.cursors = [undefined];
+  state.selected.clear();
 }
+
+function showView() {
+  for (const el of document.querySelectorAll('.queue-name')) el.textContent = state.queue;
+  for (const b of document.querySelectorAll('.status')) b.setAttribute('aria-pressed', String(b.dataset.status === state.status));
+  for (const b of document.querySelectorAll('.queue')) b.setAttribute('aria-pressed', String(b.dataset.queue === state.queue));
+  $('list-title').textContent = `${state.status[0].toUpperCase()}${state.status.slice(1)} jobs`;
+  $('type-filter').value = state.type;
+  renderCounts();
+}
+
+/** After a change of view: the URL, the headings, and a fresh read of everything shown. */
+function viewChanged(push) {
+  writeUrl(push);
+  showView();
+  return refresh();
+}
+
+function chooseQueue(name) {
+  state.queue = name;
+  resetPaging();
+  return viewChanged(true);
+}
+
+function chooseStatus(status) {
+  state.status = status;
+  resetPaging();
+  return viewChanged(true);
+}
+
+function chooseType(type) {
+  state.type = type.trim();
+  resetPaging();
+  return viewChanged(true);
+}
+
+function goPage(delta) {
+  if (delta > 0) {
+    if (!state.page_ || !state.page_.cursor) return;
+    state.cursors[state.page + 1] = state.page_.cursor;
+    state.page++;
+  } else if (delta < 0) state.page = Math.max(0, state.page - 1);
+  else state.page = 0;
+  state.selected.clear();
+  return viewChanged(true);
+}
+
+// ---- Search -----------------------------------------------------------------------------------
+
+async function search(event) {
+  event.preventDefault();
+  const q = $('search').value.trim();
+  const msg = $('search-message');
+  if (!q) {
+    chooseType($('type-filter').value);
+    msg.textContent = '';
+    return;
+  }
+  try {
+    const { matches } = await api(`/find?q=${encodeURIComponent(q)}&queue=${encodeURIComponent(state.queue)}`);
+    msg.className = 'message';
+    if (!matches.length) {
+      msg.textContent = `No job has the id or, in queue ${state.queue}, the idempotency key “${q}”.`;
+      return;
+    }
+    const m = matches[0];
+    msg.textContent = `Found job ${m.job.id} by its ${m.how === 'id' ? 'id' : 'idempotency key'}${matches.length > 1 ? ` (and ${matches.length - 1} more match)` : ''}.`;
+    await openJob(m.job.id, true);
+  } catch (err) {
+    msg.className = 'message error';
+    msg.textContent = err.message;
+  }
+}
+
+// ---- Actions: one job, bulk, enqueue ----------------------------------------------------------
 
 async function act(action) {
-  const id = state.selected;
+  const id = state.job;
   if (!id) return;
   const msg = $('action-message');
   try {
-    const out = await api(`/jobs/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: '{}' });
-    msg.className = '';
+    const out = await post(`/jobs/${encodeURIComponent(id)}/${action}`, {});
+    msg.className = 'message';
     msg.textContent = action === 'cancel' ? `Cancelled job ${id}.` : `Retried job ${id}: it is ${out.job ? out.job.status : 'pending'} again.`;
   } catch (err) {
-    msg.className = 'error';
+    msg.className = 'message error';
     msg.textContent = err.message;
   }
   await refresh();
+}
+
+const bulkAction = () => (state.status === 'pending' ? 'cancel' : state.status === 'failed' || state.status === 'cancelled' ? 'retry' : null);
+
+function toggleSelected(id, on) {
+  if (on) state.selected.add(id);
+  else state.selected.delete(id);
+  renderBulk();
+}
+
+function renderBulk() {
+  const action = bulkAction();
+  const n = state.selected.size;
+  const verb = action === 'cancel' ? 'Cancel' : 'Retry';
+  $('bulk').classList.toggle('invisible', !action);
+  $('bulk-selected').disabled = !action || n === 0;
+  $('bulk-selected').textContent = `${verb} ${n} selected`;
+  $('bulk-filter').hidden = state.status === 'cancelled';
+  $('bulk-filter').textContent = `${verb} all ${action === 'cancel' ? 'pending' : 'failed'}${state.type ? ` ${state.type}` : ''} jobs`;
+}
+
+/** Opens the confirmation dialog; resolves true if the operator confirmed. */
+function confirmDialog(title, text) {
+  const dialog = $('confirm');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  dialog.returnValue = '';
+  dialog.showModal();
+  $('confirm-no').focus();
+  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }));
+}
+
+async function runBulk(action, ids, what) {
+  const msg = $('action-message');
+  const verb = action === 'cancel' ? 'Cancel' : 'Retry';
+  const effect = action === 'cancel' ? 'They will not run.' : 'Each goes back to pending with its attempts reset, and runs again.';
+  if (!(await confirmDialog(`${verb} ${plural(ids.length, 'job')}?`, `${verb} ${what}: ${plural(ids.length, 'job')} in queue ${state.queue}. ${effect}`))) {
+    msg.textContent = 'Nothing was changed.';
+    return;
+  }
+  try {
+    const out = await post('/jobs/bulk', { action, ids });
+    msg.className = 'message';
+    msg.textContent = `${action === 'cancel' ? 'Cancelled' : 'Retried'} ${plural(out.done, 'job')}.${out.skipped.length ? ` ${plural(out.skipped.length, 'job')} had changed state and ${out.skipped.length === 1 ? 'was' : 'were'} left alone.` : ''}`;
+  } catch (err) {
+    msg.className = 'message error';
+    msg.textContent = err.message;
+  }
+  state.selected.clear();
+  await refresh();
+}
+
+function bulkSelected() {
+  const action = bulkAction();
+  if (action && state.selected.size) return runBulk(action, [...state.selected], 'the selected jobs');
+}
+
+async function bulkFilter() {
+  const action = bulkAction();
+  if (!action) return;
+  const msg = $('action-message');
+  try {
+    const dry = await post('/jobs/bulk', { action, queue: state.queue, ...(state.type ? { type: state.type } : {}), dryRun: true });
+    if (!dry.count) {
+      msg.textContent = `No ${dry.status} jobs${state.type ? ` of type ${state.type}` : ''} in ${state.queue}.`;
+      return;
+    }
+    const what = `every ${dry.status} job${state.type ? ` of type ${state.type}` : ''}${dry.more ? ' (the first 1,000; run it again for the rest)' : ''}`;
+    await runBulk(action, dry.ids, what);
+  } catch (err) {
+    msg.className = 'message error';
+    msg.textContent = err.message;
+  }
 }
 
 async function enqueue(event) {
@@ -194,23 +597,21 @@ async function enqueue(event) {
     payloadField.removeAttribute('aria-invalid');
   } catch (err) {
     payloadField.setAttribute('aria-invalid', 'true');
-    msg.className = 'error';
+    msg.className = 'message error';
     msg.textContent = `Payload is not valid JSON: ${err.message}`;
     payloadField.focus();
     return;
   }
   const body = { type: form.type.value, payload, queue: state.queue };
-  for (const name of ['delayMs', 'priority', 'maxAttempts']) {
-    if (form[name].value !== '') body[name] = Number(form[name].value);
-  }
+  for (const name of ['delayMs', 'priority', 'maxAttempts']) if (form[name].value !== '') body[name] = Number(form[name].value);
   try {
-    const { id } = await api('/jobs', { method: 'POST', body: JSON.stringify(body) });
-    msg.className = '';
+    const { id } = await post('/jobs', body);
+    msg.className = 'message';
     msg.textContent = `Enqueued ${body.type} job ${id}.`;
-    select(id, false);
+    await openJob(id, false);
     refresh();
   } catch (err) {
-    msg.className = 'error';
+    msg.className = 'message error';
     msg.textContent = err.body && err.body.field ? `${err.body.field}: ${err.message}` : err.message;
     const input = err.body && form[err.body.field];
     if (input && input.focus) {
@@ -220,35 +621,68 @@ async function enqueue(event) {
   }
 }
 
-async function init() {
-  const meta = await api('/meta');
-  $('table-name').textContent = meta.tableName;
-  for (const t of meta.jobTypes) $('f-type').append(new Option(t, t));
-  for (const q of meta.queues) $('queue-select').append(new Option(q, q));
-  state.queue = meta.queues[0] || 'default';
-  $('queue-select').addEventListener('change', (e) => {
-    state.queue = e.target.value;
-    showStatus(state.status);
+// ---- Refresh ----------------------------------------------------------------------------------
+
+/** Reads everything shown; on the timer, a completed list (a table scan) is left as it is. */
+async function refresh(fromTimer = false) {
+  const tasks = [api('/queues').then(renderQueues), api(`/activity?queue=${encodeURIComponent(state.queue)}`).then(renderActivity), loadDetail()];
+  if (state.status !== 'completed' || !fromTimer) tasks.push(loadList());
+  const failed = (await Promise.allSettled(tasks)).find((r) => r.status === 'rejected');
+  $('updated-at').textContent = failed ? `Refresh failed: ${failed.reason.message}` : `Updated ${new Date().toLocaleTimeString()}`;
+}
+
+let timer;
+function schedule() {
+  clearTimeout(timer);
+  if (state.paused) return;
+  timer = setTimeout(async () => {
+    if (!document.hidden) await refresh(true);
+    schedule();
+  }, state.meta.refreshMs);
+}
+
+// ---- Start ------------------------------------------------------------------------------------
+
+function setUpEnqueueType(types) {
+  if (types.length) {
+    for (const t of types) $('f-type').append(new Option(t, t));
+    return;
+  }
+  // A table the server has no handler registry for: any type may be typed in.
+  const input = document.createElement('input');
+  Object.assign(input, { id: 'f-type', name: 'type', required: true, autocomplete: 'off', spellcheck: false });
+  input.setAttribute('list', 'known-types');
+  $('f-type').replaceWith(input);
+}
+
+function wire() {
+  for (const b of document.querySelectorAll('.status')) b.addEventListener('click', () => chooseStatus(b.dataset.status));
+  $('rescan').addEventListener('click', () => api('/queues?discover=1').then(renderQueues));
+  $('filters').addEventListener('submit', search);
+  $('type-filter').addEventListener('change', (e) => chooseType(e.target.value));
+  $('next-page').addEventListener('click', () => goPage(1));
+  $('prev-page').addEventListener('click', () => goPage(-1));
+  $('first-page').addEventListener('click', () => goPage(0));
+  $('reload-list').addEventListener('click', () => loadList());
+  $('select-page').addEventListener('change', (e) => {
+    for (const j of state.page_ ? state.page_.jobs : []) toggleSelected(j.id, e.target.checked);
+    for (const box of $('job-rows').querySelectorAll('input[type=checkbox]')) box.checked = e.target.checked;
   });
-  for (const b of document.querySelectorAll('.count')) b.addEventListener('click', () => showStatus(b.dataset.status));
-  $('next-page').addEventListener('click', () => {
-    if (!state.nextCursor) return;
-    state.cursors[state.page + 1] = state.nextCursor;
-    state.page++;
-    refresh();
+  $('job-rows').addEventListener('keydown', (e) => {
+    const tr = e.target.closest('tr');
+    if (!tr || e.target.tagName === 'INPUT') return;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      const next = e.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
+      next?.querySelector('button').focus();
+      e.preventDefault();
+    }
   });
-  $('prev-page').addEventListener('click', () => {
-    if (state.page > 0) state.page--;
-    refresh();
-  });
-  $('first-page').addEventListener('click', () => {
-    state.page = 0;
-    refresh();
-  });
+  $('bulk-selected').addEventListener('click', bulkSelected);
+  $('bulk-filter').addEventListener('click', bulkFilter);
   $('cancel-job').addEventListener('click', () => act('cancel'));
   $('retry-job').addEventListener('click', () => act('retry'));
   $('enqueue-form').addEventListener('submit', enqueue);
-  for (const el of $('enqueue-form').elements) el.addEventListener('input', () => el.removeAttribute('aria-invalid'));
+  $('enqueue-form').addEventListener('input', (e) => e.target.removeAttribute('aria-invalid'));
   $('pause').addEventListener('click', (e) => {
     state.paused = !state.paused;
     e.target.setAttribute('aria-pressed', String(state.paused));
@@ -256,6 +690,25 @@ async function init() {
     if (!state.paused) refresh();
     schedule();
   });
+  window.addEventListener('popstate', () => {
+    readUrl();
+    showView();
+    refresh();
+  });
+}
+
+async function init() {
+  const meta = await api('/meta');
+  state.meta = meta;
+  $('table-name').textContent = meta.tableName;
+  $('read-only').hidden = !meta.readOnly;
+  document.body.classList.toggle('read-only', meta.readOnly);
+  state.queue = meta.queues[0] || 'default';
+  readUrl();
+  setUpEnqueueType(meta.jobTypes);
+  wire();
+  writeUrl(false);
+  showView();
   await refresh();
   schedule();
 }

@@ -1,0 +1,174 @@
+/**
+ * What the dashboard needs beyond single jobs, kept cheap on a large table: the queues and their
+ * bounded counts (`GET /queues`), the last hour's outcomes (`GET /activity`), lists filtered by
+ * type, lookup by id or idempotency key (`GET /find`) and bulk retry/cancel (`POST /jobs/bulk`).
+ * The routes themselves are in `http-api.ts`; this file holds their logic.
+ */
+import { ValidationError } from '../errors.ts';
+import { idempotentJobId } from '../model/codec.ts';
+import { LIMITS, validateJobId, validateName } from '../model/validate.ts';
+import type { JobQueue } from '../queue.ts';
+import { discoverQueues } from '../store/discover-queues.ts';
+import { countQueue, DEFAULT_COUNT_CAP } from '../store/queue-counts.ts';
+import type { QueueCounts } from '../store/queue-counts.ts';
+import type { Job, JobPage, JobStatus } from '../types.ts';
+import { mapLimit } from '../util/map-limit.ts';
+
+/** Jobs one bulk action touches at most. */
+export const BULK_MAX = 1_000;
+
+/** How long a discovery of the queues in the index is reused before the next `GET /queues` repeats it. */
+export const DISCOVERY_TTL_MS = 5 * 60_000;
+
+/** Rounds of index pages a type-filtered list reads at most before it returns what it found. */
+const TYPE_FILTER_ROUNDS = 5;
+
+/**
+ * The queues the dashboard shows: the ones it was told about, the ones jobs were enqueued to
+ * through it, the ones seen in observed activity, and the ones a scan of the index found (redone
+ * at most every {@link DISCOVERY_TTL_MS}, or when asked).
+ */
+export class QueueDirectory {
+  private readonly known = new Set<string>();
+  private discovered: { at: number; complete: boolean; readUnits: number; queues: string[] } | null = null;
+  private discovering: Promise<void> | null = null;
+
+  constructor(
+    private readonly queue: JobQueue,
+    configured: readonly string[],
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const q of configured) this.known.add(q);
+  }
+
+  /** Adds a queue (one a job was just enqueued to, or one seen in activity). */
+  add(name: string): void {
+    this.known.add(name);
+  }
+
+  /** All queues, sorted, after a discovery if the last one is stale (or `force`). */
+  async list(force = false): Promise<{ queues: string[]; discovery: { at: string; complete: boolean; readUnits: number } | null }> {
+    if (force || !this.discovered || this.now() - this.discovered.at > DISCOVERY_TTL_MS) await this.discover();
+    const d = this.discovered;
+    const queues = [...new Set([...this.known, ...(d?.queues ?? [])])].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
+    return { queues, discovery: d ? { at: new Date(d.at).toISOString(), complete: d.complete, readUnits: d.readUnits } : null };
+  }
+
+  private discover(): Promise<void> {
+    this.discovering ??= discoverQueues(this.queue.store)
+      .then((found) => {
+        this.discovered = { at: this.now(), ...found };
+      })
+      .finally(() => {
+        this.discovering = null;
+      });
+    return this.discovering;
+  }
+}
+
+/** `GET /queues`: every queue with its bounded counts, and what the counting cost. */
+export async function queueOverview(queue: JobQueue, directory: QueueDirectory, force: boolean, cap = DEFAULT_COUNT_CAP) {
+  const { queues, discovery } = await directory.list(force);
+  const counts: QueueCounts[] = await mapLimit(queues, 4, (name) => countQueue(queue.store, name, cap));
+  return { queues: counts, cap, discovery, readUnits: counts.reduce((a, c) => a + c.readUnits, 0) };
+}
+
+/**
+ * A page of jobs with `status` in `queue`, optionally of one `type`. With a type, index pages are
+ * read until `limit` matching jobs are found, the lane ends, or {@link TYPE_FILTER_ROUNDS} rounds
+ * were read; the returned cursor continues after the last job read.
+ */
+export async function listFiltered(queue: JobQueue, o: { status: JobStatus; queue: string; limit: number; cursor?: string; type?: string }): Promise<JobPage & { readonly rounds: number }> {
+  if (o.type === undefined) return { ...(await queue.listJobs(o)), rounds: 1 };
+  const jobs: Job[] = [];
+  let cursor = o.cursor;
+  let rounds = 0;
+  do {
+    const page = await queue.listJobs({ ...o, limit: o.limit - jobs.length, ...(cursor !== undefined ? { cursor } : {}) });
+    jobs.push(...page.jobs);
+    cursor = page.cursor;
+    rounds++;
+  } while (cursor !== undefined && jobs.length < o.limit && rounds < TYPE_FILTER_ROUNDS);
+  return cursor !== undefined ? { jobs, cursor, rounds } : { jobs, rounds };
+}
+
+/** One way a search matched. */
+export interface FindMatch {
+  readonly how: 'id' | 'idempotencyKey';
+  readonly job: Job;
+}
+
+/**
+ * `GET /find?q=&queue=`: the job whose id is `q`, and the job enqueued to `queue` with the
+ * idempotency key `q` (its id is derived from the two, so both are one GetItem each).
+ */
+export async function findJobs(queue: JobQueue, q: string, queueName: string): Promise<FindMatch[]> {
+  if (q.length === 0 || q.length > LIMITS.idempotencyKeyMaxLength) throw new ValidationError('q', `a job id or idempotency key of 1 to ${LIMITS.idempotencyKeyMaxLength} characters`);
+  const name = validateName(queueName, 'queue', LIMITS.queueMaxLength);
+  const asId = /^[A-Za-z0-9_-]{1,64}$/.test(q) ? queue.getJob(q) : Promise.resolve(null);
+  const asKey = queue.getJob(idempotentJobId(name, q));
+  const [byId, byKey] = await Promise.all([asId, asKey]);
+  const matches: FindMatch[] = [];
+  if (byId) matches.push({ how: 'id', job: byId });
+  if (byKey && byKey.id !== byId?.id) matches.push({ how: 'idempotencyKey', job: byKey });
+  return matches;
+}
+
+/** A bulk action: retry failed jobs or cancel pending ones, by ids or by filter. */
+export interface BulkRequest {
+  readonly action: 'retry' | 'cancel';
+  readonly ids?: readonly string[];
+  readonly queue?: string;
+  readonly type?: string;
+  readonly dryRun: boolean;
+}
+
+/** The status a bulk action applies to: retry takes failed jobs, cancel pending ones. */
+export const bulkStatus = (action: BulkRequest['action']): JobStatus => (action === 'retry' ? 'failed' : 'pending');
+
+/** Checks the body of `POST /jobs/bulk`; throws ValidationError naming the field. */
+export function parseBulkRequest(body: unknown): BulkRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'a JSON object { action, ids } or { action, queue, type? }');
+  const b = body as Record<string, unknown>;
+  for (const key of Object.keys(b)) if (!['action', 'ids', 'queue', 'type', 'dryRun'].includes(key)) throw new ValidationError(key, 'one of action, ids, queue, type, dryRun', `unknown field "${key.slice(0, 60)}"`);
+  if (b.action !== 'retry' && b.action !== 'cancel') throw new ValidationError('action', '"retry" (failed jobs) or "cancel" (pending jobs)');
+  if ((b.ids === undefined) === (b.queue === undefined)) throw new ValidationError('ids', 'either ids (a selection) or queue (a filter), not both and not neither');
+  if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw new ValidationError('dryRun', 'true or false');
+  const base = { action: b.action, dryRun: b.dryRun === true } as const;
+  if (b.ids !== undefined) {
+    if (!Array.isArray(b.ids) || b.ids.length === 0 || b.ids.length > BULK_MAX) throw new ValidationError('ids', `an array of 1 to ${BULK_MAX} job ids`);
+    if (b.type !== undefined) throw new ValidationError('type', 'only with queue (a filter)');
+    return { ...base, ids: [...new Set(b.ids.map((id, i) => validateJobId(id, `ids[${i}]`)))] };
+  }
+  const q = validateName(b.queue, 'queue', LIMITS.queueMaxLength);
+  const type = b.type === undefined ? undefined : validateName(b.type, 'type', LIMITS.typeMaxLength);
+  return { ...base, queue: q, ...(type !== undefined ? { type } : {}) };
+}
+
+/** The ids a filter selects (at most {@link BULK_MAX}); `more` if it stopped there. */
+async function idsOfFilter(queue: JobQueue, req: BulkRequest): Promise<{ ids: string[]; more: boolean }> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await queue.listJobs({ status: bulkStatus(req.action), queue: req.queue!, limit: BULK_MAX - ids.length, ...(req.type !== undefined ? { type: req.type } : {}), ...(cursor !== undefined ? { cursor } : {}) });
+    ids.push(...page.jobs.map((j) => j.id));
+    cursor = page.cursor;
+  } while (cursor !== undefined && ids.length < BULK_MAX);
+  return { ids, more: cursor !== undefined };
+}
+
+/**
+ * Runs (or, with `dryRun`, only counts) a bulk action. Each job is one conditional write, exactly
+ * as `retryJob` / `cancelJob`: a job that left the right state in the meantime is skipped, never
+ * forced. Cost per job: a consistent GetItem (1 read unit) and an UpdateItem (1 table + 2 index
+ * write units); a filter adds the listing reads.
+ */
+export async function runBulk(queue: JobQueue, req: BulkRequest) {
+  const selected = req.ids ? { ids: [...req.ids], more: false } : await idsOfFilter(queue, req);
+  const status = bulkStatus(req.action);
+  if (req.dryRun) return { action: req.action, status, dryRun: true, count: selected.ids.length, more: selected.more, ids: selected.ids };
+  const outcomes = await mapLimit(selected.ids, 8, async (id) => ({ id, done: req.action === 'retry' ? await queue.retryJob(id) : await queue.cancelJob(id) }));
+  const done = outcomes.filter((o) => o.done).map((o) => o.id);
+  const skipped = outcomes.filter((o) => !o.done).map((o) => o.id);
+  return { action: req.action, status, dryRun: false, count: selected.ids.length, more: selected.more, done: done.length, skipped };
+}
