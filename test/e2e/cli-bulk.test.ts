@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobQueue } from '../../lib/queue.ts';
 import { startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 import { runCli } from './cli-runner.ts';
@@ -15,7 +16,8 @@ let t: TestStack;
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(t.dataDir, args, env);
 
 beforeAll(async () => {
-  t = await startTestStack({ queues: ['default'] });
+  // bulk holds only jobs delayed by an hour, so its worker leaves them pending.
+  t = await startTestStack({ queues: ['default', 'bulk'] });
 });
 afterAll(async () => t?.cleanup());
 
@@ -65,8 +67,10 @@ describe('jobtable CLI: bulk, lists, stats, watch, work', () => {
   });
 
   it('works a queue with --max-jobs and reports what it did', async () => {
-    for (let i = 0; i < 3; i++) await t.stack.queue.enqueue('noop', { i }, { queue: 'cli-work' });
-    const run = await cli(['work', '--queue', 'cli-work', '--max-jobs', '3', '--concurrency', '2', '--json']);
+    // A queue the stack does not serve: the jobs come from another producer, `jobtable work` runs them.
+    const producer = new JobQueue({ tableName: t.stack.tableName, client: t.stack.client, shardCount: 4 });
+    for (let i = 0; i < 3; i++) await producer.enqueue('noop', { i }, { queue: 'cli-work' });
+    const run = await cli(['work', '--handlers', 'functions/jobs/index.ts', '--queue', 'cli-work', '--max-jobs', '3', '--concurrency', '2', '--json']);
     expect(run.code).toBe(0);
     const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events.filter((e) => e.kind === 'completed')).toHaveLength(3);
