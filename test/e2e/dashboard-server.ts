@@ -41,7 +41,7 @@ export interface DashboardProcess {
 
 /** Starts `jobtable dashboard --table <tableName>` on a free port with `extra` arguments, credentials of DynamoDB Local. */
 export function startDashboard(tableName: string, extra: string[] = []): Promise<DashboardProcess> {
-  const args = ['bin/jobtable.js', 'dashboard', '--table', tableName, '--endpoint', ddbEndpoint(), '--region', 'local', '--port', '0', '--json', ...extra];
+  const args = ['dist/lib/cli/bin.js', 'dashboard', '--table', tableName, '--endpoint', ddbEndpoint(), '--region', 'local', '--port', '0', '--json', ...extra];
   const child = spawn('node', args, {
     env: { ...process.env, NODE_NO_WARNINGS: '1', JOBTABLE_TABLE_NAME: '', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_PROFILE: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

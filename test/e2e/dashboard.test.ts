@@ -18,6 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiListener } from '../../lib/local/http-api.ts';
 import { waitFor } from '../helpers/ddb.ts';
+import { JobQueue } from '../../lib/queue.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 
@@ -201,8 +202,10 @@ describe('dashboard in headless Chromium', () => {
   });
 
   it('lists every queue that has jobs, with delayed apart from waiting, including one no worker serves', async () => {
-    await enqueueApi({ type: 'noop', payload: {}, queue: 'bulk' });
-    await enqueueApi({ type: 'noop', payload: {}, queue: 'bulk', delayMs: 3_600_000 });
+    // The stack refuses a queue no worker serves; another producer writes such jobs to the table.
+    const producer = new JobQueue({ tableName: t.stack.tableName, client: t.stack.client, shardCount: 4 });
+    await producer.enqueue('noop', {}, { queue: 'bulk' });
+    await producer.enqueue('noop', {}, { queue: 'bulk', delayMs: 3_600_000 });
     await page.getByRole('button', { name: 'Look for queues again' }).click();
     const bulk = page.locator('.queue[data-queue="bulk"]');
     await expect.poll(() => bulk.textContent(), { timeout: 10_000 }).toBe('bulk1 waiting · 1 delayed · 0 running · 0 failed');
