@@ -42,6 +42,8 @@ export {
   ValidationError,
 } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';
+export { WorkerDeadlineError } from './errors.ts';
+export type { EnqueueOutcome } from './errors.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions } from './worker/worker.ts';
 export { ENV, queueFromEnv, queueOptionsFromEnv } from './env.ts';

@@ -9,6 +9,10 @@ import type { Job } from '../types.ts';
 import { isConditionFailed } from './context.ts';
 import type { StoreContext } from './context.ts';
 import type { Candidate } from './query-due.ts';
+import { isOutcomeUnknown, resendUntil } from './resend.ts';
+
+/** Longest a claim whose outcome is unknown is resent (never past its own timeout). */
+const CLAIM_RESEND_WINDOW_MS = 10_000;
 
 /** A job this worker now holds. */
 export interface Claim {
@@ -30,12 +34,16 @@ export interface Claim {
  * worker in, and lets a worker take over a job whose previous owner died once its lease is over.
  * The write sets a fresh fencing token and the new lease; the index entry keeps its key and
  * only its projected status and lease change (one index write), so other workers skip it.
+ * Throws if the claim's outcome stays unknown past its resends, or for a refused request.
  */
 export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
   const now = ctx.clock.now();
   const token = randomUUID();
+  // A claim whose outcome is unknown (a 5xx or no answer after the SDK's retries) is resent
+  // unchanged, with its token, for a while: if it had landed, the resend finds the token below.
+  const resendDeadline = now + Math.min(candidate.timeoutMs, CLAIM_RESEND_WINDOW_MS);
   try {
-    const res = await ctx.client.send(
+    const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(
       new UpdateItemCommand({
         TableName: ctx.tableName,
         Key: { [ATTR.id]: { S: candidate.id } },
@@ -65,14 +73,14 @@ export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
-    );
+    ), { resendIf: isOutcomeUnknown });
     return { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) };
   } catch (err) {
     if (isConditionFailed(err)) {
-      // An SDK retry of this very claim, whose first send reached the table although the caller
-      // saw an error, fails its own condition: the item then carries this call's fresh token, which
-      // no other writer can know, so the claim is ours (without this the job would sit leased
-      // and unrun until the lease ran out, and lose an attempt).
+      // A resend of this very claim (by the SDK or by `resendUntil`), whose first send reached the
+      // table although the caller saw an error, fails its own condition: the item then carries this
+      // call's fresh token, which no other writer can know, so the claim is ours (without this the
+      // job would sit leased and unrun until the lease ran out, and lose an attempt).
       if (err.Item?.[ATTR.claimToken]?.S === token) return { job: jobFromItem(err.Item), token, shard: candidate.shard, itemBytes: itemSize(err.Item) };
       return null;
     }
