@@ -1,5 +1,6 @@
 /** Claims one due job: the conditional write that makes exactly one worker its owner. */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { iso, jobFromItem } from '../model/codec.ts';
 import { itemSize } from '../model/item-size.ts';
@@ -39,41 +40,12 @@ export interface Claim {
 export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
   const now = ctx.clock.now();
   const token = randomUUID();
+  const input = claimInput(ctx.tableName, candidate, { workerId, token, now, leaseUntil: leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs) });
   // A claim whose outcome is unknown (a 5xx or no answer after the SDK's retries) is resent
   // unchanged, with its token, for a while: if it had landed, the resend finds the token below.
   const resendDeadline = now + Math.min(candidate.timeoutMs, CLAIM_RESEND_WINDOW_MS);
   try {
-    const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(
-      new UpdateItemCommand({
-        TableName: ctx.tableName,
-        Key: { [ATTR.id]: { S: candidate.id } },
-        ConditionExpression: '#ro = :ro AND (#status = :pending OR #status = :processing) AND (attribute_not_exists(#lease) OR #lease <= :now)',
-        UpdateExpression:
-          'SET #status = :processing, #lease = :lease, #token = :token, #worker = :worker, #started = :now, #updated = :now, #attempts = #attempts + :one',
-        ExpressionAttributeNames: {
-          '#ro': ATTR.runOrder,
-          '#status': ATTR.status,
-          '#lease': ATTR.leaseUntil,
-          '#token': ATTR.claimToken,
-          '#worker': ATTR.workerId,
-          '#started': ATTR.startedAt,
-          '#updated': ATTR.updatedAt,
-          '#attempts': ATTR.attempts,
-        },
-        ExpressionAttributeValues: {
-          ':ro': { S: candidate.runOrder },
-          ':pending': { S: 'pending' },
-          ':processing': { S: 'processing' },
-          ':now': { S: iso(now) },
-          ':lease': { S: iso(leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs)) },
-          ':token': { S: token },
-          ':worker': { S: workerId },
-          ':one': { N: '1' },
-        },
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    ), { resendIf: isOutcomeUnknown });
+    const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(new UpdateItemCommand(input)), { resendIf: isOutcomeUnknown });
     return { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) };
   } catch (err) {
     if (isConditionFailed(err)) {
@@ -86,4 +58,37 @@ export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId
     }
     throw err;
   }
+}
+
+/** The claim's conditional update (see {@link claimJob}). */
+function claimInput(tableName: string, candidate: Candidate, c: { workerId: string; token: string; now: number; leaseUntil: number }): UpdateItemCommandInput {
+  return {
+    TableName: tableName,
+    Key: { [ATTR.id]: { S: candidate.id } },
+    ConditionExpression: '#ro = :ro AND (#status = :pending OR #status = :processing) AND (attribute_not_exists(#lease) OR #lease <= :now)',
+    UpdateExpression:
+      'SET #status = :processing, #lease = :lease, #token = :token, #worker = :worker, #started = :now, #updated = :now, #attempts = #attempts + :one',
+    ExpressionAttributeNames: {
+      '#ro': ATTR.runOrder,
+      '#status': ATTR.status,
+      '#lease': ATTR.leaseUntil,
+      '#token': ATTR.claimToken,
+      '#worker': ATTR.workerId,
+      '#started': ATTR.startedAt,
+      '#updated': ATTR.updatedAt,
+      '#attempts': ATTR.attempts,
+    },
+    ExpressionAttributeValues: {
+      ':ro': { S: candidate.runOrder },
+      ':pending': { S: 'pending' },
+      ':processing': { S: 'processing' },
+      ':now': { S: iso(c.now) },
+      ':lease': { S: iso(c.leaseUntil) },
+      ':token': { S: c.token },
+      ':worker': { S: c.workerId },
+      ':one': { N: '1' },
+    },
+    ReturnValues: 'ALL_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
 }
