@@ -25,7 +25,10 @@ describe('crash: SIGKILLed worker processes (short)', () => {
   });
 
   it('3 workers, 150 jobs, 3 kills: all completed, none over-run, none completed twice', async () => {
-    const out = await runChaos({ endpoint: ddbEndpoint(), client, tableName, workers: 3, jobs: 150, kills: 3, killEveryMs: 100, jobSleepMs: 100, deadlineMs: 100_000 });
+    // A 3 s timeout (5 s lease): under heavy load (average 12) a 1 s timeout expired on a 100 ms job
+    // with no kill involved, an over-run this test would blame on the library (see note 1 in
+    // docs/reliability.md).
+    const out = await runChaos({ endpoint: ddbEndpoint(), client, tableName, workers: 3, jobs: 150, kills: 3, killEveryMs: 100, jobSleepMs: 100, jobTimeoutMs: 3_000, deadlineMs: 100_000 });
     console.log('crash (short):', JSON.stringify({ ...out, overRun: out.overRun.length, notCompleted: out.notCompleted.length, doubleCompleted: out.doubleCompleted.length }));
     expect(out.kills).toBe(3);
     expect(out.notCompleted).toEqual([]);
