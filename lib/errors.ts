@@ -111,6 +111,23 @@ export class LeaseLostError extends JobTableError {
 }
 
 /**
+ * An attempt was stopped at the worker's deadline (`finishBy`, e.g. the end of a Lambda
+ * invocation, minus the lease grace): the worker would end before the job. The attempt counts as
+ * failed and the job is retried with backoff; a job that can never finish within one worker's
+ * budget fails for good once its attempts are used up, with this error as its last.
+ */
+export class WorkerDeadlineError extends JobTableError {
+  static override readonly kind: string = 'WorkerDeadlineError';
+  constructor(readonly jobId: string, readonly finishBy: number, graceMs: number) {
+    super(
+      `Job ${jobId} was stopped ${graceMs} ms before the worker's deadline (finishBy ${new Date(finishBy).toISOString()}): a job must finish within one worker run (a Lambda invocation lasts at most 15 minutes)`,
+      'WORKER_DEADLINE',
+      { jobId, finishBy },
+    );
+  }
+}
+
+/**
  * A handler may throw this to fail the job for good at once, without further attempts.
  *
  * @example
@@ -123,16 +140,39 @@ export class PermanentJobError extends JobTableError {
   }
 }
 
-/** Some jobs of a batch could not be written after retries; `written` lists those that were. */
-export class EnqueueError extends JobTableError {
+/** Where each job of an `enqueueMany` call ended up: every id is in exactly one list. */
+export interface EnqueueOutcome {
+  /** Every job's id, in input order. */
+  readonly ids: readonly string[];
+  /** In the table (created by this call, or already there under the same idempotency key). */
+  readonly written: readonly string[];
+  /** Certainly not in the table: DynamoDB refused the write, or it was never sent. Safe to enqueue again. */
+  readonly notWritten: readonly string[];
+  /**
+   * The write may or may not have landed (no answer even after resends). Enqueue these again only
+   * with an idempotency key, or check with `getJob(id)` first.
+   */
+  readonly unknown: readonly string[];
+}
+
+/**
+ * Some jobs of an `enqueueMany` call could not be written. Every job's id is in exactly one of
+ * `written`, `notWritten` and `unknown`; `ids` lists them in input order. `onEnqueued` was called
+ * for the written ones.
+ */
+export class EnqueueError extends JobTableError implements EnqueueOutcome {
   static override readonly kind: string = 'EnqueueError';
-  constructor(
-    message: string,
-    readonly written: readonly string[],
-    readonly notWritten: readonly string[],
-    options?: { cause?: unknown },
-  ) {
-    super(message, 'ENQUEUE_FAILED', { written, notWritten }, options);
+  readonly ids: readonly string[];
+  readonly written: readonly string[];
+  readonly notWritten: readonly string[];
+  readonly unknown: readonly string[];
+
+  constructor(message: string, outcome: EnqueueOutcome, options?: { cause?: unknown }) {
+    super(message, 'ENQUEUE_FAILED', { written: outcome.written, notWritten: outcome.notWritten, unknown: outcome.unknown }, options);
+    this.ids = outcome.ids;
+    this.written = outcome.written;
+    this.notWritten = outcome.notWritten;
+    this.unknown = outcome.unknown;
   }
 }
 
@@ -141,7 +181,7 @@ export class EnqueueError extends JobTableError {
  * names the operation. Nothing was sent to DynamoDB.
  */
 export class ReadOnlyError extends JobTableError {
-  override name = 'ReadOnlyError';
+  static override readonly kind: string = 'ReadOnlyError';
   constructor(readonly operation: string) {
     super(`Read-only: ${operation} is refused (the dashboard was started with --read-only)`, 'READ_ONLY', { operation });
   }

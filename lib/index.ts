@@ -45,6 +45,8 @@ export {
   ValidationError,
 } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';
+export { WorkerDeadlineError } from './errors.ts';
+export type { EnqueueOutcome } from './errors.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions } from './worker/worker.ts';
 export { ENV, parseQueueList, queueOptionsFromEnv } from './env.ts';

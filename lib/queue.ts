@@ -2,7 +2,7 @@
  * `JobQueue`: the facade users call. Validates input, builds items, and delegates to one store
  * operation per method; `processJobs` runs the drain engine.
  */
-import { PayloadTooLargeError, ValidationError } from './errors.ts';
+import { EnqueueError, PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
 import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
@@ -13,8 +13,9 @@ import { countJobs } from './store/count-jobs.ts';
 import type { StoreContext } from './store/context.ts';
 import { getJob } from './store/get-job.ts';
 import { listJobs } from './store/list-jobs.ts';
-import { putJob } from './store/put-job.ts';
+import { putJob, settlePut } from './store/put-job.ts';
 import { putJobs } from './store/put-jobs.ts';
+import type { PutJobsOutcome } from './store/put-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
 import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
@@ -131,8 +132,13 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    * Adds many jobs: all are validated first (nothing is written if one is bad), then written in
    * batches of 25 with unprocessed items retried. Jobs with idempotency keys are written one by
    * one with a condition. Returns the ids in input order.
+   *
+   * A write whose answer is lost is settled before returning (a batch is never resent whole: its
+   * jobs are put one by one with a condition, which finds those that landed). If some jobs still
+   * could not be written, it throws an {@link EnqueueError} in which every job's id is in exactly
+   * one of `written`, `notWritten` and `unknown`, after calling `onEnqueued` for the written ones.
    * @throws ValidationError naming `jobs[i].<field>`
-   * @throws EnqueueError if some jobs could not be written after retries (it lists which were)
+   * @throws EnqueueError if some jobs could not be written (it lists where each one ended up)
    */
   async enqueueMany<K extends keyof M & string>(jobs: readonly EnqueueRequest<K, M[K]>[]): Promise<string[]> {
     if (!Array.isArray(jobs)) throw new ValidationError('jobs', 'an array of { type, payload, options? }');
@@ -143,16 +149,38 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
       return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].`);
     });
-    const plain = built.filter((b) => !b.keyed);
+    const out = await this.writeMany(built);
+    const byId = new Map(built.map((b) => [b.id, b.info]));
+    this.notify(out.notify.map((id) => byId.get(id)!));
+    const ids = built.map((b) => b.id);
+    if (out.notWritten.length === 0 && out.unknown.length === 0) return ids;
+    throw new EnqueueError(
+      `${out.written.length} of ${ids.length} jobs written, ${out.notWritten.length} not written, ${out.unknown.length} unknown: ${out.error instanceof Error ? out.error.message : String(out.error)}`,
+      { ids, written: out.written, notWritten: out.notWritten, unknown: out.unknown },
+      { cause: out.error },
+    );
+  }
+
+  /**
+   * Writes unkeyed jobs in batches, then keyed ones with conditional puts; stops at the first
+   * batch that is not wholly written (the rest, keyed ones included, are not written). `notify`
+   * lists the jobs this call may have created.
+   */
+  private async writeMany(built: ReturnType<JobQueue['build']>[]): Promise<PutJobsOutcome & { notify: string[] }> {
     const keyed = built.filter((b) => b.keyed);
-    await putJobs(this.store, plain.map((b) => b.item));
-    const created = [...plain.map((b) => b.info)];
-    const keyedResults = await mapLimit(keyed, 16, (b) => putJob(this.store, b.item));
-    keyedResults.forEach((r, i) => {
-      if (r.created) created.push(keyed[i]!.info);
-    });
-    this.notify(created);
-    return built.map((b) => b.id);
+    const out = await putJobs(this.store, built.filter((b) => !b.keyed).map((b) => b.item));
+    const notify = [...out.written];
+    if (out.notWritten.length > 0 || out.unknown.length > 0) {
+      out.notWritten.push(...keyed.map((b) => b.id));
+      return { ...out, notify };
+    }
+    for (const s of await mapLimit(keyed, 16, (b) => settlePut(this.store, b.item))) {
+      if (s.state === 'created' || s.state === 'existed') out.written.push(s.id);
+      else (s.state === 'unknown' ? out.unknown : out.notWritten).push(s.id);
+      if (s.state === 'created' || (s.state === 'existed' && s.uncertain)) notify.push(s.id);
+      if (s.error !== undefined) out.error ??= s.error;
+    }
+    return { ...out, notify };
   }
 
   /** Reads a job; null if there is none (or its retention has expired). */

@@ -43,7 +43,11 @@ export interface BackoffOptions {
 
 /** Options for {@link JobQueue.enqueue}. */
 export interface EnqueueOptions {
-  /** When the job may start. Mutually exclusive with `delayMs`. @default now */
+  /**
+   * When the job may start: a Date, epoch milliseconds, or an ISO-8601 string with a UTC offset
+   * (`2030-01-01T09:00:00Z`, `2030-01-01T09:00:00-05:00`; a string without one is refused, as it
+   * would be read in the producer's local time zone). Mutually exclusive with `delayMs`. @default now
+   */
   readonly runAt?: Date | string | number;
   /** Start no earlier than this many milliseconds from now. @default 0 */
   readonly delayMs?: number;
@@ -210,14 +214,21 @@ export interface JobContext<P = unknown> {
   readonly job: Job<P>;
   /** 1 for the first attempt. */
   readonly attempt: number;
-  /** Aborted at the job's timeout, when the lease is lost, or when the worker shuts down. */
+  /**
+   * Aborted at the job's timeout (always before its lease ends, by the lease grace), when the
+   * lease is lost, when the worker shuts down, or before the worker's `finishBy`.
+   */
   readonly signal: AbortSignal;
   /**
    * Reports progress. Writes at most about once a second; the last value is always written with
    * the outcome. Resolves `false` if this worker no longer holds the job.
    */
   progress(current: number, total?: number, message?: string): Promise<boolean>;
-  /** Extends the lease (and the timeout) by `timeoutMs` from now. Resolves `false` if the lease is lost. */
+  /**
+   * Extends the lease (and the timeout) to `timeoutMs` from when the heartbeat is sent, never past
+   * the worker's `finishBy`. Heartbeats run one at a time (a call made while one is in flight
+   * shares it). Resolves `false` if the lease is lost.
+   */
   heartbeat(): Promise<boolean>;
 }
 
@@ -261,7 +272,9 @@ export interface ProcessJobsOptions {
   readonly timeBudgetMs?: number;
   /**
    * Epoch ms by which every claimed job must be able to finish: a job is claimed only if its
-   * timeout (plus grace) ends before this (a Lambda passes its deadline). @default none
+   * timeout (plus grace) ends before this (a Lambda passes its deadline), heartbeats never extend
+   * a lease past it, and a handler still running `leaseGraceMs` before it is aborted with a
+   * `WorkerDeadlineError` (a failed attempt). @default none
    */
   readonly finishBy?: number;
   /** Grace added to `timeoutMs` to make the lease; at most 2000. @default 2000 */

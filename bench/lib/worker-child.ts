@@ -8,13 +8,17 @@
  * {@link ChildResult} at the end. The `noop` handler optionally sleeps and, with `runLog`, appends
  * `start <id> <attempt>` before running and `done <id>` after its completion was written, so a
  * parent can count runs per job even across SIGKILLs (appendFileSync reaches the page cache
- * before the handler returns).
+ * before the handler returns). Every `start` line ends with the epoch ms it was written, and
+ * every handler that returns or throws appends `end <id> <pid> <epoch ms> <aborted>`, so a parent
+ * can check that no two runs of one job overlapped. With `heartbeat`, each job heartbeats once
+ * and then works; on a first attempt the heartbeat's response is held back at random (the write
+ * lands at once), as after throttling or a slow network.
  */
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 // Direct imports rather than lib/index.ts: the bundle stays small and free of the local stack.
 import { JobQueue } from '../../lib/queue.ts';
-import type { ProcessReport, WorkerEvent } from '../../lib/types.ts';
+import type { JobContext, ProcessReport, WorkerEvent } from '../../lib/types.ts';
 import { Worker } from '../../lib/worker/worker.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { CapacityMeter } from './capacity.ts';
@@ -36,6 +40,20 @@ export interface ChildConfig {
   readonly jobSleepMs?: number;
   /** `pollIntervalMs` of the long-lived worker. @default 200 */
   readonly pollIntervalMs?: number;
+  /** `leaseGraceMs` of the worker. @default 2000 */
+  readonly leaseGraceMs?: number;
+  /** Heartbeat once, then work `workMs` (instead of sleeping `jobSleepMs`). */
+  readonly heartbeat?: HeartbeatPlan;
+}
+
+/** What a heartbeating job does. */
+export interface HeartbeatPlan {
+  /** Milliseconds of work after the heartbeat returned (cut short if the signal aborts). */
+  readonly workMs: number;
+  /** Chance that a first attempt's heartbeat response is held back. */
+  readonly slowRate: number;
+  /** How long a held-back response takes. */
+  readonly slowResponseMs: number;
 }
 
 /** What a child prints at the end. */
@@ -51,6 +69,30 @@ export interface ChildResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Sleeps `ms`, or less if `signal` aborts first. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+/** Holds back the response of the next heartbeat of each job in `slow` by `delayMs` (the write lands at once). */
+function holdBackHeartbeats(client: ReturnType<typeof localClient>, slow: Set<string>, delayMs: number): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: { id?: { S?: string } }; ExpressionAttributeValues?: Record<string, unknown> };
+      const id = input.Key?.id?.S;
+      const isHeartbeat = context.commandName === 'UpdateItemCommand' && !!input.ExpressionAttributeValues?.[':lease'] && !!input.ExpressionAttributeValues?.[':fence_write'];
+      if (!isHeartbeat || !id || !slow.delete(id)) return next(args);
+      const out = await next(args);
+      await sleep(delayMs);
+      return out;
+    },
+    { step: 'deserialize', name: 'holdBackHeartbeat', priority: 'high' },
+  );
+}
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
   const client = localClient(cfg.endpoint);
@@ -60,10 +102,24 @@ async function main(): Promise<void> {
   const log = (line: string) => {
     if (cfg.runLog) appendFileSync(cfg.runLog, `${line}\n`);
   };
+  const slow = new Set<string>();
+  if (cfg.heartbeat) holdBackHeartbeats(client, slow, cfg.heartbeat.slowResponseMs);
+  const work = async (ctx: JobContext) => {
+    const plan = cfg.heartbeat;
+    if (!plan) return cfg.jobSleepMs ? sleep(cfg.jobSleepMs) : undefined;
+    if (ctx.attempt === 1 && Math.random() < plan.slowRate) slow.add(ctx.job.id);
+    await ctx.heartbeat();
+    await sleepUnlessAborted(plan.workMs, ctx.signal);
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+  };
   const handlers = {
-    noop: async (_payload: unknown, ctx: { job: { id: string }; attempt: number }) => {
-      log(`start ${ctx.job.id} ${ctx.attempt} ${process.pid}`);
-      if (cfg.jobSleepMs) await sleep(cfg.jobSleepMs);
+    noop: async (_payload: unknown, ctx: JobContext) => {
+      log(`start ${ctx.job.id} ${ctx.attempt} ${process.pid} ${Date.now()}`);
+      try {
+        await work(ctx);
+      } finally {
+        log(`end ${ctx.job.id} ${process.pid} ${Date.now()} ${ctx.signal.aborted}`);
+      }
       return null;
     },
   };
@@ -82,9 +138,9 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   let report: ProcessReport;
   if (cfg.mode === 'drain') {
-    report = await queue.processJobs(handlers, { concurrency: cfg.concurrency, onEvent });
+    report = await queue.processJobs(handlers, { concurrency: cfg.concurrency, onEvent, ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}) });
   } else {
-    const worker = new Worker(queue, handlers, { concurrency: cfg.concurrency, pollIntervalMs: cfg.pollIntervalMs ?? 200, onEvent });
+    const worker = new Worker(queue, handlers, { concurrency: cfg.concurrency, pollIntervalMs: cfg.pollIntervalMs ?? 200, onEvent, ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}) });
     const done = worker.start();
     await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
     await worker.stop();

@@ -8,7 +8,7 @@ import { errorFromJSON, JobTableError, ValidationError } from '../errors.ts';
 import { idempotentJobId } from '../model/codec.ts';
 import type { EnqueueOptions, EnqueueRequest, JobTypeMap } from '../types.ts';
 import { toJobEvent } from './protocol.ts';
-import type { EnqueueEvent } from './protocol.ts';
+import type { EnqueueEvent, EnqueueJobEvent } from './protocol.ts';
 
 /** Options of {@link LambdaJobClient}. */
 export interface LambdaJobClientOptions {
@@ -22,12 +22,24 @@ export interface LambdaJobClientOptions {
 export interface InvokeOptions {
   /**
    * `RequestResponse` waits for the ids and surfaces validation errors. `Event` queues the
-   * invoke and returns at once: the client then sets an idempotency key on every job that has
-   * none, so that Lambda's retries of the asynchronous invoke never create a second job, and
-   * returns the ids those keys determine (invalid input is only logged by the function).
+   * invoke and returns at once, with the ids the jobs' keys determine (invalid input is only
+   * logged by the function). Either way the client sets an idempotency key on every job that has
+   * none, so that a resent invoke (the SDK's retry after a lost response, Lambda's retry of an
+   * asynchronous invoke) never creates a second job.
    * @default "RequestResponse"
    */
   readonly invocationType?: 'RequestResponse' | 'Event';
+}
+
+/**
+ * The job with an idempotency key: its own, or a fresh one made here, once per `enqueue` call.
+ * The function's default key (`lambda:<awsRequestId>`) does not survive a resend of a synchronous
+ * invoke (each run gets a new request id), so the client fixes the key before the first send;
+ * the SDK then resends the same bytes. A caller that retries `enqueue` itself makes a new call
+ * with a new key: pass your own `idempotencyKey` to make those retries safe too.
+ */
+function withClientKey(job: EnqueueJobEvent): EnqueueJobEvent {
+  return job.idempotencyKey === undefined ? { ...job, idempotencyKey: randomUUID() } : job;
 }
 
 const decoder = new TextDecoder();
@@ -59,7 +71,7 @@ export class LambdaJobClient<M extends JobTypeMap = Record<string, any>> {
    * @throws JobTableError for other failures the function reported
    */
   async enqueue<K extends keyof M & string>(type: K, payload: M[K], options?: EnqueueOptions, invoke: InvokeOptions = {}): Promise<string> {
-    const event = toJobEvent(type, payload, options);
+    const event = withClientKey(toJobEvent(type, payload, options));
     if (invoke.invocationType === 'Event') return (await this.send({ jobs: [event] }, 'Event'))[0]!;
     const res = await this.invoke(event, 'RequestResponse');
     if (typeof res.id !== 'string') throw new JobTableError('The enqueue function returned no id', 'BAD_RESPONSE', { response: res });
@@ -76,13 +88,13 @@ export class LambdaJobClient<M extends JobTypeMap = Record<string, any>> {
     return this.send({ jobs: jobs.map((j) => toJobEvent(j.type, j.payload, j.options)) }, invoke.invocationType ?? 'RequestResponse');
   }
 
-  private async send(event: { jobs: ReturnType<typeof toJobEvent>[] }, type: 'RequestResponse' | 'Event'): Promise<string[]> {
+  private async send(event: { jobs: EnqueueJobEvent[] }, type: 'RequestResponse' | 'Event'): Promise<string[]> {
+    const keyed = event.jobs.map(withClientKey);
     if (type === 'Event') {
-      const keyed = event.jobs.map((j) => (j.idempotencyKey === undefined ? { ...j, idempotencyKey: randomUUID() } : j));
       await this.invoke({ jobs: keyed }, 'Event');
       return keyed.map((j) => idempotentJobId(j.queue ?? 'default', j.idempotencyKey!));
     }
-    const res = await this.invoke(event, 'RequestResponse');
+    const res = await this.invoke({ jobs: keyed }, 'RequestResponse');
     if (!Array.isArray(res.ids)) throw new JobTableError('The enqueue function returned no ids', 'BAD_RESPONSE', { response: res });
     return res.ids as string[];
   }

@@ -79,8 +79,23 @@ export function decideAfterFailure(
   return { kind: 'retry', runAtMs: nowMs + delayMs, delayMs };
 }
 
-/** TTL (epoch seconds) of a job that just finished with `status`. */
-export function expiryFor(status: 'completed' | 'failed' | 'cancelled', nowMs: number, retention: Required<RetentionOptions>): number {
-  const keep = status === 'completed' ? retention.completedMs : status === 'failed' ? retention.failedMs : retention.cancelledMs;
+/** Idempotency keys of the jobs recurring schedules enqueue start with this (one key per firing). */
+export const FIRING_KEY_PREFIX = 'schedule:';
+
+/**
+ * EventBridge Scheduler redelivers a firing for up to 24 hours. The record of a firing's job is
+ * kept at least this long after it finished, so that a late redelivery finds its key instead of
+ * enqueueing the job again, whatever the retention of finished jobs.
+ */
+export const FIRING_KEY_MIN_RETENTION_MS = 24 * 3_600_000;
+
+/**
+ * TTL (epoch seconds) of a job that just finished with `status`.
+ * @param idempotencyKey the job's key: a recurring firing's record is kept at least
+ *   {@link FIRING_KEY_MIN_RETENTION_MS}
+ */
+export function expiryFor(status: 'completed' | 'failed' | 'cancelled', nowMs: number, retention: Required<RetentionOptions>, idempotencyKey?: string | null): number {
+  let keep = status === 'completed' ? retention.completedMs : status === 'failed' ? retention.failedMs : retention.cancelledMs;
+  if (idempotencyKey?.startsWith(FIRING_KEY_PREFIX)) keep = Math.max(keep, FIRING_KEY_MIN_RETENTION_MS);
   return Math.ceil((nowMs + keep) / 1000);
 }

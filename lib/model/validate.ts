@@ -83,12 +83,27 @@ export function validateInteger(value: unknown, field: string, min: number, max:
   return value;
 }
 
-/** Parses a due time: a Date, an ISO-8601 string or epoch milliseconds, from 1970 to 9999. */
+/**
+ * An ISO-8601 date and time with a UTC offset (`Z`, `+02:00`, `-0500`). Without one, `Date.parse`
+ * reads the time in the local time zone of whoever parses it, so the same string would mean
+ * different instants for different producers.
+ */
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+/**
+ * Parses a due time: a Date, an ISO-8601 string with a UTC offset, or epoch milliseconds, from
+ * 1970 to 9999.
+ */
 export function validateDate(value: unknown, field: string): number {
-  const limit = 'a valid date (Date, ISO-8601 string or epoch milliseconds) between 1970 and 9999';
+  const limit = 'a valid date (Date, ISO-8601 string with a UTC offset such as Z or +02:00, or epoch milliseconds) between 1970 and 9999';
   let ms: number;
   if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'string') ms = value.trim() === '' ? Number.NaN : Date.parse(value);
+  else if (typeof value === 'string') {
+    ms = value.trim() === '' ? Number.NaN : Date.parse(value);
+    if (Number.isFinite(ms) && !ISO_WITH_OFFSET.test(value.trim())) {
+      throw new ValidationError(field, limit, `"${truncate(value)}" has no UTC offset (add Z or an offset such as +02:00); without one it would be read in the producer's local time zone`);
+    }
+  }
   else if (typeof value === 'number') ms = value;
   else throw new ValidationError(field, limit, `expected a date, got ${describe(value)}`);
   if (!Number.isFinite(ms)) throw new ValidationError(field, limit, 'is not a valid date');

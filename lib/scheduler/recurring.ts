@@ -5,6 +5,7 @@
  * local scheduler.
  */
 import { ValidationError } from '../errors.ts';
+import { FIRING_KEY_PREFIX } from '../model/state.ts';
 import { validateEnqueue } from '../model/validate.ts';
 import type { EnqueueOptions } from '../types.ts';
 import { parseScheduleExpression, validateTimezone } from './expression.ts';
@@ -94,7 +95,7 @@ export function recurringTargetInput(schedule: RecurringSchedule): RecurringTarg
  * (EventBridge Scheduler delivers at least once) creates one job.
  */
 export function firingIdempotencyKey(scheduleName: string, scheduledTime: string): string {
-  return `schedule:${scheduleName}@${scheduledTime}`;
+  return `${FIRING_KEY_PREFIX}${scheduleName}@${scheduledTime}`;
 }
 
 /** What a firing needs: the schedule's job and the time it was scheduled for. */

@@ -25,7 +25,7 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
   const item = got.Item;
   if (!item || item[ATTR.status]?.S !== 'pending' || !item[ATTR.runOrder]?.S) return false;
   const now = ctx.clock.now();
-  const ttl = expiryFor('cancelled', now, ctx.retention);
+  const ttl = expiryFor('cancelled', now, ctx.retention, item[ATTR.idempotencyKey]?.S);
   try {
     await ctx.client.send(
       new UpdateItemCommand({

@@ -1,5 +1,6 @@
 /** Claims one due job: the conditional write that makes exactly one worker its owner. */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { iso, jobFromItem } from '../model/codec.ts';
 import { itemSize } from '../model/item-size.ts';
@@ -9,6 +10,10 @@ import type { Job } from '../types.ts';
 import { isConditionFailed } from './context.ts';
 import type { StoreContext } from './context.ts';
 import type { Candidate } from './query-due.ts';
+import { isOutcomeUnknown, resendUntil } from './resend.ts';
+
+/** Longest a claim whose outcome is unknown is resent (never past its own timeout). */
+const CLAIM_RESEND_WINDOW_MS = 10_000;
 
 /** A job this worker now holds. */
 export interface Claim {
@@ -30,52 +35,60 @@ export interface Claim {
  * worker in, and lets a worker take over a job whose previous owner died once its lease is over.
  * The write sets a fresh fencing token and the new lease; the index entry keeps its key and
  * only its projected status and lease change (one index write), so other workers skip it.
+ * Throws if the claim's outcome stays unknown past its resends, or for a refused request.
  */
 export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
   const now = ctx.clock.now();
   const token = randomUUID();
+  const input = claimInput(ctx.tableName, candidate, { workerId, token, now, leaseUntil: leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs) });
+  // A claim whose outcome is unknown (a 5xx or no answer after the SDK's retries) is resent
+  // unchanged, with its token, for a while: if it had landed, the resend finds the token below.
+  const resendDeadline = now + Math.min(candidate.timeoutMs, CLAIM_RESEND_WINDOW_MS);
   try {
-    const res = await ctx.client.send(
-      new UpdateItemCommand({
-        TableName: ctx.tableName,
-        Key: { [ATTR.id]: { S: candidate.id } },
-        ConditionExpression: '#ro = :ro AND (#status = :pending OR #status = :processing) AND (attribute_not_exists(#lease) OR #lease <= :now)',
-        UpdateExpression:
-          'SET #status = :processing, #lease = :lease, #token = :token, #worker = :worker, #started = :now, #updated = :now, #attempts = #attempts + :one',
-        ExpressionAttributeNames: {
-          '#ro': ATTR.runOrder,
-          '#status': ATTR.status,
-          '#lease': ATTR.leaseUntil,
-          '#token': ATTR.claimToken,
-          '#worker': ATTR.workerId,
-          '#started': ATTR.startedAt,
-          '#updated': ATTR.updatedAt,
-          '#attempts': ATTR.attempts,
-        },
-        ExpressionAttributeValues: {
-          ':ro': { S: candidate.runOrder },
-          ':pending': { S: 'pending' },
-          ':processing': { S: 'processing' },
-          ':now': { S: iso(now) },
-          ':lease': { S: iso(leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs)) },
-          ':token': { S: token },
-          ':worker': { S: workerId },
-          ':one': { N: '1' },
-        },
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
+    const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(new UpdateItemCommand(input)), { resendIf: isOutcomeUnknown });
     return { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) };
   } catch (err) {
     if (isConditionFailed(err)) {
-      // An SDK retry of this very claim, whose first send reached the table although the caller
-      // saw an error, fails its own condition: the item then carries this call's fresh token, which
-      // no other writer can know, so the claim is ours (without this the job would sit leased
-      // and unrun until the lease ran out, and lose an attempt).
+      // A resend of this very claim (by the SDK or by `resendUntil`), whose first send reached the
+      // table although the caller saw an error, fails its own condition: the item then carries this
+      // call's fresh token, which no other writer can know, so the claim is ours (without this the
+      // job would sit leased and unrun until the lease ran out, and lose an attempt).
       if (err.Item?.[ATTR.claimToken]?.S === token) return { job: jobFromItem(err.Item), token, shard: candidate.shard, itemBytes: itemSize(err.Item) };
       return null;
     }
     throw err;
   }
+}
+
+/** The claim's conditional update (see {@link claimJob}). */
+function claimInput(tableName: string, candidate: Candidate, c: { workerId: string; token: string; now: number; leaseUntil: number }): UpdateItemCommandInput {
+  return {
+    TableName: tableName,
+    Key: { [ATTR.id]: { S: candidate.id } },
+    ConditionExpression: '#ro = :ro AND (#status = :pending OR #status = :processing) AND (attribute_not_exists(#lease) OR #lease <= :now)',
+    UpdateExpression:
+      'SET #status = :processing, #lease = :lease, #token = :token, #worker = :worker, #started = :now, #updated = :now, #attempts = #attempts + :one',
+    ExpressionAttributeNames: {
+      '#ro': ATTR.runOrder,
+      '#status': ATTR.status,
+      '#lease': ATTR.leaseUntil,
+      '#token': ATTR.claimToken,
+      '#worker': ATTR.workerId,
+      '#started': ATTR.startedAt,
+      '#updated': ATTR.updatedAt,
+      '#attempts': ATTR.attempts,
+    },
+    ExpressionAttributeValues: {
+      ':ro': { S: candidate.runOrder },
+      ':pending': { S: 'pending' },
+      ':processing': { S: 'processing' },
+      ':now': { S: iso(c.now) },
+      ':lease': { S: iso(c.leaseUntil) },
+      ':token': { S: c.token },
+      ':worker': { S: c.workerId },
+      ':one': { N: '1' },
+    },
+    ReturnValues: 'ALL_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
 }

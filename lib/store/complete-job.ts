@@ -6,16 +6,17 @@ import { ATTR } from '../schema.ts';
 import type { StoreContext } from './context.ts';
 import { fencedUpdate } from './fenced-update.ts';
 import { progressClause } from './report-progress.ts';
-import type { ProgressInput } from './report-progress.ts';
+import type { OutcomeExtras } from './report-progress.ts';
 
 /**
  * Marks a claimed job completed with its result (fenced by the claim token: see
  * {@link fencedUpdate}). Removes the index keys, so the job leaves the sparse index in the same
- * write, and sets its TTL. Returns false if this worker no longer holds the job.
+ * write, and sets its TTL. Returns false if this worker no longer holds the job. Pass the same
+ * `extras.writeId` to every resend of one completion (see {@link fencedUpdate}).
  */
-export async function completeJob(ctx: StoreContext, id: string, token: string, result: JsonValue | undefined, progress?: ProgressInput): Promise<boolean> {
+export async function completeJob(ctx: StoreContext, id: string, token: string, result: JsonValue | undefined, extras: OutcomeExtras = {}): Promise<boolean> {
   const now = ctx.clock.now();
-  const ttl = expiryFor('completed', now, ctx.retention);
+  const ttl = expiryFor('completed', now, ctx.retention, extras.idempotencyKey);
   const sets = ['#status = :completed', '#finished = :now', '#updated = :now', '#ttl = :ttl', '#expires = :expires'];
   const names: Record<string, string> = {
     '#status': ATTR.status,
@@ -33,8 +34,8 @@ export async function completeJob(ctx: StoreContext, id: string, token: string, 
     sets.push('#result = :result');
     Object.assign(values, toItem({ ':result': result }));
   }
-  const progressSet = progressClause(progress, now, names, values);
+  const progressSet = progressClause(extras.progress, now, names, values);
   const removes = ['#shard', '#ro', '#lease'];
   if (result === undefined) removes.push('#result');
-  return fencedUpdate(ctx, id, token, { update: `SET ${sets.join(', ')}${progressSet} REMOVE ${removes.join(', ')}`, names, values });
+  return fencedUpdate(ctx, id, token, { update: `SET ${sets.join(', ')}${progressSet} REMOVE ${removes.join(', ')}`, names, values }, extras.writeId);
 }

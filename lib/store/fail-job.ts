@@ -6,7 +6,7 @@ import { ATTR, LANE, encodeReadyOrder, encodeScheduledOrder, statusShardKey } fr
 import type { StoreContext } from './context.ts';
 import { fencedUpdate } from './fenced-update.ts';
 import { progressClause } from './report-progress.ts';
-import type { ProgressInput } from './report-progress.ts';
+import type { OutcomeExtras } from './report-progress.ts';
 
 /** Longest error message kept on the item, in UTF-8 bytes (within the item's reserve). */
 export const MAX_ERROR_BYTES = 4_000;
@@ -19,14 +19,15 @@ export function errorText(message: string): string {
 /**
  * Puts a claimed job back to pending, due at `runAtMs` (fenced by the claim token). Its index
  * sort key moves to the scheduled range, so no worker sees it as due before then. Returns false
- * if this worker no longer holds the job.
+ * if this worker no longer holds the job. Pass the same `extras.writeId` to every resend of one
+ * outcome (see {@link fencedUpdate}).
  */
 export async function retryLater(
   ctx: StoreContext,
   claim: { id: string; token: string; priority: number },
   error: string,
   runAtMs: number,
-  progress?: ProgressInput,
+  extras: OutcomeExtras = {},
 ): Promise<boolean> {
   const now = ctx.clock.now();
   const names: Record<string, string> = {
@@ -45,12 +46,12 @@ export async function retryLater(
     ':ro': encodeScheduledOrder(claim.priority, runAtMs),
     ':now': iso(now),
   });
-  const progressSet = progressClause(progress, now, names, values);
+  const progressSet = progressClause(extras.progress, now, names, values);
   return fencedUpdate(ctx, claim.id, claim.token, {
     update: `SET #status = :pending, #error = :error, #run_at = :run_at, #ro = :ro, #updated = :now${progressSet} REMOVE #lease, #token`,
     names,
     values,
-  });
+  }, extras.writeId);
 }
 
 /**
@@ -61,10 +62,10 @@ export async function failForGood(
   ctx: StoreContext,
   claim: { id: string; token: string; queue: string; shard: number },
   error: string,
-  progress?: ProgressInput,
+  extras: OutcomeExtras = {},
 ): Promise<boolean> {
   const now = ctx.clock.now();
-  const ttl = expiryFor('failed', now, ctx.retention);
+  const ttl = expiryFor('failed', now, ctx.retention, extras.idempotencyKey);
   const names: Record<string, string> = {
     '#status': ATTR.status,
     '#error': ATTR.error,
@@ -84,19 +85,19 @@ export async function failForGood(
     ':expires': iso(ttl * 1000),
     ':shard': statusShardKey(claim.queue, LANE.failed, claim.shard),
   });
-  const progressSet = progressClause(progress, now, names, values);
+  const progressSet = progressClause(extras.progress, now, names, values);
   return fencedUpdate(ctx, claim.id, claim.token, {
     update: `SET #status = :failed, #error = :error, #finished = :now, #updated = :now, #ttl = :ttl, #expires = :expires, #shard = :shard, #ro = :now${progressSet} REMOVE #lease`,
     names,
     values,
-  });
+  }, extras.writeId);
 }
 
 /**
  * Gives a claimed job back unfinished (the worker is shutting down): pending again, due now,
  * and the attempt not counted. Fenced by the claim token.
  */
-export async function releaseJob(ctx: StoreContext, claim: { id: string; token: string; priority: number }): Promise<boolean> {
+export async function releaseJob(ctx: StoreContext, claim: { id: string; token: string; priority: number }, writeId?: string): Promise<boolean> {
   const now = ctx.clock.now();
   return fencedUpdate(ctx, claim.id, claim.token, {
     update: 'SET #status = :pending, #run_at = :now, #ro = :ro, #updated = :now, #attempts = #attempts - :one REMOVE #lease, #token',
@@ -110,5 +111,5 @@ export async function releaseJob(ctx: StoreContext, claim: { id: string; token: 
       '#token': ATTR.claimToken,
     },
     values: toItem({ ':pending': 'pending', ':now': iso(now), ':ro': encodeReadyOrder(claim.priority, now), ':one': 1 }),
-  });
+  }, writeId);
 }

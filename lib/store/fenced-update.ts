@@ -13,6 +13,11 @@ export interface UpdateSpec {
   readonly values: Record<string, AttributeValue>;
 }
 
+/** A fresh id for one logical fenced write; pass the same id to every resend of that write. */
+export function newWriteId(): string {
+  return randomUUID();
+}
+
 /**
  * Applies `spec` to job `id` if `claim_token` still equals `token` and the job is processing.
  * Returns false if the claim was lost.
@@ -21,9 +26,11 @@ export interface UpdateSpec {
  * worker's lease runs out and another worker claims the job, the new claim writes a new token,
  * so the late worker's progress, heartbeat, completion or failure matches nothing and is
  * discarded instead of overwriting the newer attempt's outcome.
+ *
+ * @param writeId identifies this logical write across resends (see {@link newWriteId}); every
+ *   fenced write stores it in `last_fenced_write`
  */
-export async function fencedUpdate(ctx: StoreContext, id: string, token: string, spec: UpdateSpec): Promise<boolean> {
-  const writeId = randomUUID();
+export async function fencedUpdate(ctx: StoreContext, id: string, token: string, spec: UpdateSpec, writeId: string = newWriteId()): Promise<boolean> {
   try {
     await ctx.client.send(
       new UpdateItemCommand({
@@ -40,10 +47,10 @@ export async function fencedUpdate(ctx: StoreContext, id: string, token: string,
     return true;
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
-    // The SDK may resend a write whose first try reached the table although the answer was lost:
-    // if the item carries this call's write id, this write is what made the condition fail. (The
-    // `updated_at` instant alone is not enough: another writer in the same millisecond, such as a
-    // newer claim or its outcome, would pass for this write.)
+    // The SDK (or the caller, passing the same `writeId`) may resend a write whose first try reached
+    // the table although the answer was lost: if the item carries this write id, this write is what
+    // made the condition fail. (The `updated_at` instant alone is not enough: another writer in the
+    // same millisecond, such as a newer claim or its outcome, would pass for this write.)
     return err.Item?.[ATTR.lastFencedWrite]?.S === writeId;
   }
 }

@@ -13,6 +13,16 @@ export interface ProgressInput {
   readonly message?: string;
 }
 
+/** What an outcome write may carry besides the outcome itself. */
+export interface OutcomeExtras {
+  /** The handler's last progress, written with the outcome (the 1 s throttle may have held it back). */
+  readonly progress?: ProgressInput | undefined;
+  /** Identifies one logical outcome write across resends (see `fencedUpdate`). @default a fresh id */
+  readonly writeId?: string;
+  /** The job's idempotency key: a recurring firing's record is kept at least 24 h (see `expiryFor`). */
+  readonly idempotencyKey?: string | null;
+}
+
 /** The stored progress map. */
 export function progressValue(p: ProgressInput, nowMs: number): Record<string, unknown> {
   return {
@@ -54,14 +64,23 @@ export async function reportProgress(ctx: StoreContext, id: string, token: strin
 }
 
 /**
- * Extends the lease to `timeoutMs + grace` from now (fenced by the claim token). The lease is
- * projected into the index so other workers see it: one table and one index write.
+ * Extends the lease to `timeoutMs + grace` from now (fenced by the claim token). See
+ * {@link writeLease}.
  */
 export async function extendLease(ctx: StoreContext, id: string, token: string, timeoutMs: number, graceMs: number): Promise<boolean> {
+  return writeLease(ctx, id, token, leaseUntilMs(ctx.clock.now(), timeoutMs, graceMs));
+}
+
+/**
+ * Sets the lease to end at `leaseUntil` (epoch ms; fenced by the claim token). The caller computes
+ * it before sending, so it knows the lease exactly however long the round trip takes. The lease
+ * is projected into the index so other workers see it: one table and one index write.
+ */
+export async function writeLease(ctx: StoreContext, id: string, token: string, leaseUntil: number): Promise<boolean> {
   const now = ctx.clock.now();
   return fencedUpdate(ctx, id, token, {
     update: 'SET #lease = :lease, #updated = :now',
     names: { '#lease': ATTR.leaseUntil, '#updated': ATTR.updatedAt },
-    values: toItem({ ':lease': iso(leaseUntilMs(now, timeoutMs, graceMs)), ':now': iso(now) }),
+    values: toItem({ ':lease': iso(leaseUntil), ':now': iso(now) }),
   });
 }

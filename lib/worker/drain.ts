@@ -113,7 +113,7 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
     emit({ kind: 'claimed', job: claim.job, pickupDelayMs: Math.max(0, ctx.clock.now() - candidate.runAtMs) });
     // Own properties only: a job type such as "constructor" must not find Object.prototype's.
     const entry = Object.hasOwn(handlers, claim.job.type) ? handlerObject((handlers as Record<string, Parameters<typeof handlerObject>[0]>)[claim.job.type]) : undefined;
-    const p: Promise<void> = runJob(ctx, claim, entry, handlerTypes, { leaseGraceMs: graceMs, shutdownSignal: shutdown.signal, emit })
+    const p: Promise<void> = runJob(ctx, claim, entry, handlerTypes, { leaseGraceMs: graceMs, shutdownSignal: shutdown.signal, emit, finishBy: options.finishBy })
       .then((outcome: RunOutcome) => {
         if (outcome === 'completed') counts.completed++;
         else if (outcome === 'retried') counts.retried++;

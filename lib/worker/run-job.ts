@@ -2,19 +2,21 @@
  * Runs one claimed job: the handler with its context (signal, progress, heartbeat), the
  * timeout, and the write of the outcome, every write fenced by the claim token.
  */
-import { HandlerNotFoundError, JobTableError, JobTimeoutError, LeaseLostError, PayloadTooLargeError, PermanentJobError, ValidationError } from '../errors.ts';
+import { HandlerNotFoundError, JobTableError, JobTimeoutError, LeaseLostError, PayloadTooLargeError, PermanentJobError, ValidationError, WorkerDeadlineError } from '../errors.ts';
 import { toItem } from '../model/codec.ts';
 import { attributeValueSize } from '../model/item-size.ts';
 import { toJsonValue } from '../model/json-value.ts';
 import type { JsonValue } from '../model/json-value.ts';
-import { decideAfterFailure } from '../model/state.ts';
+import { decideAfterFailure, leaseUntilMs, MAX_LEASE_GRACE_MS } from '../model/state.ts';
 import { ATTR, MAX_ITEM_BYTES } from '../schema.ts';
 import { truncateUtf8 } from '../util/text.ts';
 import type { Claim } from '../store/claim-job.ts';
 import { completeJob } from '../store/complete-job.ts';
 import type { StoreContext } from '../store/context.ts';
 import { failForGood, releaseJob, retryLater } from '../store/fail-job.ts';
-import { extendLease, reportProgress } from '../store/report-progress.ts';
+import { newWriteId } from '../store/fenced-update.ts';
+import { reportProgress, writeLease } from '../store/report-progress.ts';
+import { resendUntil } from '../store/resend.ts';
 import type { ProgressInput } from '../store/report-progress.ts';
 import type { Handler, HandlerObject, Job, JobContext, WorkerEvent } from '../types.ts';
 
@@ -37,6 +39,11 @@ export interface RunSettings {
   readonly emit: (event: WorkerEvent) => void;
   /** Minimum gap between progress writes. @default 1000 */
   readonly progressIntervalMs?: number;
+  /**
+   * Epoch ms by which the worker ends (the drain's `finishBy`): heartbeats never extend the lease
+   * past it, and the handler's signal aborts `leaseGraceMs` before it. @default none
+   */
+  readonly finishBy?: number;
 }
 
 /** Normalises a handler entry. */
@@ -62,6 +69,11 @@ export function asError(e: unknown): Error {
 const OUTCOME_OVERHEAD_BYTES = 2_048;
 /** Longest progress message kept, in UTF-8 bytes. */
 const MAX_PROGRESS_MESSAGE_BYTES = 1_000;
+/**
+ * An outcome write is resent (after the SDK's own retries gave up) until this long before the
+ * lease ends: the last resend must reach DynamoDB while this worker still holds the job.
+ */
+const OUTCOME_RESEND_MARGIN_MS = 250;
 
 /** Runs a claimed job to its outcome. Never throws for handler errors; store errors propagate. */
 export async function runJob(
@@ -71,147 +83,240 @@ export async function runJob(
   knownTypes: readonly string[],
   settings: RunSettings,
 ): Promise<RunOutcome> {
-  const job = claim.job;
-  const started = ctx.clock.now();
-  const fence = { id: job.id, token: claim.token, priority: job.priority, queue: job.queue, shard: claim.shard };
-  const emit = settings.emit;
-  const interval = settings.progressIntervalMs ?? 1_000;
+  return new Attempt(ctx, claim, entry, settings).run(knownTypes);
+}
 
-  let lastProgress: ProgressInput | undefined;
-  let progressDirty = false;
-  let lastProgressWrite = 0;
+/**
+ * One attempt of a claimed job. Its deadline follows the lease: the signal aborts `leaseGraceMs`
+ * before the lease in the table ends (and before `finishBy`, if set), where the lease end is
+ * always computed before the write that sets it is sent, so a slow claim or heartbeat round trip
+ * can only make the deadline earlier, never later than the lease.
+ */
+class Attempt {
+  private readonly job: Job;
+  private readonly fence: { id: string; token: string; priority: number; queue: string; shard: number };
+  private readonly started: number;
+  private readonly grace: number;
+  private readonly controller = new AbortController();
+  private readonly aborted: Promise<never>;
+  private rejectAbort!: (reason: Error) => void;
+  private timer: NodeJS.Timeout | undefined;
+  private finished = false;
+  /** When this claim's lease in the table ends (epoch ms), as last written by this worker. */
+  private leaseEnd: number;
+  /** The heartbeat in flight: heartbeats run one at a time, so the leases they write only grow. */
+  private heartbeating: Promise<boolean> | undefined;
+  private lastProgress: ProgressInput | undefined;
+  private progressDirty = false;
+  private lastProgressWrite = 0;
 
-  const fail = async (error: Error, permanent: boolean): Promise<RunOutcome> => {
-    const now = ctx.clock.now();
-    const decision = decideAfterFailure(job, now, permanent, ctx.random);
-    const progress = progressDirty ? lastProgress : undefined;
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly claim: Claim,
+    private readonly entry: HandlerObject | undefined,
+    private readonly settings: RunSettings,
+  ) {
+    this.job = claim.job;
+    this.fence = { id: this.job.id, token: claim.token, priority: this.job.priority, queue: this.job.queue, shard: claim.shard };
+    this.started = ctx.clock.now();
+    this.grace = Math.min(Math.max(settings.leaseGraceMs, 0), MAX_LEASE_GRACE_MS);
+    this.leaseEnd = this.job.leaseUntil?.getTime() ?? leaseUntilMs(this.started, this.job.timeoutMs, this.grace);
+    this.aborted = new Promise<never>((_, reject) => (this.rejectAbort = reject));
+    this.aborted.catch(() => {});
+  }
+
+  async run(knownTypes: readonly string[]): Promise<RunOutcome> {
+    const entry = this.entry;
+    // A job whose lease ran out on its last attempt (its worker died) has no attempt left.
+    if (this.job.attempts > this.job.maxAttempts) {
+      return this.fail(new JobTableError(`Job ${this.job.id} was abandoned by its worker (lease expired) on its last attempt`, 'LEASE_EXPIRED'), true);
+    }
+    if (!entry) return this.fail(new HandlerNotFoundError(this.job.type, knownTypes), true);
+    const shutdown = this.settings.shutdownSignal;
+    const onShutdown = () => this.abort(new WorkerShutdownError(this.job.id));
+    if (shutdown.aborted) onShutdown();
+    else shutdown.addEventListener('abort', onShutdown, { once: true });
+    this.armDeadline(this.leaseEnd);
+    let result: unknown;
+    try {
+      result = await Promise.race([Promise.resolve().then(() => entry.handler(this.job.payload, this.context())), this.aborted]);
+    } catch (err) {
+      return this.afterThrow(err);
+    } finally {
+      this.finished = true;
+      if (this.timer) clearTimeout(this.timer);
+      shutdown.removeEventListener('abort', onShutdown);
+    }
+    return this.complete(result);
+  }
+
+  private abort(reason: Error): void {
+    if (this.controller.signal.aborted) return;
+    this.controller.abort(reason);
+    this.rejectAbort(reason);
+  }
+
+  /**
+   * Arms the abort for a lease that ends at `leaseEnd`, or that would have ended at `uncapped`
+   * had `finishBy` not capped it: `grace` before the lease (or `finishBy`) ends.
+   */
+  private armDeadline(leaseEnd: number, uncapped = leaseEnd): void {
+    const finishBy = this.settings.finishBy ?? Infinity;
+    const atDeadline = finishBy < uncapped;
+    const abortAt = Math.min(leaseEnd, finishBy) - this.grace;
+    const reason = () =>
+      atDeadline ? new WorkerDeadlineError(this.job.id, finishBy, this.grace) : new JobTimeoutError(this.job.id, this.job.timeoutMs);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.abort(reason()), Math.max(0, abortAt - this.ctx.clock.now()));
+  }
+
+  private context(): JobContext {
+    return {
+      job: this.job,
+      attempt: this.job.attempts,
+      signal: this.controller.signal,
+      progress: (current, total, message) => this.progress(current, total, message),
+      heartbeat: () => this.heartbeat(),
+    };
+  }
+
+  private async progress(current: number, total?: number, message?: string): Promise<boolean> {
+    if (this.controller.signal.aborted) return false;
+    const finite = (v: unknown, field: string) => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > Number.MAX_SAFE_INTEGER) {
+        throw new ValidationError(field, 'a finite number', `progress ${field} is ${String(v)}`);
+      }
+      return v;
+    };
+    this.lastProgress = {
+      current: finite(current, 'current'),
+      ...(total !== undefined ? { total: finite(total, 'total') } : {}),
+      ...(message !== undefined ? { message: truncateUtf8(String(message), MAX_PROGRESS_MESSAGE_BYTES) } : {}),
+    };
+    this.progressDirty = true;
+    const now = this.ctx.clock.now();
+    if (now - this.lastProgressWrite < (this.settings.progressIntervalMs ?? 1_000)) return true;
+    this.lastProgressWrite = now;
+    this.progressDirty = false;
+    const ok = await reportProgress(this.ctx, this.job.id, this.claim.token, this.lastProgress);
+    if (!ok) this.abort(new LeaseLostError(this.job.id));
+    return ok;
+  }
+
+  private heartbeat(): Promise<boolean> {
+    if (this.controller.signal.aborted || this.finished) return Promise.resolve(false);
+    this.heartbeating ??= this.extendLease().finally(() => (this.heartbeating = undefined));
+    return this.heartbeating;
+  }
+
+  /**
+   * Writes a lease of `timeoutMs + grace` from now, capped at `finishBy`, and moves the abort to
+   * `grace` before it. "Now" is taken before the write is sent, so however long the response
+   * takes, the abort still comes before the lease in the table ends.
+   */
+  private async extendLease(): Promise<boolean> {
+    const uncapped = leaseUntilMs(this.ctx.clock.now(), this.job.timeoutMs, this.grace);
+    const lease = Math.min(uncapped, this.settings.finishBy ?? Infinity);
+    if (lease <= this.leaseEnd) return true; // capped at finishBy, which the lease already reaches
+    const ok = await writeLease(this.ctx, this.job.id, this.claim.token, lease);
+    if (!ok) {
+      this.abort(new LeaseLostError(this.job.id));
+      return false;
+    }
+    this.leaseEnd = lease;
+    if (!this.finished) this.armDeadline(lease, uncapped);
+    return true;
+  }
+
+  /**
+   * Writes an outcome, resending it past the SDK's retries while the lease holds, always with the
+   * same write id: a resend of a write that had landed then recognises it instead of reading stale.
+   */
+  private persist(write: (writeId: string) => Promise<boolean>): Promise<boolean> {
+    const writeId = newWriteId();
+    return resendUntil(this.ctx, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, () => write(writeId));
+  }
+
+  private finalProgress(): ProgressInput | undefined {
+    return this.progressDirty ? this.lastProgress : undefined;
+  }
+
+  private async afterThrow(err: unknown): Promise<RunOutcome> {
+    const signal = this.controller.signal;
+    const error = asError(signal.aborted ? (signal.reason ?? err) : err);
+    if (error instanceof LeaseLostError) return this.stale('failed');
+    if (error instanceof WorkerShutdownError) {
+      const ok = await this.persist((writeId) => releaseJob(this.ctx, this.fence, writeId));
+      return ok ? 'released' : this.stale('failed');
+    }
+    return this.fail(error, error instanceof PermanentJobError);
+  }
+
+  private async fail(error: Error, permanent: boolean): Promise<RunOutcome> {
+    const now = this.ctx.clock.now();
+    const decision = decideAfterFailure(this.job, now, permanent, this.ctx.random);
+    const progress = this.finalProgress();
+    const durationMs = now - this.started;
     if (decision.kind === 'retry') {
-      const ok = await retryLater(ctx, fence, error.message, decision.runAtMs, progress);
-      if (!ok) return stale('failed');
-      emit({ kind: 'retrying', job, error, retryAt: new Date(decision.runAtMs), durationMs: now - started });
+      const ok = await this.persist((writeId) => retryLater(this.ctx, this.fence, error.message, decision.runAtMs, { progress, writeId }));
+      if (!ok) return this.stale('failed');
+      this.settings.emit({ kind: 'retrying', job: this.job, error, retryAt: new Date(decision.runAtMs), durationMs });
       return 'retried';
     }
-    const ok = await failForGood(ctx, fence, error.message, progress);
-    if (!ok) return stale('failed');
-    emit({ kind: 'failed', job, error, durationMs: now - started });
-    if (entry?.onFailed) {
-      try {
-        await entry.onFailed(error, job);
-      } catch (hookErr) {
-        emit({ kind: 'error', error: asError(hookErr), job });
-      }
-    }
+    const ok = await this.persist((writeId) => failForGood(this.ctx, this.fence, error.message, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
+    if (!ok) return this.stale('failed');
+    this.settings.emit({ kind: 'failed', job: this.job, error, durationMs });
+    await this.callOnFailed(error);
     return 'failed';
-  };
-  const stale = (outcome: 'completed' | 'failed'): RunOutcome => {
-    emit({ kind: 'stale', job, outcome });
-    return 'stale';
-  };
-
-  // A job whose lease ran out on its last attempt (its worker died) has no attempt left.
-  if (job.attempts > job.maxAttempts) {
-    return fail(new JobTableError(`Job ${job.id} was abandoned by its worker (lease expired) on its last attempt`, 'LEASE_EXPIRED'), true);
   }
-  if (!entry) return fail(new HandlerNotFoundError(job.type, knownTypes), true);
 
-  const controller = new AbortController();
-  const timeoutMs = job.timeoutMs;
-  let timer: NodeJS.Timeout | undefined;
-  let rejectAbort!: (reason: Error) => void;
-  const aborted = new Promise<never>((_, reject) => (rejectAbort = reject));
-  aborted.catch(() => {});
-  const abort = (reason: Error) => {
-    if (controller.signal.aborted) return;
-    controller.abort(reason);
-    rejectAbort(reason);
-  };
-  let finished = false;
-  const armTimeout = (ms: number) => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => abort(new JobTimeoutError(job.id, timeoutMs)), Math.max(0, ms));
-  };
-  const onShutdown = () => abort(new WorkerShutdownError(job.id));
-  if (settings.shutdownSignal.aborted) onShutdown();
-  else settings.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
-  // The timeout ends with the lease minus its grace, measured from the claim (not from now: a
-  // slow claim must not let the lease run out while this handler still runs).
-  const leaseEnd = job.leaseUntil?.getTime();
-  armTimeout(leaseEnd !== undefined ? Math.min(timeoutMs, leaseEnd - settings.leaseGraceMs - ctx.clock.now()) : timeoutMs);
-
-  const jobContext: JobContext = {
-    job,
-    attempt: job.attempts,
-    signal: controller.signal,
-    async progress(current: number, total?: number, message?: string) {
-      if (controller.signal.aborted) return false;
-      const finite = (v: unknown, field: string) => {
-        if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > Number.MAX_SAFE_INTEGER) {
-          throw new ValidationError(field, 'a finite number', `progress ${field} is ${String(v)}`);
-        }
-        return v;
-      };
-      lastProgress = {
-        current: finite(current, 'current'),
-        ...(total !== undefined ? { total: finite(total, 'total') } : {}),
-        ...(message !== undefined ? { message: truncateUtf8(String(message), MAX_PROGRESS_MESSAGE_BYTES) } : {}),
-      };
-      progressDirty = true;
-      const now = ctx.clock.now();
-      if (now - lastProgressWrite < interval) return true;
-      lastProgressWrite = now;
-      progressDirty = false;
-      const ok = await reportProgress(ctx, job.id, claim.token, lastProgress);
-      if (!ok) abort(new LeaseLostError(job.id));
-      return ok;
-    },
-    async heartbeat() {
-      if (controller.signal.aborted || finished) return false;
-      const ok = await extendLease(ctx, job.id, claim.token, job.timeoutMs, settings.leaseGraceMs);
-      if (!ok) abort(new LeaseLostError(job.id));
-      else if (!finished) armTimeout(job.timeoutMs);
-      return ok;
-    },
-  };
-
-  let result: unknown;
-  try {
-    result = await Promise.race([Promise.resolve().then(() => entry.handler(job.payload, jobContext)), aborted]);
-  } catch (err) {
-    const error = asError(controller.signal.aborted ? (controller.signal.reason ?? err) : err);
-    if (error instanceof LeaseLostError) return stale('failed');
-    if (error instanceof WorkerShutdownError) {
-      const ok = await releaseJob(ctx, fence);
-      return ok ? 'released' : stale('failed');
+  private async callOnFailed(error: Error): Promise<void> {
+    if (!this.entry?.onFailed) return;
+    try {
+      await this.entry.onFailed(error, this.job);
+    } catch (hookErr) {
+      this.settings.emit({ kind: 'error', error: asError(hookErr), job: this.job });
     }
-    return fail(error, error instanceof PermanentJobError);
-  } finally {
-    finished = true;
-    if (timer) clearTimeout(timer);
-    settings.shutdownSignal.removeEventListener('abort', onShutdown);
   }
 
-  let stored: JsonValue | undefined;
-  try {
-    stored = result === undefined ? undefined : toJsonValue(result, 'result');
+  private stale(outcome: 'completed' | 'failed'): RunOutcome {
+    this.settings.emit({ kind: 'stale', job: this.job, outcome });
+    return 'stale';
+  }
+
+  private async complete(result: unknown): Promise<RunOutcome> {
+    let stored: JsonValue | undefined;
+    try {
+      stored = this.storable(result);
+    } catch (err) {
+      // A result that cannot be stored never will be: fail for good rather than run again.
+      return this.fail(asError(err), true);
+    }
+    const progress = this.finalProgress();
+    let ok: boolean;
+    try {
+      ok = await this.persist((writeId) => completeJob(this.ctx, this.job.id, this.claim.token, stored, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
+    } catch (err) {
+      // DynamoDB refused the write itself (not a transient fault): retrying the handler cannot help.
+      if (err instanceof Error && err.name === 'ValidationException') {
+        return this.fail(new JobTableError(`Could not store the outcome: ${err.message}`, 'OUTCOME_REJECTED', { jobId: this.job.id }, { cause: err }), true);
+      }
+      throw err;
+    }
+    if (!ok) return this.stale('completed');
+    this.settings.emit({ kind: 'completed', job: this.job, durationMs: this.ctx.clock.now() - this.started });
+    return 'completed';
+  }
+
+  /** The result as stored, after checking it fits in the item. */
+  private storable(result: unknown): JsonValue | undefined {
+    const stored = result === undefined ? undefined : toJsonValue(result, 'result');
     if (stored !== undefined) {
-      const bytes = claim.itemBytes + ATTR.result.length + attributeValueSize(toItem({ r: stored }).r!) + OUTCOME_OVERHEAD_BYTES;
+      const bytes = this.claim.itemBytes + ATTR.result.length + attributeValueSize(toItem({ r: stored }).r!) + OUTCOME_OVERHEAD_BYTES;
       if (bytes > MAX_ITEM_BYTES) throw new PayloadTooLargeError('result', bytes, MAX_ITEM_BYTES);
     }
-  } catch (err) {
-    // A result that cannot be stored never will be: fail for good rather than run again.
-    return fail(asError(err), true);
+    return stored;
   }
-  let ok: boolean;
-  try {
-    ok = await completeJob(ctx, job.id, claim.token, stored, progressDirty ? lastProgress : undefined);
-  } catch (err) {
-    // DynamoDB refused the write itself (not a transient fault): retrying the handler cannot help.
-    if (err instanceof Error && err.name === 'ValidationException') return fail(new JobTableError(`Could not store the outcome: ${err.message}`, 'OUTCOME_REJECTED', { jobId: job.id }, { cause: err }), true);
-    throw err;
-  }
-  if (!ok) return stale('completed');
-  emit({ kind: 'completed', job, durationMs: ctx.clock.now() - started });
-  return 'completed';
 }
 
 /** The job types a handler map knows. */

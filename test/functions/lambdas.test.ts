@@ -143,6 +143,20 @@ describe('Lambda functions and LambdaJobClient', () => {
     expect(pending.find((j) => j.id === keyed)?.idempotencyKey).toBe('order-42');
   });
 
+  it('a synchronous invoke resent after a lost response creates each job once', async () => {
+    // The function ran, the connection reset before its response arrived, and the SDK resent the
+    // identical request, which Lambda runs under a new request id.
+    lambdaMock.on(InvokeCommand).callsFake(async (input) => {
+      const event = JSON.parse(decoder.decode(input.Payload));
+      await enqueue(event, { awsRequestId: `lost-${Math.random()}` });
+      return { StatusCode: 200, Payload: encoder.encode(JSON.stringify(await enqueue(event, { awsRequestId: `resent-${Math.random()}` }))) };
+    });
+    const one = await jobs.enqueue('noop', { s: 1 }, { queue: 'sync-resent' });
+    const many = await jobs.enqueueMany([1, 2].map((n) => ({ type: 'noop' as const, payload: { n }, options: { queue: 'sync-resent' } })));
+    const pending = (await queue.listJobs({ status: 'pending', queue: 'sync-resent' })).jobs;
+    expect(pending.map((j) => j.id).sort()).toEqual([one, ...many].sort());
+  });
+
   it('defaults the idempotency key to the request id, so a retried invoke writes nothing new', async () => {
     const ctx = context(1000, 'same-request');
     const a = await enqueue({ type: 'noop', payload: { x: 1 }, queue: 'retried' }, ctx);

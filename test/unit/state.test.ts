@@ -72,4 +72,13 @@ describe('expiryFor', () => {
     expect(expiryFor('failed', 0, DEFAULT_RETENTION)).toBe(30 * 86_400);
     expect(expiryFor('cancelled', 1_500, { ...DEFAULT_RETENTION, cancelledMs: 1_000 })).toBe(3);
   });
+
+  it("keeps a recurring firing's record at least 24 h (Scheduler's redelivery window), other keys as configured", () => {
+    const short = { completedMs: 1_000, failedMs: 1_000, cancelledMs: 1_000 };
+    for (const status of ['completed', 'failed', 'cancelled'] as const) {
+      expect(expiryFor(status, 0, short, 'schedule:nightly@2030-01-01T02:00:00Z')).toBe(24 * 3_600);
+      expect(expiryFor(status, 0, short, 'order-42')).toBe(1);
+    }
+    expect(expiryFor('completed', 0, DEFAULT_RETENTION, 'schedule:nightly@2030-01-01T02:00:00Z')).toBe(7 * 86_400);
+  });
 });

@@ -40,7 +40,19 @@ describe('validateEnqueue', () => {
     expect(validateEnqueue('t', {}, { runAt: new Date(at).toISOString() }, NOW).runAtMs).toBe(at);
     expect(validateEnqueue('t', {}, { runAt: at }, NOW).runAtMs).toBe(at);
     expect(validateEnqueue('t', {}, { delayMs: 1500 }, NOW).runAtMs).toBe(NOW + 1500);
+    expect(validateEnqueue('t', {}, { runAt: '2030-01-01T09:00:00-05:00' }, NOW).runAtMs).toBe(Date.UTC(2030, 0, 1, 14));
+    expect(validateEnqueue('t', {}, { runAt: '2030-01-01T09:00+0530' }, NOW).runAtMs).toBe(Date.UTC(2030, 0, 1, 3, 30));
   });
+
+  it.each(['2030-01-01T09:00:00', '2030-01-01T09:00', '2030-01-01', 'January 1, 2030 09:00', '2030-01-01 09:00:00.000'])(
+    'refuses the runAt string %j, which has no UTC offset (it would be read in the local time zone)',
+    (runAt) => {
+      const err = rejects(() => validateEnqueue('t', {}, { runAt }, NOW, 'jobs[2].'));
+      expect(err.field).toBe('jobs[2].options.runAt');
+      expect(err.limit).toMatch(/offset/);
+      expect(err.message).toMatch(/offset/);
+    },
+  );
 
   it.each([
     ['empty type', () => validateEnqueue('', {}, {}, NOW), 'type'],

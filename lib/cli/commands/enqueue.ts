@@ -79,7 +79,7 @@ export const enqueueCommand: Command = {
   help: [
     '--file, -f <path>        one job per line: {"type", "payload", "delayMs"?, "priority"?, ...}',
     '--delay <duration>       start no earlier than this from now (500, 30s, 5m, 1h)',
-    '--run-at <iso-time>      start no earlier than this time',
+    '--run-at <iso-time>      start no earlier than this time (with Z or an offset, e.g. 2030-01-01T09:00:00Z)',
     '--priority, -p <n>       -1000 to 1000, higher first (default 10)',
     '--queue, -q <name>       (default "default")',
     '--max-attempts <n>       (default 3)',

@@ -14,6 +14,42 @@ import { JobQueue } from '../../../lib/index.ts';
 import { ATTR } from '../../../lib/schema.ts';
 import { spawnWorker } from '../../../bench/lib/spawn-worker.ts';
 import type { WorkerProcess } from '../../../bench/lib/spawn-worker.ts';
+import type { HeartbeatPlan } from '../../../bench/lib/worker-child.ts';
+
+/**
+ * Start and end of every run, from the run logs (`start <id> <attempt> <pid> <ms>`,
+ * `end <id> <pid> <ms> <aborted>`), to check that runs of one job never overlap.
+ */
+class RunTimeline {
+  private readonly runs = new Map<string, Array<{ pid: string; start: number; end?: number }>>();
+  abortedRuns = 0;
+
+  add(line: string): void {
+    const [kind, id, a, b, c] = line.split(' ');
+    if (!id) return;
+    if (kind === 'start' && c) (this.runs.get(id) ?? this.runs.set(id, []).get(id)!).push({ pid: b!, start: Number(c) });
+    if (kind === 'end') {
+      // A process runs a job at most once at a time: the end belongs to its latest open run.
+      const open = (this.runs.get(id) ?? []).filter((r) => r.pid === a && r.end === undefined).pop();
+      if (open) open.end = Number(b);
+      if (c === 'true') this.abortedRuns++;
+    }
+  }
+
+  /** Runs that began before the previous run of the same job ended. */
+  overlaps(killedAt: Map<string, number>): Array<{ id: string; endedAt: number; nextStartedAt: number }> {
+    const found: Array<{ id: string; endedAt: number; nextStartedAt: number }> = [];
+    for (const [id, runs] of this.runs) {
+      const sorted = [...runs].sort((x, y) => x.start - y.start);
+      for (let i = 1; i < sorted.length; i++) {
+        const prev = sorted[i - 1]!;
+        const endedAt = prev.end ?? killedAt.get(prev.pid) ?? Infinity;
+        if (sorted[i]!.start < endedAt) found.push({ id, endedAt, nextStartedAt: sorted[i]!.start });
+      }
+    }
+    return found;
+  }
+}
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -27,8 +63,12 @@ export interface ChaosOptions {
   readonly killEveryMs: number;
   /** Milliseconds each job sleeps (so that kills land mid-job). */
   readonly jobSleepMs: number;
-  /** Timeout of each job; its lease is this plus the 2 s grace. @default 1000 */
+  /** Timeout of each job; its lease is this plus the grace. @default 1000 */
   readonly jobTimeoutMs?: number;
+  /** The workers' lease grace. @default 2000 */
+  readonly leaseGraceMs?: number;
+  /** Jobs heartbeat once (some responses held back), then work: see {@link HeartbeatPlan}. */
+  readonly heartbeat?: HeartbeatPlan;
   /** Give up after this long. */
   readonly deadlineMs: number;
   /** Progress lines. @default none */
@@ -44,6 +84,13 @@ export interface ChaosOutcome {
   readonly overRun: Array<{ id: string; runs: number; hits: number; retried: number; staleIn: number }>;
   /** Jobs whose completion was written more than once (a stale worker overwrote an outcome). */
   readonly doubleCompleted: string[];
+  /**
+   * Pairs of runs of one job that overlapped in time: a run began before the previous one ended
+   * (a killed run ends when its process was seen dead).
+   */
+  readonly overlaps: Array<{ id: string; endedAt: number; nextStartedAt: number }>;
+  /** Runs whose handler's signal was aborted (a timeout or a deadline). */
+  readonly abortedRuns: number;
   readonly jobsHitByKills: number;
   readonly totalRuns: number;
   readonly staleOutcomes: number;
@@ -51,6 +98,20 @@ export interface ChaosOutcome {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The slow-heartbeat scenario: a 3 s timeout and 0.5 s grace (a 3.5 s lease from the heartbeat's
+ * send); each job heartbeats, then works 2 s; 40% of first attempts get their heartbeat response
+ * 2.5 s late. A deadline counted from the response (2.5 + 3 s) would let such a run work on until
+ * 4.5 s, a second past its lease, while another worker may claim the job. Counted from the send,
+ * the run is aborted at 3 s and retried.
+ */
+export const SLOW_HEARTBEATS = {
+  jobTimeoutMs: 3_000,
+  leaseGraceMs: 500,
+  jobSleepMs: 0,
+  heartbeat: { workMs: 2_000, slowRate: 0.4, slowResponseMs: 2_500 },
+} as const satisfies Partial<ChaosOptions>;
 
 async function countCompleted(client: DynamoDBClient, tableName: string): Promise<number> {
   let count = 0;
@@ -92,9 +153,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
       jobSleepMs: o.jobSleepMs,
       pollIntervalMs: 200,
       runLog: join(dir, `run-${spawned++}.log`),
+      ...(o.leaseGraceMs !== undefined ? { leaseGraceMs: o.leaseGraceMs } : {}),
+      ...(o.heartbeat ? { heartbeat: o.heartbeat } : {}),
     });
   const slots = Array.from({ length: o.workers }, spawn);
   const killed = new Set<number>();
+  /** When each killed process was seen dead (epoch ms): the end of any run it had not finished. */
+  const killedAt = new Map<string, number>();
   const allResults: Array<Promise<import('../../../bench/lib/worker-child.ts').ChildResult | null>> = slots.map((s) => s.result);
   try {
     await Promise.all(slots.map((s) => s.ready));
@@ -110,6 +175,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         killed.add(victim.pid);
         victim.process.kill('SIGKILL');
         await victim.result;
+        killedAt.set(String(victim.pid), Date.now());
         kills++;
         const replacement = spawn();
         slots[slot] = replacement;
@@ -122,6 +188,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     for (const s of slots) s.process.kill('SIGTERM');
     const results = (await Promise.all(allResults)).filter((r) => r !== null);
     // Analyse the run logs.
+    const timeline = new RunTimeline();
     const runsById = new Map<string, number>();
     const doneById = new Map<string, number>();
     const startedIn = new Map<string, Set<string>>(); // pid -> job ids started
@@ -131,6 +198,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     const staleById = new Map<string, number>();
     for (const f of readdirSync(dir)) {
       for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+        timeline.add(line);
         const [kind, id, a, b] = line.split(' ');
         if (!id) continue;
         const pid = kind === 'start' ? b! : a!;
@@ -164,6 +232,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         .map((id) => ({ id, runs: runsById.get(id) ?? 0, hits: hits.get(id) ?? 0, retried: retriedById.get(id) ?? 0, staleIn: staleById.get(id) ?? 0 }))
         .filter((x) => x.runs > 1 + x.hits),
       doubleCompleted: ids.filter((id) => (doneById.get(id) ?? 0) > 1),
+      overlaps: timeline.overlaps(killedAt),
+      abortedRuns: timeline.abortedRuns,
       jobsHitByKills: hits.size,
       totalRuns: [...runsById.values()].reduce((a, b) => a + b, 0),
       staleOutcomes: results.reduce((s, r) => s + r.report.stale, 0),

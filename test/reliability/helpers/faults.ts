@@ -79,3 +79,83 @@ export function injectFaults(client: DynamoDBClient, options: FaultOptions = {})
   );
   return log;
 }
+
+/** How a {@link FaultRule} hits a matching call. */
+export type RuleMode =
+  /** Fail without sending: the request never reaches DynamoDB. */
+  | 'before'
+  /** Send, let DynamoDB apply it, then fail: the caller sees an error for a write that happened. */
+  | 'after'
+  /** Send, let DynamoDB apply it, then hold the response for `delayMs` (a slow round trip). */
+  | 'slow';
+
+/** A targeted fault: the next `times` calls that `match` are hit. */
+export interface FaultRule {
+  /** Which calls: by command name (`UpdateItemCommand`) and input. */
+  readonly match: (command: string, input: any) => boolean;
+  readonly mode: RuleMode;
+  /** How many matching calls to hit (each SDK attempt is one call). @default 1 */
+  readonly times?: number;
+  /** Error kind for `before`/`after`. @default 'http500' */
+  readonly kind?: FaultKind;
+  /** Response delay for `slow`. @default 2500 */
+  readonly delayMs?: number;
+}
+
+/** What a rule did so far. */
+export interface RuleLog {
+  /** Matching calls hit. */
+  hits: number;
+  /** Every matching call seen (hit or not), by its input. */
+  readonly seen: unknown[];
+}
+
+/**
+ * Adds one targeted fault rule to `client`, inside the SDK's retry loop like {@link injectFaults}.
+ * @example
+ * // every SDK attempt of the next completion write fails after it was applied
+ * addFaultRule(client, { match: isOutcomeWrite('completed'), mode: 'after', times: 3 });
+ */
+export function addFaultRule(client: DynamoDBClient, rule: FaultRule): RuleLog {
+  const log: RuleLog = { hits: 0, seen: [] };
+  const times = rule.times ?? 1;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? 'unknown';
+      if (!rule.match(command, args.input)) return next(args);
+      log.seen.push(args.input);
+      if (log.hits >= times) return next(args);
+      log.hits++;
+      if (rule.mode === 'before') throw faultError(rule.kind ?? 'http500', command);
+      if (rule.mode === 'slow') {
+        const out = await next(args);
+        await new Promise((r) => setTimeout(r, rule.delayMs ?? 2_500));
+        return out;
+      }
+      await next(args).catch(() => {});
+      throw faultError(rule.kind ?? 'http500', command);
+    },
+    { step: 'deserialize', name: `jobtableFaultRule${Math.random().toString(36).slice(2)}`, priority: 'high' },
+  );
+  return log;
+}
+
+type UpdateInput = { UpdateExpression?: string; ExpressionAttributeValues?: Record<string, { S?: string }> };
+
+/** Matches the outcome write of a claimed job: `completed`, `retry` (back to pending later) or `failed`. */
+export function isOutcomeWrite(outcome: 'completed' | 'retry' | 'failed'): FaultRule['match'] {
+  const marker = outcome === 'completed' ? ':completed' : outcome === 'failed' ? ':failed' : ':error';
+  return (command, input: UpdateInput) => {
+    const values = input.ExpressionAttributeValues;
+    if (command !== 'UpdateItemCommand' || !values?.[':fence_write'] || !values[marker]) return false;
+    return outcome !== 'retry' || !values[':failed']; // a final failure carries an error too
+  };
+}
+
+/** Matches a claim (the conditional update that takes a due job). */
+export const isClaim: FaultRule['match'] = (command, input: UpdateInput) =>
+  command === 'UpdateItemCommand' && !!input.ExpressionAttributeValues?.[':token'] && !!input.ExpressionAttributeValues?.[':processing'];
+
+/** Matches a heartbeat (a fenced write of the lease alone). */
+export const isHeartbeat: FaultRule['match'] = (command, input: UpdateInput) =>
+  command === 'UpdateItemCommand' && !!input.ExpressionAttributeValues?.[':fence_write'] && !!input.ExpressionAttributeValues?.[':lease'];

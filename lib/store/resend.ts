@@ -1,0 +1,64 @@
+/**
+ * Resending a write past the SDK's own retries. The SDK gives up after a few attempts within
+ * about a second; a write that must not be abandoned (a job's outcome, a claim that may have
+ * landed) is resent here with backoff until a deadline. Only requests that are safe to resend
+ * unchanged come here: conditional writes that recognise their own earlier landing (the same
+ * fencing token or write id).
+ */
+import type { StoreContext } from './context.ts';
+
+/** Error names DynamoDB uses for "slow down": the request was refused, so nothing was applied. */
+const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'LimitExceededException']);
+
+/**
+ * True for an error after which the request may or may not have been applied: no HTTP answer at
+ * all (a reset, a timeout) or a 5xx. A 4xx answer means DynamoDB refused the request.
+ */
+export function isOutcomeUnknown(err: unknown): boolean {
+  if (!(err instanceof Error)) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === undefined || status >= 500;
+}
+
+/** True for an error worth resending: throttling, a 5xx, or no answer at all. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof Error && (THROTTLING.has(err.name) || (err as { $retryable?: unknown }).$retryable !== undefined)) return true;
+  return isOutcomeUnknown(err);
+}
+
+/** Options of {@link resendUntil}. */
+export interface ResendOptions {
+  /** First pause between resends; doubles each time, with jitter. @default 50 */
+  readonly baseDelayMs?: number;
+  /** Longest pause. @default 1000 */
+  readonly maxDelayMs?: number;
+  /** Most resends, whatever the clock says (an injected clock may stand still). @default 40 */
+  readonly maxResends?: number;
+  /** Which errors to resend after. @default {@link isTransient} */
+  readonly resendIf?: (err: unknown) => boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Runs `send`, and while it throws a transient error resends it with backoff, as long as the
+ * next resend can start before `deadlineMs` (epoch ms on `ctx.clock`). The first send always
+ * happens. Rethrows the last error when time or resends run out, or at once for a permanent one.
+ */
+export async function resendUntil<T>(ctx: StoreContext, deadlineMs: number, send: () => Promise<T>, options: ResendOptions = {}): Promise<T> {
+  const base = options.baseDelayMs ?? 50;
+  const maxDelay = options.maxDelayMs ?? 1_000;
+  const maxResends = options.maxResends ?? 40;
+  const resendIf = options.resendIf ?? isTransient;
+  for (let resend = 0; ; resend++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!resendIf(err) || resend >= maxResends) throw err;
+      const cap = Math.min(maxDelay, base * 2 ** resend);
+      const pause = cap / 2 + ctx.random() * (cap / 2);
+      if (ctx.clock.now() + pause >= deadlineMs) throw err;
+      await sleep(pause);
+    }
+  }
+}
