@@ -12,6 +12,7 @@ import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,7 +94,14 @@ export function bundlingTarget(handlersPath: string, depsLockFilePath?: string):
   if (!lock || !existsSync(lock)) {
     throw new Error(`JobTable: no lock file (${LOCK_FILES.join(', ')}) found above ${handlersPath}; run npm install, or pass depsLockFilePath`);
   }
-  return { projectRoot: dirname(lock), depsLockFilePath: lock };
+  const projectRoot = dirname(lock);
+  try {
+    createRequire(join(projectRoot, 'package.json')).resolve('esbuild');
+  } catch {
+    // Without it NodejsFunction silently tries Docker instead.
+    throw new ValidationError('handlersEntry', 'a module in a project with esbuild installed', `JobTable bundles with your project's own esbuild, and ${projectRoot} has none: npm install --save-dev esbuild`);
+  }
+  return { projectRoot, depsLockFilePath: lock };
 }
 
 /** Settings of one function built by {@link jobFunction}. */

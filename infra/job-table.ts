@@ -16,6 +16,8 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, parseQueueList } from '../lib/env.ts';
+import { ValidationError } from '../lib/errors.ts';
+import { validateInteger, validateShardCount } from '../lib/model/validate.ts';
 import { METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, POWERTOOLS_ENV } from '../lib/observability/names.ts';
 import { DEFAULT_SHARD_COUNT, TABLE } from '../lib/schema.ts';
 import { wakeEvent } from '../lib/scheduler/wake-event.ts';
@@ -133,6 +135,7 @@ export class JobTable extends Construct {
     const handlersPath = resolveHandlersEntry(props.handlersEntry);
     const target = bundlingTarget(handlersPath, props.depsLockFilePath);
     this.queues = parseQueueList((props.queues ?? ['default']).join(','), 'queues');
+    validateSettings(props);
     this.serviceName = props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -377,6 +380,21 @@ export class JobTable extends Construct {
 export interface JobTableMetricOptions extends cloudwatch.MetricOptions {
   /** The queue. @default the first served queue */
   readonly queue?: string;
+}
+
+/**
+ * Checks the numbers the functions read from their environment at start-up, so that a bad value
+ * fails the synth instead of every invocation.
+ * @throws ValidationError naming the prop and its limit
+ */
+function validateSettings(props: JobTableProps): void {
+  if (props.shardCount !== undefined) validateShardCount(props.shardCount, 'shardCount');
+  if (props.workerConcurrency !== undefined) validateInteger(props.workerConcurrency, 'workerConcurrency', 1, 1_000);
+  if (props.workerReservedConcurrency !== undefined) validateInteger(props.workerReservedConcurrency, 'workerReservedConcurrency', 1, 10_000);
+  const timeoutS = props.workerTimeout?.toSeconds();
+  if (timeoutS !== undefined && (timeoutS < 30 || timeoutS > 900)) {
+    throw new ValidationError('workerTimeout', 'from 30 seconds to 15 minutes (the Lambda maximum)', `got ${timeoutS} s`);
+  }
 }
 
 /** The table's CDK key schema, from the same CreateTable definition the runtime uses. */

@@ -25,10 +25,13 @@ export class JobTableError extends Error {
 
   constructor(message: string, code: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(message, options);
+    // Every jobtable class along the chain has its own `kind`; a user's subclass need not.
     const kinds: string[] = [];
-    for (let c: unknown = new.target; typeof c === 'function' && Object.hasOwn(c, 'kind'); c = Object.getPrototypeOf(c)) kinds.push((c as typeof JobTableError).kind);
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+      if (Object.hasOwn(c, 'kind')) kinds.push((c as typeof JobTableError).kind);
+    }
     Object.defineProperty(this, KINDS, { value: kinds, enumerable: false });
-    this.name = kinds[0] ?? 'JobTableError';
+    this.name = Object.hasOwn(new.target, 'kind') ? kinds[0]! : new.target.name || kinds[0]!;
     this.code = code;
     this.context = context;
   }

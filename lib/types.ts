@@ -248,7 +248,11 @@ export type Handler<P = any, R = unknown> = HandlerFn<P, R> | HandlerObject<P, R
 /** A map of job types to payload types, used to type queues and handlers. */
 export type JobTypeMap = Record<string, unknown>;
 
-/** Handlers for every job type of a map. */
+/**
+ * Handlers for the job types of a map. Keys are optional, so one worker may serve a subset of the
+ * types; a job whose type has no handler fails with `HandlerNotFoundError` (and the local stack
+ * refuses such a type at enqueue).
+ */
 export type Handlers<M extends JobTypeMap = JobTypeMap> = { [K in keyof M]?: Handler<M[K]> };
 
 /** Events the worker emits, for logs and metrics. */

@@ -39,7 +39,10 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
   let where: string;
   let served: Pick<JobQueueOptions, 'queues' | 'jobTypes'> = {};
   if (options.table) {
-    client = new DynamoDBClient({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+    // An endpoint without a region is a DynamoDB Local of your own: its any-credentials config.
+    client = options.endpoint && !options.region
+      ? localClient(options.endpoint)
+      : new DynamoDBClient({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
     tableName = options.table;
     where = `table ${tableName}${options.region ? ` in ${options.region}` : ''}${options.endpoint ? ` at ${options.endpoint}` : ''}`;
   } else if (options.endpoint) {

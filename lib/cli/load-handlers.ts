@@ -9,25 +9,23 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handlers } from '../types.ts';
+import { validateHandlerMap } from '../worker/process-options.ts';
 import { CliError, EXIT } from './exit.ts';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
 const SUPPORTED = new Set([...TYPESCRIPT, '.js', '.mjs', '.cjs']);
 
-/** Registers the project's `tsx` loader (its ESM API, found from `cwd`); false if the project has none. */
-async function registerTsx(cwd: string): Promise<boolean> {
+/** The project's `tsx` ESM API (found from `cwd`), or undefined if the project has none. */
+async function projectTsx(cwd: string): Promise<{ tsImport: (specifier: string, parentURL: string) => Promise<unknown> } | undefined> {
   let pkgPath: string;
   try {
     pkgPath = createRequire(join(cwd, 'package.json')).resolve('tsx/package.json');
   } catch {
-    return false;
+    return undefined;
   }
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> };
   const entry = pkg.exports?.['./esm/api']?.import?.default;
-  if (!entry) return false;
-  const api = (await import(pathToFileURL(join(dirname(pkgPath), entry)).href)) as { register: () => unknown };
-  api.register();
-  return true;
+  return entry ? import(pathToFileURL(join(dirname(pkgPath), entry)).href) : undefined;
 }
 
 /** True if `err` says Node cannot load this file type by itself. */
@@ -37,20 +35,30 @@ function isUnknownExtension(err: unknown): boolean {
 }
 
 /**
- * Imports `path`. For TypeScript it registers the project's tsx first, if there is one (a failed
- * import is cached by URL, so there is no second try); without tsx, Node may strip types itself.
+ * Imports `path`. TypeScript goes through the project's tsx (`tsImport`, which also handles a
+ * `.ts` file in a CommonJS-scoped project, the layout `cdk init` creates); without tsx, Node may
+ * strip types itself.
  */
 async function importModule(path: string, cwd: string): Promise<Record<string, unknown>> {
-  const typescript = TYPESCRIPT.has(extname(path));
-  const withTsx = typescript && (await registerTsx(cwd));
+  const url = pathToFileURL(path).href;
+  if (!TYPESCRIPT.has(extname(path))) return (await import(url)) as Record<string, unknown>;
+  const tsx = await projectTsx(cwd);
+  if (tsx) return (await tsx.tsImport(url, pathToFileURL(join(cwd, 'package.json')).href)) as Record<string, unknown>;
   try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    return (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    if (typescript && !withTsx && isUnknownExtension(err)) {
+    if (isUnknownExtension(err)) {
       throw new CliError(`cannot load the TypeScript module ${path}: this Node cannot strip types; install tsx in your project (npm i -D tsx) or pass a compiled .js module`, EXIT.usage);
     }
     throw err;
   }
+}
+
+/** Where an import failed, for the message: the error and the first frames of its stack. */
+function describeLoadError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at |^file:|^\//.test(l)).slice(0, 3);
+  return [err.message, ...frames.map((f) => `  ${f.trim()}`)].join('\n');
 }
 
 /**
@@ -66,14 +74,16 @@ export async function loadHandlers(modulePath: string, cwd: string = process.cwd
     mod = await importModule(path, cwd);
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`--handlers: could not load "${modulePath}": ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
+    throw new CliError(`--handlers: could not load "${modulePath}": ${describeLoadError(err)}`, EXIT.usage);
   }
   const handlers = mod.handlers ?? (mod.default as Record<string, unknown> | undefined)?.handlers;
-  if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
+  if (handlers === undefined) {
     throw new CliError(`--handlers: "${modulePath}" must have a named export \`handlers\`: an object mapping job types to handlers (export const handlers = { send_email: async (payload) => ... })`, EXIT.usage);
   }
-  const bad = Object.entries(handlers).find(([, h]) => typeof h !== 'function' && (typeof h !== 'object' || h === null || typeof (h as { handler?: unknown }).handler !== 'function'));
-  if (bad) throw new CliError(`--handlers: handler "${bad[0]}" in "${modulePath}" must be a function or an object { handler, onFailed? }`, EXIT.usage);
-  if (Object.keys(handlers).length === 0) throw new CliError(`--handlers: "${modulePath}" exports no handlers`, EXIT.usage);
+  try {
+    validateHandlerMap(handlers);
+  } catch (err) {
+    throw new CliError(`--handlers: "${modulePath}": ${(err as Error).message}`, EXIT.usage);
+  }
   return handlers as Handlers;
 }

@@ -2,6 +2,7 @@
  * The `jobtable` command line: parses global and command options (`node:util` parseArgs), runs
  * the command, and turns errors into one clear line and an exit code (see `exit.ts`).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { JobTableError, ValidationError } from '../errors.ts';
 import type { Command, Io } from './command.ts';
@@ -122,6 +123,19 @@ export function parseError(args: readonly string[], options: NonNullable<OptionS
   return new CliError(`${err.message.replace(/\.\s.*$/s, '')} ${see}`, EXIT.usage, { code: 'USAGE' });
 }
 
+/** The package's version, from its package.json (two levels above `lib/cli/` in the source and in `dist/`). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'jobtable' && pkg.version) return pkg.version;
+    } catch {
+      /* not there: try the next */
+    }
+  }
+  return 'unknown';
+}
+
 /**
  * Runs the CLI with `argv` (without `node` and the script) and resolves to the exit code.
  * @example
@@ -129,6 +143,10 @@ export function parseError(args: readonly string[], options: NonNullable<OptionS
  */
 export async function runCli(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    out(io, packageVersion());
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     out(io, usage());
     return name === undefined ? EXIT.usage : EXIT.ok;

@@ -21,6 +21,7 @@ import { queueFromEnv } from '../queue-from-env.ts';
 import { isWakeEvent } from '../scheduler/port.ts';
 import { MAX_WAKE_WAIT_MS } from '../scheduler/wakeups.ts';
 import type { Handlers, JobTypeMap, ProcessReport, WorkerEvent } from '../types.ts';
+import { validateHandlerMap } from '../worker/process-options.ts';
 
 /** Time kept free at the end of an invocation for writing outcomes and flushing metrics. */
 export const SAFETY_MARGIN_MS = 5_000;
@@ -91,7 +92,7 @@ function observabilityCache(extra: ((e: WorkerEvent) => void) | undefined) {
  * export const handler = createWorkerHandler(handlers);
  */
 export function createWorkerHandler<M extends JobTypeMap = Record<string, any>>(handlers: Handlers<M>, options: WorkerHandlerOptions = {}): WorkerHandler {
-  if (!handlers || typeof handlers !== 'object') throw new TypeError('createWorkerHandler(handlers): handlers must be an object mapping job types to handlers');
+  validateHandlerMap(handlers); // at module init: a bad map fails the deployment's first invocation, not every job
   let deployment: { readonly env: EnvQueueOptions; readonly queue: JobQueue<M> } | undefined;
   const observability = observabilityCache(options.onEvent);
   const safetyMarginMs = options.safetyMarginMs ?? SAFETY_MARGIN_MS;

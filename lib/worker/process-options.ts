@@ -5,6 +5,24 @@ import { LIMITS, validateInteger, validateName } from '../model/validate.ts';
 import type { ProcessJobsOptions } from '../types.ts';
 
 /**
+ * Checks a handler map given to a worker that is deployed or started on its own (the worker
+ * Lambda, `jobtable start|work --handlers`): a non-empty object whose every value is a function or
+ * an object `{ handler, onFailed? }`. A bad map is refused at start-up, not discovered job by job.
+ * @throws ValidationError naming `handlers` or `handlers.<type>`
+ */
+export function validateHandlerMap(handlers: unknown): void {
+  if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
+    throw new ValidationError('handlers', 'an object mapping job types to handlers', `got ${Array.isArray(handlers) ? 'an array' : handlers === null ? 'null' : typeof handlers}`);
+  }
+  const entries = Object.entries(handlers);
+  if (entries.length === 0) throw new ValidationError('handlers', 'at least one job type', 'the handler map is empty');
+  for (const [type, h] of entries) {
+    const ok = typeof h === 'function' || (typeof h === 'object' && h !== null && typeof (h as { handler?: unknown }).handler === 'function');
+    if (!ok) throw new ValidationError(`handlers.${type}`, 'a function or an object { handler, onFailed? }');
+  }
+}
+
+/**
  * Checks the arguments of `processJobs` (and of a `Worker`), so a typo fails loudly instead of
  * draining nothing.
  * @throws ValidationError naming the field

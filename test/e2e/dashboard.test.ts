@@ -4,10 +4,10 @@
  * cancel and retry, paging, every queue with its counts (delayed apart from waiting), whole-row
  * click, the URL as shareable state, search by id and idempotency key, the type filter, bulk
  * actions with a confirmation that states the count, the activity chart and breakdown by type,
- * relative times and durations, an earlier attempt's error, 400 px, the keyboard, a layout that
- * does not jump on refresh, and the read-only mode. Elements are found by their accessible roles
- * and labels, so the test also checks that those exist. No console error (a CSP violation would be
- * one) is allowed. Screenshots are kept in test-results/.
+ * relative times and durations, an earlier attempt's error, a late answer for the job open before
+ * not replacing the one open now, 400 px, the keyboard, a layout that does not jump on refresh,
+ * and the read-only mode. Elements are found by their accessible roles and labels, so the test
+ * also checks that those exist. No console error (a CSP violation would be one) is allowed. Screenshots are kept in test-results/.
  */
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -38,18 +38,18 @@ async function newPage(width = 1280, height = 1000): Promise<Page> {
   return p;
 }
 
-/** Fills and submits the enqueue form; returns the new job's id from the confirmation. */
-async function enqueueFromForm(type: string, payload: string, fields: { delay?: string; priority?: string; maxAttempts?: string } = {}): Promise<string> {
-  await page.getByLabel('Type', { exact: true }).selectOption(type);
-  await page.getByLabel('Payload (JSON)').fill(payload);
-  await page.getByLabel('Delay (ms)').fill(fields.delay ?? '');
-  await page.getByLabel('Priority').fill(fields.priority ?? '');
-  await page.getByLabel('Max attempts').fill(fields.maxAttempts ?? '');
-  await page.getByRole('button', { name: 'Enqueue' }).click();
-  const message = page.locator('#enqueue-message');
+/** Fills and submits the enqueue form on `p`; returns the new job's id from the confirmation. */
+async function enqueueFromForm(type: string, payload: string, fields: { delay?: string; priority?: string; maxAttempts?: string } = {}, p: Page = page): Promise<string> {
+  await p.getByLabel('Type', { exact: true }).selectOption(type);
+  await p.getByLabel('Payload (JSON)').fill(payload);
+  await p.getByLabel('Delay (ms)').fill(fields.delay ?? '');
+  await p.getByLabel('Priority').fill(fields.priority ?? '');
+  await p.getByLabel('Max attempts').fill(fields.maxAttempts ?? '');
+  await p.getByRole('button', { name: 'Enqueue' }).click();
+  const message = p.locator('#enqueue-message');
   await expect.poll(() => message.textContent(), { timeout: 10_000 }).toMatch(new RegExp(`Enqueued ${type} job [0-9a-f-]{36}`));
   const id = /job ([0-9a-f-]{36})/.exec((await message.textContent())!)![1]!;
-  await expect.poll(() => page.locator('#d-id').textContent(), { timeout: 10_000 }).toBe(id);
+  await expect.poll(() => p.locator('#d-id').textContent(), { timeout: 10_000 }).toBe(id);
   return id;
 }
 
@@ -164,6 +164,41 @@ describe('dashboard in headless Chromium', () => {
     expect(await page.locator('#d-error').getAttribute('class')).not.toContain('error-text');
     expect(await page.locator('#d-attempts').textContent()).toBe('2 of 3');
     expect(await page.locator('#d-id').textContent()).toBe(id);
+  });
+
+  it('keeps a newly opened job shown when a read of the job open before it answers late', async () => {
+    const p = await newPage();
+    const before = await enqueueApi({ type: 'noop', payload: {}, delayMs: 3_600_000 });
+    await p.goto(`${t.stack.url}/?queue=default&status=pending&job=${before}`);
+    await expect.poll(() => p.locator('#d-id').textContent(), { timeout: 10_000 }).toBe(before);
+    // The next read of that job (the timed refresh's) is held until released.
+    let heldRead!: () => void;
+    const held = new Promise<void>((r) => (heldRead = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await p.route((u) => u.pathname === `/jobs/${before}`, async (route) => {
+      heldRead();
+      await released;
+      await route.continue();
+    });
+    await held;
+    // No more timed refreshes: every refresh from here on is one this test causes and waits for.
+    await p.getByRole('button', { name: 'Pause refresh' }).click();
+    // A refresh writes "Updated …" when all its reads are done: blank it, then wait for it.
+    const blankUpdated = () => p.evaluate("document.getElementById('updated-at').textContent = ''");
+    const refreshFinished = () => expect.poll(() => p.locator('#updated-at').textContent(), { timeout: 10_000 }).not.toBe('');
+    await blankUpdated();
+    const opened = await enqueueFromForm('noop', '{}', { delay: '3600000' }, p);
+    await refreshFinished(); // the refresh after the enqueue (the held one cannot finish yet)
+    await blankUpdated();
+    release();
+    await refreshFinished(); // the held refresh, with the late answer for the job open before
+    expect(await p.locator('#d-id').textContent()).toBe(opened);
+    expect(new URL(p.url()).searchParams.get('job')).toBe(opened);
+    expect(await p.locator('#action-message').textContent()).toBe('');
+    await p.close();
+    // Out of the pending list again, which a later test counts.
+    for (const id of [before, opened]) expect((await api('POST', `/jobs/${id}/cancel`)).status).toBe(200);
   });
 
   it('pages through a status list and opens a job from the keyboard', async () => {

@@ -1,13 +1,13 @@
 /**
  * jobtable as a user gets it: `npm pack`, the tarball installed into a fresh project outside this
- * repository (with aws-cdk-lib, constructs, esbuild, TypeScript and @types/node from the
+ * repository (with aws-cdk-lib, constructs, esbuild, TypeScript, tsx and @types/node from the
  * registry), then what a user does with it: plain `node` imports every subpath and runs jobs on
  * DynamoDB Local; a strict TypeScript consumer type-checks (and a wrong payload does not);
  * `npx jobtable` works; a CDK app in plain JavaScript synthesizes two `JobTable`s, and the
  * synthesized worker bundle, run as Lambda runs it, executes the user's own handler.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -138,7 +138,7 @@ describe('the packed package in a fresh project', () => {
     packInfo = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0];
     project = mkdtempSync(join(tmpdir(), 'jobtable-consumer-'));
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    const deps = ['aws-cdk-lib', 'constructs', 'esbuild', '@types/node', 'typescript'].map((p) => `${p}@${installed(p)}`);
+    const deps = ['aws-cdk-lib', 'constructs', 'esbuild', '@types/node', 'typescript', 'tsx'].map((p) => `${p}@${installed(p)}`);
     const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', join(packDir, packInfo.filename), ...deps], project, {}, 540_000);
     expect(install.code, install.stderr).toBe(0);
     writeFileSync(join(project, 'jobs.mjs'), USER_HANDLERS);
@@ -194,7 +194,7 @@ describe('the packed package in a fresh project', () => {
     expect(wrong.stdout).toMatch(/wrong\.ts\(6,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/);
   });
 
-  it('(c) npx jobtable works without tsx, and a bad --handlers module exits 2 with a clear message', async () => {
+  it('(c) npx jobtable (the compiled CLI, no loader) works, and a bad --handlers module exits 2 with a clear message', async () => {
     const help = await run('npx', ['--no-install', 'jobtable', '--help'], project);
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/^Usage: jobtable <command>/);
@@ -210,6 +210,27 @@ describe('the packed package in a fresh project', () => {
     const malformed = await run('npx', ['--no-install', 'jobtable', 'work', '--handlers', 'no-handlers.mjs'], project);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toMatch(/must have a named export `handlers`/);
+  });
+
+  it('(c) jobtable work runs a TypeScript handlers module in a CommonJS-scoped folder (the cdk init layout) against a table of your own DynamoDB Local', async () => {
+    const table = await freshTable(client, 'consumer-cli');
+    tables.push(table);
+    const queue = new JobQueue({ tableName: table, client });
+    const id = await queue.enqueue('greet', { name: 'margaret' });
+    const dir = join(project, 'cjs-app');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'cjs-app', private: true })); // no "type": CommonJS scope
+    writeFileSync(
+      join(dir, 'src', 'jobs.ts'),
+      "import type { Handlers } from 'jobtable';\ntype Jobs = { greet: { name: string } };\nexport const handlers: Handlers<Jobs> = { greet: async (p) => ({ hello: p.name, from: 'typescript' }) };\n",
+    );
+    const env = { AWS_REGION: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '' };
+    const r = await run('npx', ['--no-install', 'jobtable', 'work', '--handlers', 'cjs-app/src/jobs.ts', '--table', table, '--endpoint', ddbEndpoint(), '--drain', '--json'], project, env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await queue.getJob(id)).toMatchObject({ status: 'completed', result: { hello: 'margaret', from: 'typescript' } });
+    const version = await run('npx', ['--no-install', 'jobtable', '--version'], project);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
   });
 
   it('(d) a plain-JavaScript CDK app synthesizes two JobTables; the worker bundle runs the user handler as Lambda would', async () => {

@@ -28,3 +28,16 @@ describe('error kinds across copies', () => {
     expect(new Error('plain')).not.toBeInstanceOf(JobTableError);
   });
 });
+
+describe('subclasses of jobtable errors', () => {
+  it('keep their own name and every jobtable kind of their chain, across copies', () => {
+    class InvalidAddress extends built.PermanentJobError {}
+    const e = new InvalidAddress('no @ in it');
+    expect(e.name).toBe('InvalidAddress');
+    expect(e).toBeInstanceOf(PermanentJobError);
+    expect(e).toBeInstanceOf(JobTableError);
+    class BadInput extends ValidationError {}
+    expect(new BadInput('field', 'limit').name).toBe('BadInput');
+    expect(new BadInput('field', 'limit')).toBeInstanceOf(built.ValidationError);
+  });
+});

@@ -23,6 +23,7 @@ const state = {
   knownTypes: new Set(),
   announced: '',
   listGen: 0,
+  detailGen: 0,
 };
 
 // ---- API ------------------------------------------------------------------------------------
@@ -389,14 +390,23 @@ function renderDetail(job) {
   $('retry-job').disabled = job.status !== 'failed' && job.status !== 'cancelled';
 }
 
+/**
+ * Reads the open job and shows it. Reads overlap (the timer's refresh, opening a job, an action's
+ * refresh), so an answer is shown only if no detail read started after its own: a late answer for
+ * the job open before would otherwise replace the one open now, or an older state of it a newer one.
+ */
 async function loadDetail() {
-  if (!state.job) return renderDetail(null);
+  const gen = ++state.detailGen;
+  const id = state.job;
+  if (!id) return renderDetail(null);
   try {
-    renderDetail(await api(`/jobs/${encodeURIComponent(state.job)}`));
+    const job = await api(`/jobs/${encodeURIComponent(id)}`);
+    if (gen === state.detailGen) renderDetail(job);
   } catch (err) {
+    if (gen !== state.detailGen) return;
     if (err.status !== 404 && err.status !== 400) throw err;
     renderDetail(null);
-    $('action-message').textContent = `No job ${state.job} (it may have expired).`;
+    $('action-message').textContent = `No job ${id} (it may have expired).`;
   }
 }
 
