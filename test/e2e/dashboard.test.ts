@@ -45,10 +45,17 @@ async function enqueueFromForm(type: string, payload: string, fields: { delay?: 
   await p.getByLabel('Delay (ms)').fill(fields.delay ?? '');
   await p.getByLabel('Priority').fill(fields.priority ?? '');
   await p.getByLabel('Max attempts').fill(fields.maxAttempts ?? '');
-  await p.getByRole('button', { name: 'Enqueue' }).click();
   const message = p.locator('#enqueue-message');
-  await expect.poll(() => message.textContent(), { timeout: 10_000 }).toMatch(new RegExp(`Enqueued ${type} job [0-9a-f-]{36}`));
-  const id = /job ([0-9a-f-]{36})/.exec((await message.textContent())!)![1]!;
+  // The confirmation of the enqueue before stays until this one's answer replaces it, and it has
+  // the same form when the type is the same: wait for a message other than that one.
+  const earlier = await message.textContent();
+  await p.getByRole('button', { name: 'Enqueue' }).click();
+  const thisOne = async () => {
+    const text = (await message.textContent()) ?? '';
+    return text === earlier ? '' : text;
+  };
+  await expect.poll(thisOne, { timeout: 10_000 }).toMatch(new RegExp(`^Enqueued ${type} job [0-9a-f-]{36}\\.$`));
+  const id = /job ([0-9a-f-]{36})/.exec(await thisOne())![1]!;
   await expect.poll(() => p.locator('#d-id').textContent(), { timeout: 10_000 }).toBe(id);
   return id;
 }
