@@ -12,12 +12,14 @@ const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'Throttlin
 
 /**
  * True for an error after which the request may or may not have been applied: no HTTP answer at
- * all (a reset, a timeout) or a 5xx. A 4xx answer means DynamoDB refused the request.
+ * all (a reset, a timeout), a 5xx, or a 2xx whose body never arrived whole (the connection was
+ * reset mid-body: the SDK reports the 200 status it had read). Only a 4xx answer means DynamoDB
+ * refused the request.
  */
 export function isOutcomeUnknown(err: unknown): boolean {
   if (!(err instanceof Error)) return true;
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status === undefined || status >= 500;
+  return status === undefined || status < 400 || status >= 500;
 }
 
 /** True for an error worth resending: throttling, a 5xx, or no answer at all. */
