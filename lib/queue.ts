@@ -124,7 +124,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const spec = validateEnqueue(type, payload, options, this.store.clock.now());
     const built = this.build(spec, '');
     const res = await putJob(this.store, built.item);
-    if (res.created) this.notify([built.info]);
+    // `uncertain`: an SDK retry found the job after an attempt whose answer was lost (likely ours).
+    if (res.created || res.uncertain) this.notify([built.info]);
     return res.id;
   }
 

@@ -10,7 +10,7 @@ import type { Job } from '../types.ts';
 import { isConditionFailed } from './context.ts';
 import type { StoreContext } from './context.ts';
 import type { Candidate } from './query-due.ts';
-import { isOutcomeUnknown, resendUntil } from './resend.ts';
+import { isOutcomeUnknown, resendUntil, watchAttempts } from './resend.ts';
 
 /** Longest a claim whose outcome is unknown is resent (never past its own timeout). */
 const CLAIM_RESEND_WINDOW_MS = 10_000;
@@ -41,11 +41,12 @@ export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId
   const now = ctx.clock.now();
   const token = randomUUID();
   const input = claimInput(ctx.tableName, candidate, { workerId, token, now, leaseUntil: leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs) });
-  // A claim whose outcome is unknown (a 5xx or no answer after the SDK's retries) is resent
+  // A claim whose outcome is unknown (some SDK attempt got a 5xx or no answer, even if the last
+  // one was throttled) is resent
   // unchanged, with its token, for a while: if it had landed, the resend finds the token below.
   const resendDeadline = now + Math.min(candidate.timeoutMs, CLAIM_RESEND_WINDOW_MS);
   try {
-    const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(new UpdateItemCommand(input)), { resendIf: isOutcomeUnknown });
+    const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(watchAttempts(new UpdateItemCommand(input))), { resendIf: isOutcomeUnknown });
     return { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) };
   } catch (err) {
     if (isConditionFailed(err)) {

@@ -4,13 +4,18 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ATTR } from '../schema.ts';
 import { isConditionFailed } from './context.ts';
 import type { StoreContext } from './context.ts';
-import { isOutcomeUnknown, resendUntil } from './resend.ts';
+import { hadUnknownAttempt, isOutcomeUnknown, resendUntil, watchAttempts } from './resend.ts';
 
 /** Outcome of {@link putJob}. */
 export interface PutJobResult {
   readonly id: string;
   /** False when a job with this id (same idempotency key) already existed. */
   readonly created: boolean;
+  /**
+   * An SDK attempt of this put had an unknown outcome before a retry found the job: `created`
+   * false may then mean this call created it.
+   */
+  readonly uncertain: boolean;
 }
 
 /** Options of {@link putJob}. */
@@ -38,17 +43,17 @@ export async function putJob(ctx: StoreContext, item: Record<string, AttributeVa
   const reuseExpired = options.reuseExpired ?? true;
   try {
     await ctx.client.send(
-      new PutItemCommand({
+      watchAttempts(new PutItemCommand({
         TableName: ctx.tableName,
         Item: item,
         ConditionExpression: reuseExpired ? 'attribute_not_exists(#id) OR #ttl <= :now' : 'attribute_not_exists(#id)',
         ExpressionAttributeNames: reuseExpired ? { '#id': ATTR.id, '#ttl': ATTR.ttl } : { '#id': ATTR.id },
         ...(reuseExpired ? { ExpressionAttributeValues: { ':now': { N: String(Math.floor(ctx.clock.now() / 1000)) } } } : {}),
-      }),
+      })),
     );
-    return { id, created: true };
+    return { id, created: true, uncertain: false };
   } catch (err) {
-    if (isConditionFailed(err)) return { id, created: false };
+    if (isConditionFailed(err)) return { id, created: false, uncertain: hadUnknownAttempt(err) };
     throw err;
   }
 }
@@ -90,7 +95,7 @@ export async function settlePut(ctx: StoreContext, item: Record<string, Attribut
   };
   try {
     const res = await resendUntil(ctx, ctx.clock.now() + SETTLE_WINDOW_MS, send, { resendIf: isOutcomeUnknown });
-    return { id, state: res.created ? 'created' : 'existed', uncertain };
+    return { id, state: res.created ? 'created' : 'existed', uncertain: uncertain || res.uncertain };
   } catch (error) {
     return { id, state: uncertain ? 'unknown' : 'notWritten', uncertain, error };
   }

@@ -18,8 +18,54 @@ const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'Throttlin
  */
 export function isOutcomeUnknown(err: unknown): boolean {
   if (!(err instanceof Error)) return true;
+  // A later attempt's refusal (throttling) does not undo an earlier attempt that may have landed;
+  // a condition failure is a definite answer about the item, so resending it cannot help.
+  if (hadUnknownAttempt(err) && err.name !== 'ConditionalCheckFailedException') return true;
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return status === undefined || status < 400 || status >= 500;
+}
+
+/** Final errors of calls in which some SDK attempt (not necessarily the last) had an unknown outcome. */
+const afterUnknownAttempt = new WeakSet<object>();
+
+/** True if `err` ended a call watched by {@link watchAttempts} in which some attempt's outcome was unknown. */
+export function hadUnknownAttempt(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && afterUnknownAttempt.has(err);
+}
+
+/** The part of an SDK command {@link watchAttempts} needs. */
+interface WithMiddleware {
+  readonly middlewareStack: {
+    add(
+      middleware: (next: (args: any) => Promise<any>) => (args: any) => Promise<any>,
+      options: { step: 'finalizeRequest'; priority: 'low'; name: string },
+    ): void;
+  };
+}
+
+/**
+ * Watches each of the SDK's attempts of `command` (a middleware inside its retry loop): once an
+ * attempt's outcome was unknown (a 5xx, a lost or cut answer), every later error of the call is
+ * marked, so {@link hadUnknownAttempt} and {@link isOutcomeUnknown} see it even when the last
+ * attempt was refused (throttled) or failed its condition. Without this, a write that landed on
+ * its first attempt and was throttled on its retries reads as "nothing written". Returns `command`.
+ */
+export function watchAttempts<C extends WithMiddleware>(command: C): C {
+  let unknownSeen = false;
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (isOutcomeUnknown(err)) unknownSeen = true;
+        if (unknownSeen && typeof err === 'object' && err !== null) afterUnknownAttempt.add(err);
+        throw err;
+      }
+    },
+    // finalizeRequest after the retry middleware (priority high): inside the SDK's retry loop.
+    { step: 'finalizeRequest', priority: 'low', name: 'jobtableWatchAttempts' },
+  );
+  return command;
 }
 
 /** True for an error worth resending: throttling, a 5xx, or no answer at all. */

@@ -70,7 +70,9 @@ describe('reliability: adversarial review', () => {
     it('a claim that landed, then was throttled on its SDK retries, is run in the same drain', async () => {
       const { client, queue } = queueWith();
       const q = 'claim-landed-throttled';
-      const id = await queue.enqueue('work', {}, { queue: q, maxAttempts: 1, timeoutMs: 1_000 });
+      // The SDK's backoff after throttling (about 0.5 s, 1 s, 2 s) must fit in the claim's resend
+      // window (its timeout): a claim throttled past its own lease is left to the lease (documented).
+      const id = await queue.enqueue('work', {}, { queue: q, maxAttempts: 1, timeoutMs: 8_000 });
       const log = script(client, isClaim, ['after500', 'throttle', 'throttle', 'throttle']);
       const ran: number[] = [];
       const failedHook: string[] = [];
