@@ -221,13 +221,18 @@ export interface JobContext<P = unknown> {
   readonly signal: AbortSignal;
   /**
    * Reports progress. Writes at most about once a second; the last value is always written with
-   * the outcome. Resolves `false` if this worker no longer holds the job.
+   * the outcome. Resolves `false` if this worker no longer holds the job. A transient DynamoDB
+   * failure (throttling, a 5xx, no answer, past the SDK's retries) never throws into the handler:
+   * the report is kept and written with the outcome, and this resolves `true`.
    */
   progress(current: number, total?: number, message?: string): Promise<boolean>;
   /**
    * Extends the lease (and the timeout) to `timeoutMs` from when the heartbeat is sent, never past
    * the worker's `finishBy`. Heartbeats run one at a time (a call made while one is in flight
-   * shares it). Resolves `false` if the lease is lost.
+   * shares it). Resolves `false` if the lease is lost. A transient DynamoDB failure is resent
+   * (the new lease is computed before the first send, so a resend cannot stretch it) until the
+   * current deadline; if it still fails, this resolves `false` without throwing and the old lease
+   * and deadline stand (the signal aborts at the old deadline).
    */
   heartbeat(): Promise<boolean>;
 }

@@ -16,7 +16,7 @@ import type { StoreContext } from '../store/context.ts';
 import { failForGood, releaseJob, retryLater } from '../store/fail-job.ts';
 import { newWriteId } from '../store/fenced-update.ts';
 import { reportProgress, writeLease } from '../store/report-progress.ts';
-import { resendUntil } from '../store/resend.ts';
+import { isTransient, resendUntil } from '../store/resend.ts';
 import type { ProgressInput } from '../store/report-progress.ts';
 import type { Handler, HandlerObject, Job, JobContext, WorkerEvent } from '../types.ts';
 
@@ -198,7 +198,15 @@ class Attempt {
     if (now - this.lastProgressWrite < (this.settings.progressIntervalMs ?? 1_000)) return true;
     this.lastProgressWrite = now;
     this.progressDirty = false;
-    const ok = await reportProgress(this.ctx, this.job.id, this.claim.token, this.lastProgress);
+    let ok: boolean;
+    try {
+      ok = await reportProgress(this.ctx, this.job.id, this.claim.token, this.lastProgress);
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      // A blip must not fail a job for a progress report: the outcome write carries it instead.
+      this.progressDirty = true;
+      return true;
+    }
     if (!ok) this.abort(new LeaseLostError(this.job.id));
     return ok;
   }
@@ -218,7 +226,16 @@ class Attempt {
     const uncapped = leaseUntilMs(this.ctx.clock.now(), this.job.timeoutMs, this.grace);
     const lease = Math.min(uncapped, this.settings.finishBy ?? Infinity);
     if (lease <= this.leaseEnd) return true; // capped at finishBy, which the lease already reaches
-    const ok = await writeLease(this.ctx, this.job.id, this.claim.token, lease);
+    let ok: boolean;
+    try {
+      // The lease was computed before the first send, so resending it unchanged is safe; resends
+      // stop at the current deadline (the abort), after which the job may be someone else's.
+      const deadline = Math.min(this.leaseEnd, this.settings.finishBy ?? Infinity) - this.grace;
+      ok = await resendUntil(this.ctx, deadline, () => writeLease(this.ctx, this.job.id, this.claim.token, lease));
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      return false; // not extended: the old lease and deadline stand
+    }
     if (!ok) {
       this.abort(new LeaseLostError(this.job.id));
       return false;
