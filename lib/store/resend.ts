@@ -84,6 +84,8 @@ export interface ResendOptions {
   readonly maxResends?: number;
   /** Which errors to resend after. @default {@link isTransient} */
   readonly resendIf?: (err: unknown) => boolean;
+  /** No resend once this is aborted (the worker shuts down). @default none */
+  readonly stopSignal?: AbortSignal;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -91,7 +93,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /**
  * Runs `send`, and while it throws a transient error resends it with backoff, as long as the
  * next resend can start before `deadlineMs` (epoch ms on `ctx.clock`). The first send always
- * happens. Rethrows the last error when time or resends run out, or at once for a permanent one.
+ * happens. Rethrows the last error when time or resends run out or `stopSignal` aborted, or at
+ * once for a permanent one.
  */
 export async function resendUntil<T>(ctx: StoreContext, deadlineMs: number, send: () => Promise<T>, options: ResendOptions = {}): Promise<T> {
   const base = options.baseDelayMs ?? 50;
@@ -102,7 +105,7 @@ export async function resendUntil<T>(ctx: StoreContext, deadlineMs: number, send
     try {
       return await send();
     } catch (err) {
-      if (!resendIf(err) || resend >= maxResends) throw err;
+      if (!resendIf(err) || resend >= maxResends || options.stopSignal?.aborted) throw err;
       const cap = Math.min(maxDelay, base * 2 ** resend);
       const pause = cap / 2 + ctx.random() * (cap / 2);
       if (ctx.clock.now() + pause >= deadlineMs) throw err;

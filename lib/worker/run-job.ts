@@ -249,9 +249,19 @@ class Attempt {
    * Writes an outcome, resending it past the SDK's retries while the lease holds, always with the
    * same write id: a resend of a write that had landed then recognises it instead of reading stale.
    */
-  private persist(write: (writeId: string) => Promise<boolean>): Promise<boolean> {
+  private persist(write: (writeId: string) => Promise<boolean>, untilMs = this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, stopSignal?: AbortSignal): Promise<boolean> {
     const writeId = newWriteId();
-    return resendUntil(this.ctx, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, () => write(writeId));
+    return resendUntil(this.ctx, untilMs, () => write(writeId), stopSignal ? { stopSignal } : {});
+  }
+
+  /**
+   * Writes a final failure like {@link persist}, but keeps resending past the lease, until
+   * `finishBy` or the worker's shutdown: a failure that landed with its answer lost must still be
+   * recognised so `onFailed` fires. Safe past the lease: the claim token fences the write (after
+   * another worker's claim it reads stale), and its write id recognises its own landing.
+   */
+  private persistFailure(write: (writeId: string) => Promise<boolean>): Promise<boolean> {
+    return this.persist(write, (this.settings.finishBy ?? Infinity) - OUTCOME_RESEND_MARGIN_MS, this.settings.shutdownSignal);
   }
 
   private finalProgress(): ProgressInput | undefined {
@@ -280,7 +290,7 @@ class Attempt {
       this.settings.emit({ kind: 'retrying', job: this.job, error, retryAt: new Date(decision.runAtMs), durationMs });
       return 'retried';
     }
-    const ok = await this.persist((writeId) => failForGood(this.ctx, this.fence, error.message, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
+    const ok = await this.persistFailure((writeId) => failForGood(this.ctx, this.fence, error.message, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
     if (!ok) return this.stale('failed');
     this.settings.emit({ kind: 'failed', job: this.job, error, durationMs });
     await this.callOnFailed(error);
