@@ -138,7 +138,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    * jobs are put one by one with a condition, which finds those that landed). If some jobs still
    * could not be written, it throws an {@link EnqueueError} in which every job's id is in exactly
    * one of `written`, `notWritten` and `unknown`, after calling `onEnqueued` for the written ones.
-   * @throws ValidationError naming `jobs[i].<field>`
+   * @throws ValidationError naming `jobs[i].<field>` (also for an idempotency key repeated in one queue within the call)
    * @throws EnqueueError if some jobs could not be written (it lists where each one ended up)
    */
   async enqueueMany<K extends keyof M & string>(jobs: readonly EnqueueRequest<K, M[K]>[]): Promise<string[]> {
@@ -150,6 +150,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
       return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].`);
     });
+    refuseRepeatedKeys(built);
     const out = await this.writeMany(built);
     const byId = new Map(built.map((b) => [b.id, b.info]));
     this.notify(out.notify.map((id) => byId.get(id)!));
@@ -271,4 +272,20 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
 function validateNameList(names: unknown, field: string, maxLength: number): readonly string[] {
   if (!Array.isArray(names) || names.length === 0) throw new ValidationError(field, 'a non-empty array of names');
   return Object.freeze([...new Set(names.map((n, i) => validateName(n, `${field}[${i}]`, maxLength)))]);
+}
+
+/**
+ * Refuses a call that repeats an idempotency key in one queue (the same job id twice): its jobs
+ * could otherwise be listed both written and not written. Nothing is written.
+ */
+function refuseRepeatedKeys(built: readonly { id: string; keyed: boolean }[]): void {
+  const first = new Map<string, number>();
+  built.forEach((b, i) => {
+    if (!b.keyed) return;
+    const earlier = first.get(b.id);
+    if (earlier !== undefined) {
+      throw new ValidationError(`jobs[${i}].options.idempotencyKey`, 'unique per queue within one call', `it repeats the key of jobs[${earlier}] in the same queue`);
+    }
+    first.set(b.id, i);
+  });
 }
