@@ -138,7 +138,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    * jobs are put one by one with a condition, which finds those that landed). If some jobs still
    * could not be written, it throws an {@link EnqueueError} in which every job's id is in exactly
    * one of `written`, `notWritten` and `unknown`, after calling `onEnqueued` for the written ones.
-   * @throws ValidationError naming `jobs[i].<field>` (also for an idempotency key repeated in one queue within the call)
+   * @throws ValidationError naming `jobs[i].<field>`
    * @throws EnqueueError if some jobs could not be written (it lists where each one ended up)
    */
   async enqueueMany<K extends keyof M & string>(jobs: readonly EnqueueRequest<K, M[K]>[]): Promise<string[]> {
@@ -150,7 +150,6 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
       return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].`);
     });
-    refuseRepeatedKeys(built);
     const out = await this.writeMany(built);
     const byId = new Map(built.map((b) => [b.id, b.info]));
     this.notify(out.notify.map((id) => byId.get(id)!));
@@ -164,12 +163,14 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   }
 
   /**
-   * Writes unkeyed jobs in batches, then keyed ones with conditional puts; stops at the first
+   * Writes unkeyed jobs in batches, then keyed ones (each id once) with conditional puts; stops at the first
    * batch that is not wholly written (the rest, keyed ones included, are not written). `notify`
    * lists the jobs this call may have created.
    */
   private async writeMany(built: ReturnType<JobQueue['build']>[]): Promise<PutJobsOutcome & { notify: string[] }> {
-    const keyed = built.filter((b) => b.keyed);
+    // A key repeated in one queue is one job (one id): put it once, so each id has one fate.
+    const seen = new Set<string>();
+    const keyed = built.filter((b) => b.keyed && !seen.has(b.id) && seen.add(b.id));
     const out = await putJobs(this.store, built.filter((b) => !b.keyed).map((b) => b.item));
     const notify = [...out.written];
     if (out.notWritten.length > 0 || out.unknown.length > 0) {
@@ -274,18 +275,3 @@ function validateNameList(names: unknown, field: string, maxLength: number): rea
   return Object.freeze([...new Set(names.map((n, i) => validateName(n, `${field}[${i}]`, maxLength)))]);
 }
 
-/**
- * Refuses a call that repeats an idempotency key in one queue (the same job id twice): its jobs
- * could otherwise be listed both written and not written. Nothing is written.
- */
-function refuseRepeatedKeys(built: readonly { id: string; keyed: boolean }[]): void {
-  const first = new Map<string, number>();
-  built.forEach((b, i) => {
-    if (!b.keyed) return;
-    const earlier = first.get(b.id);
-    if (earlier !== undefined) {
-      throw new ValidationError(`jobs[${i}].options.idempotencyKey`, 'unique per queue within one call', `it repeats the key of jobs[${earlier}] in the same queue`);
-    }
-    first.set(b.id, i);
-  });
-}
