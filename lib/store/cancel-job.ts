@@ -4,6 +4,7 @@ import { iso, toItem } from '../model/codec.ts';
 import { expiryFor } from '../model/state.ts';
 import { ATTR, LANE, statusShardKey } from '../schema.ts';
 import { isConditionFailed } from './context.ts';
+import { landedEarlier, newWriteId } from './fenced-update.ts';
 import type { StoreContext } from './context.ts';
 
 /** The shard number in a `status_shard` value (`<queue>#<lane>#<NN>`). */
@@ -18,7 +19,8 @@ export function shardOf(statusShard: string | undefined): number {
  * Reads the item, then writes with the condition `status = pending AND run_order = :seen`. The
  * condition closes the race with a worker claiming the job between the read and the write (the
  * claim makes it processing) and with a concurrent retry or cancel (which change the sort key).
- * The job moves to the `cancelled` lane of the index and gets its TTL.
+ * The job moves to the `cancelled` lane of the index and gets its TTL. The write records a write
+ * id in `last_fenced_write`, so an SDK retry of a cancel that landed (answer lost) reports true.
  */
 export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean> {
   const got = await ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: { [ATTR.id]: { S: id } }, ConsistentRead: true }));
@@ -26,14 +28,16 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
   if (!item || item[ATTR.status]?.S !== 'pending' || !item[ATTR.runOrder]?.S) return false;
   const now = ctx.clock.now();
   const ttl = expiryFor('cancelled', now, ctx.retention, item[ATTR.idempotencyKey]?.S);
+  const writeId = newWriteId();
   try {
     await ctx.client.send(
       new UpdateItemCommand({
         TableName: ctx.tableName,
         Key: { [ATTR.id]: { S: id } },
         ConditionExpression: '#status = :pending AND #ro = :seen',
-        UpdateExpression: 'SET #status = :cancelled, #finished = :now, #updated = :now, #ttl = :ttl, #expires = :expires, #shard = :shard, #ro = :now',
+        UpdateExpression: 'SET #write = :write, #status = :cancelled, #finished = :now, #updated = :now, #ttl = :ttl, #expires = :expires, #shard = :shard, #ro = :now',
         ExpressionAttributeNames: {
+          '#write': ATTR.lastFencedWrite,
           '#status': ATTR.status,
           '#ro': ATTR.runOrder,
           '#finished': ATTR.finishedAt,
@@ -43,6 +47,7 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
           '#shard': ATTR.statusShard,
         },
         ExpressionAttributeValues: toItem({
+          ':write': writeId,
           ':pending': 'pending',
           ':seen': item[ATTR.runOrder]!.S!,
           ':cancelled': 'cancelled',
@@ -51,11 +56,13 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
           ':expires': iso(ttl * 1000),
           ':shard': statusShardKey(item[ATTR.queue]!.S!, LANE.cancelled, shardOf(item[ATTR.statusShard]?.S)),
         }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return true;
   } catch (err) {
-    if (isConditionFailed(err)) return false;
+    // A retry of this write (by the SDK) whose first send landed, answer lost, finds its own id.
+    if (isConditionFailed(err)) return landedEarlier(err, writeId);
     throw err;
   }
 }

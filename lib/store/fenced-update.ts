@@ -51,6 +51,15 @@ export async function fencedUpdate(ctx: StoreContext, id: string, token: string,
     // the table although the answer was lost: if the item carries this write id, this write is what
     // made the condition fail. (The `updated_at` instant alone is not enough: another writer in the
     // same millisecond, such as a newer claim or its outcome, would pass for this write.)
-    return err.Item?.[ATTR.lastFencedWrite]?.S === writeId;
+    return landedEarlier(err, writeId);
   }
+}
+
+/**
+ * For a condition failure returned with the old item (`ReturnValuesOnConditionCheckFailure:
+ * ALL_OLD`): true if the item carries `writeId` in `last_fenced_write`, i.e. an earlier send of
+ * this very write landed (its answer lost) and made the condition fail.
+ */
+export function landedEarlier(err: { Item?: Record<string, AttributeValue> }, writeId: string): boolean {
+  return err.Item?.[ATTR.lastFencedWrite]?.S === writeId;
 }

@@ -4,6 +4,7 @@ import { isExpired, iso, toItem } from '../model/codec.ts';
 import { ATTR, LANE, encodeReadyOrder, statusShardKey } from '../schema.ts';
 import { shardOf } from './cancel-job.ts';
 import { isConditionFailed } from './context.ts';
+import { landedEarlier, newWriteId } from './fenced-update.ts';
 import type { StoreContext } from './context.ts';
 
 /**
@@ -13,7 +14,8 @@ import type { StoreContext } from './context.ts';
  *
  * Reads the item, then writes with the condition `status = :seen AND run_order = :seenOrder AND
  * (no ttl OR ttl > now)`: two concurrent redrives cannot both succeed (the first changes the
- * status), and an expired record, which reads as gone, is not revived.
+ * status), and an expired record, which reads as gone, is not revived. The write records a write
+ * id in `last_fenced_write`, so an SDK retry of a redrive that landed (answer lost) reports true.
  */
 export async function retryJob(ctx: StoreContext, id: string): Promise<boolean> {
   const got = await ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: { [ATTR.id]: { S: id } }, ConsistentRead: true }));
@@ -22,6 +24,7 @@ export async function retryJob(ctx: StoreContext, id: string): Promise<boolean> 
   const status = item?.[ATTR.status]?.S;
   if (!item || (status !== 'failed' && status !== 'cancelled') || isExpired(item, now)) return false;
   const priority = Number(item[ATTR.priority]?.N ?? 0);
+  const writeId = newWriteId();
   try {
     await ctx.client.send(
       new UpdateItemCommand({
@@ -29,8 +32,9 @@ export async function retryJob(ctx: StoreContext, id: string): Promise<boolean> 
         Key: { [ATTR.id]: { S: id } },
         ConditionExpression: '#status = :seen AND #ro = :seen_ro AND (attribute_not_exists(#ttl) OR #ttl > :now_s)',
         UpdateExpression:
-          'SET #status = :pending, #attempts = :zero, #run_at = :now, #updated = :now, #shard = :shard, #ro = :ro REMOVE #ttl, #expires, #finished, #result, #progress, #token',
+          'SET #write = :write, #status = :pending, #attempts = :zero, #run_at = :now, #updated = :now, #shard = :shard, #ro = :ro REMOVE #ttl, #expires, #finished, #result, #progress, #token',
         ExpressionAttributeNames: {
+          '#write': ATTR.lastFencedWrite,
           '#status': ATTR.status,
           '#ro': ATTR.runOrder,
           '#ttl': ATTR.ttl,
@@ -45,6 +49,7 @@ export async function retryJob(ctx: StoreContext, id: string): Promise<boolean> 
           '#token': ATTR.claimToken,
         },
         ExpressionAttributeValues: toItem({
+          ':write': writeId,
           ':seen': status,
           ':seen_ro': item[ATTR.runOrder]?.S ?? '',
           ':now_s': Math.floor(now / 1000),
@@ -54,11 +59,13 @@ export async function retryJob(ctx: StoreContext, id: string): Promise<boolean> 
           ':shard': statusShardKey(item[ATTR.queue]!.S!, LANE.due, shardOf(item[ATTR.statusShard]?.S)),
           ':ro': encodeReadyOrder(priority, now),
         }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return true;
   } catch (err) {
-    if (isConditionFailed(err)) return false;
+    // A retry of this write (by the SDK) whose first send landed, answer lost, finds its own id.
+    if (isConditionFailed(err)) return landedEarlier(err, writeId);
     throw err;
   }
 }
