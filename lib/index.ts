@@ -41,6 +41,7 @@ export {
   PermanentJobError,
   ValidationError,
 } from './errors.ts';
+export { JobTimeoutExceedsBudgetError } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions } from './worker/worker.ts';

@@ -235,6 +235,7 @@ function validateProcessOptions(o: ProcessJobsOptions): void {
   int(o.maxJobs, 'maxJobs', 0, Number.MAX_SAFE_INTEGER);
   int(o.timeBudgetMs, 'timeBudgetMs', 0, Number.MAX_SAFE_INTEGER);
   int(o.finishBy, 'finishBy', 0, Number.MAX_SAFE_INTEGER);
+  int(o.workerBudgetMs, 'workerBudgetMs', 0, Number.MAX_SAFE_INTEGER);
   int(o.leaseGraceMs, 'leaseGraceMs', 0, MAX_LEASE_GRACE_MS);
   int(o.waitForDueWithinMs, 'waitForDueWithinMs', 0, LIMITS.timeoutMsMax);
   int(o.pollIntervalMs, 'pollIntervalMs', 0, LIMITS.timeoutMsMax);

@@ -20,8 +20,17 @@ export interface Claim {
   readonly itemBytes: number;
 }
 
+/** How a claim attempt ended: the claim, or the race lost and to whom. */
+export type ClaimAttempt = { readonly claim: Claim } | { readonly claim: null; readonly winner: string | undefined };
+
+/** Claims a candidate seen in the index; returns null if another worker got it first. See {@link tryClaim}. */
+export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
+  return (await tryClaim(ctx, candidate, workerId, leaseGraceMs)).claim;
+}
+
 /**
- * Claims a candidate seen in the index; returns null if another worker got it first.
+ * Claims a candidate seen in the index. If another worker got it first, says which one (the
+ * `worker_id` the item carries, returned by the failed condition at no extra cost).
  *
  * Condition: `run_order = :seen AND status IN (pending, processing) AND (no lease OR lease <= now)`.
  * The index is eventually consistent, so everything it showed is re-checked on the base item:
@@ -31,7 +40,7 @@ export interface Claim {
  * The write sets a fresh fencing token and the new lease; the index entry keeps its key and
  * only its projected status and lease change (one index write), so other workers skip it.
  */
-export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
+export async function tryClaim(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<ClaimAttempt> {
   const now = ctx.clock.now();
   const token = randomUUID();
   try {
@@ -66,15 +75,15 @@ export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    return { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) };
+    return { claim: { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) } };
   } catch (err) {
     if (isConditionFailed(err)) {
       // An SDK retry of this very claim, whose first send reached the table although the caller
       // saw an error, fails its own condition: the item then carries this call's fresh token, which
       // no other writer can know, so the claim is ours (without this the job would sit leased
       // and unrun until the lease ran out, and lose an attempt).
-      if (err.Item?.[ATTR.claimToken]?.S === token) return { job: jobFromItem(err.Item), token, shard: candidate.shard, itemBytes: itemSize(err.Item) };
-      return null;
+      if (err.Item?.[ATTR.claimToken]?.S === token) return { claim: { job: jobFromItem(err.Item), token, shard: candidate.shard, itemBytes: itemSize(err.Item) } };
+      return { claim: null, winner: err.Item?.[ATTR.workerId]?.S };
     }
     throw err;
   }
