@@ -24,6 +24,14 @@ import type { JobTypes } from './jobs/index.ts';
 /** Time kept free at the end of an invocation for writing outcomes and flushing metrics. */
 export const SAFETY_MARGIN_MS = 5_000;
 
+/**
+ * Lambda's longest timeout. No invocation of any worker can run a job whose `timeoutMs` plus
+ * lease grace exceeds it less {@link SAFETY_MARGIN_MS}: such a job is failed for good with a
+ * `JobTimeoutExceedsBudgetError` (`workerBudgetMs`) instead of being deferred by every invocation.
+ * A job that only misses what is left of this invocation is deferred to a later one.
+ */
+export const LAMBDA_MAX_TIMEOUT_MS = 900_000;
+
 /** The longest an idle invocation waits for a job known to become due (the schedule fires every minute). */
 export const MAX_WAIT_FOR_DUE_MS = 50_000;
 
@@ -51,6 +59,7 @@ export async function handler(event: unknown, context: Pick<Context, 'getRemaini
       concurrency: options.concurrency,
       finishBy: Date.now() + budgetMs,
       timeBudgetMs: budgetMs,
+      workerBudgetMs: LAMBDA_MAX_TIMEOUT_MS - SAFETY_MARGIN_MS,
       waitForDueWithinMs: Math.min(wake ? Math.max(MAX_WAIT_FOR_DUE_MS, MAX_WAKE_WAIT_MS) : MAX_WAIT_FOR_DUE_MS, budgetMs),
       workerId: `lambda-${context.awsRequestId}`,
       onEvent,

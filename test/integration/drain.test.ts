@@ -90,3 +90,41 @@ describe('index lag (simulated: queries see the index as it was 300 ms ago)', ()
     expect(report.lostRaces).toBe(0);
   });
 });
+
+describe('a job that no run of the worker could finish (issue 10, 5a)', () => {
+  it('fails for good with an error naming timeoutMs and the worker budget, instead of staying pending', async () => {
+    const q = 'too-long';
+    const producer = new JobQueue({ tableName, client });
+    const long = await producer.enqueue('long', {}, { queue: q, timeoutMs: 60_000 });
+    const short = await producer.enqueue('short', {}, { queue: q, timeoutMs: 1_000 });
+    const failedWith: Error[] = [];
+    const ran: string[] = [];
+    const report = await producer.processJobs(
+      { long: { handler: () => void ran.push('long'), onFailed: (error) => void failedWith.push(error) }, short: () => void ran.push('short') },
+      { queue: q, finishBy: Date.now() + 10_000, timeBudgetMs: 10_000, workerBudgetMs: 10_000 },
+    );
+    expect(report).toMatchObject({ claimed: 2, completed: 1, failed: 1, deferred: 0 });
+    expect(ran).toEqual(['short']);
+    const job = (await producer.getJob(long))!;
+    expect(job.status).toBe('failed');
+    expect(job.error).toContain('timeoutMs 60000');
+    expect(job.error).toContain('10000 ms (workerBudgetMs)');
+    expect(failedWith).toHaveLength(1);
+    expect(failedWith[0]).toMatchObject({ name: 'JobTimeoutExceedsBudgetError', code: 'TIMEOUT_EXCEEDS_BUDGET', timeoutMs: 60_000, workerBudgetMs: 10_000 });
+    expect((await producer.getJob(short))!.status).toBe('completed');
+  });
+
+  it('is only deferred when it would fit the whole budget but not the time this drain has left', async () => {
+    const q = 'late-drain';
+    const producer = new JobQueue({ tableName, client });
+    const id = await producer.enqueue('long', {}, { queue: q, timeoutMs: 60_000 });
+    const report = await producer.processJobs({ long: () => 'ran' }, { queue: q, finishBy: Date.now() + 10_000, timeBudgetMs: 10_000, workerBudgetMs: 120_000 });
+    expect(report).toMatchObject({ claimed: 0, failed: 0, deferred: 1 });
+    expect((await producer.getJob(id))!.status).toBe('pending');
+  });
+
+  it('rejects a workerBudgetMs that is not a whole number of ms', async () => {
+    const producer = new JobQueue({ tableName, client });
+    await expect(producer.processJobs({}, { workerBudgetMs: -1 })).rejects.toMatchObject({ name: 'ValidationError', field: 'workerBudgetMs' });
+  });
+});
