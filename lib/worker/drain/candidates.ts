@@ -131,12 +131,20 @@ export class CandidateSource {
     if (!best) return null;
     const head = best.candidates[best.next];
     const fresh = this.o.clock.now() - best.readAt <= this.o.maxAgeMs;
-    if (head && best.reading !== 'head' && !fresh) this.startRead(best, 'head'); // others may have taken these
-    else if (best.reading === null && best.cursor && best.candidates.length - best.next < this.o.readAheadBelow) this.startRead(best, 'append');
-    if (!head || !fresh || best.reading === 'head' || !access.canClaim(best.shard)) return null;
-    best.next++;
-    best.lastPriority = head.priority;
-    return head;
+    if (head && !fresh && best.reading !== 'head') this.startRead(best, 'head'); // others may have taken these
+    let taken: Candidate | null = null;
+    if (head && fresh && best.reading !== 'head' && access.canClaim(best.shard)) {
+      best.next++;
+      best.lastPriority = head.priority;
+      taken = head;
+    }
+    this.readAhead(best);
+    return taken;
+  }
+
+  /** Continues `list` after its cursor in the background if it runs low (and has more). */
+  private readAhead(list: ShardList): void {
+    if (list.reading === null && list.cursor && list.candidates.length - list.next < this.o.readAheadBelow) this.startRead(list, 'append');
   }
 
   /** Shards that are not backed off and may yield candidates, best first: priority, then rank. */

@@ -12,14 +12,10 @@ import type { Candidate } from '../../store/query-due.ts';
 /** How long an entry is remembered after its claim ended: longer than index lag lasts in practice. */
 export const REMEMBER_CLAIMS_MS = 5_000;
 
-function keyOf(c: Pick<Candidate, 'id' | 'runOrder'>): string {
-  return `${c.id}\n${c.runOrder}`;
-}
-
 /** Held or recently tried index entries. */
 export class ClaimMemory {
-  /** Entry key -> when it may be shown again (Infinity while held). */
-  private readonly until = new Map<string, number>();
+  /** Job id -> its entries tried (sort key, and when it may be shown again: Infinity while held). */
+  private readonly entries = new Map<string, Array<{ readonly runOrder: string; until: number }>>();
   private lastPrune = 0;
 
   constructor(
@@ -27,29 +23,37 @@ export class ClaimMemory {
     private readonly rememberMs = REMEMBER_CLAIMS_MS,
   ) {}
 
+  private set(c: Pick<Candidate, 'id' | 'runOrder'>, until: number): void {
+    const list = this.entries.get(c.id);
+    const e = list?.find((x) => x.runOrder === c.runOrder);
+    if (e) e.until = until;
+    else if (list) list.push({ runOrder: c.runOrder, until });
+    else this.entries.set(c.id, [{ runOrder: c.runOrder, until }]);
+  }
+
   /** A claim of `c` is about to be sent: hide it until {@link release}. */
   hold(c: Pick<Candidate, 'id' | 'runOrder'>): void {
-    this.until.set(keyOf(c), Infinity);
+    this.set(c, Infinity);
+    this.prune();
   }
 
   /** The claim of `c` was lost, or its run ended: hide it for a while longer, then forget it. */
   release(c: Pick<Candidate, 'id' | 'runOrder'>): void {
-    this.until.set(keyOf(c), this.clock.now() + this.rememberMs);
+    this.set(c, this.clock.now() + this.rememberMs);
   }
 
-  /** True if `c` is held or was tried too recently to trust an index entry showing it. */
+  /** True if `c` (this id with this sort key) is held or was tried too recently to trust the index. */
   has(c: Pick<Candidate, 'id' | 'runOrder'>): boolean {
-    const until = this.until.get(keyOf(c));
-    if (until === undefined) return false;
-    if (until > this.clock.now()) return true;
-    this.until.delete(keyOf(c));
-    return false;
+    const e = this.entries.get(c.id)?.find((x) => x.runOrder === c.runOrder);
+    return e !== undefined && e.until > this.clock.now();
   }
 
   /** Entries remembered (held or recent), after dropping the expired ones. */
   get size(): number {
     this.prune(true);
-    return this.until.size;
+    let n = 0;
+    for (const list of this.entries.values()) n += list.length;
+    return n;
   }
 
   /** Drops expired entries (at most once per `rememberMs` unless forced). */
@@ -57,6 +61,10 @@ export class ClaimMemory {
     const now = this.clock.now();
     if (!force && now - this.lastPrune < this.rememberMs) return;
     this.lastPrune = now;
-    for (const [key, until] of this.until) if (until <= now) this.until.delete(key);
+    for (const [id, list] of this.entries) {
+      const kept = list.filter((e) => e.until > now);
+      if (kept.length === 0) this.entries.delete(id);
+      else if (kept.length < list.length) this.entries.set(id, kept);
+    }
   }
 }

@@ -8,12 +8,13 @@ export type Wakeup = (signal: AbortSignal) => Promise<void>;
  * removes every timer and listener it set (a long-running worker waits millions of times).
  */
 export async function waitForAny(ms: number, wakeup: Wakeup | undefined, abortSignal: AbortSignal | undefined, others: Promise<unknown>[] = []): Promise<void> {
-  const done = new AbortController();
+  // Only a wake-up needs telling when the wait is over (an abort makes a costly DOMException).
+  const done = wakeup ? new AbortController() : undefined;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const waits: Promise<unknown>[] = [...others];
   if (Number.isFinite(ms)) waits.push(new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms)))));
-  if (wakeup) waits.push(wakeup(done.signal));
+  if (wakeup) waits.push(wakeup(done!.signal));
   if (abortSignal) {
     if (abortSignal.aborted) return;
     waits.push(
@@ -28,7 +29,7 @@ export async function waitForAny(ms: number, wakeup: Wakeup | undefined, abortSi
   } finally {
     if (timer) clearTimeout(timer);
     if (onAbort) abortSignal!.removeEventListener('abort', onAbort);
-    done.abort();
+    done?.abort();
   }
 }
 
