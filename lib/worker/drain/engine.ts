@@ -309,7 +309,9 @@ export class DrainLoop {
   private async settle(): Promise<void> {
     while (this.claimer.inFlight > 0) await this.notifier.next();
     await this.pool.allSettled();
-    this.claimer.takeFailure();
-    this.source.takeFailure();
+    // Errors of claims or reads that ended after the last round are still worth reporting.
+    for (const failure of [this.claimer.takeFailure(), this.source.takeFailure()]) {
+      if (failure) this.ports.emit({ kind: 'error', error: failure.error instanceof Error ? failure.error : new Error(String(failure.error)) });
+    }
   }
 }
