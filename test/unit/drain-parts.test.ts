@@ -72,7 +72,7 @@ describe('ClaimMemory', () => {
 
 describe('ShardContention', () => {
   it('opens a window of one claim, doubling with each claim won, up to the concurrency', () => {
-    const c = new ShardContention(fakeClock(), 'me', { maxWindow: 6 });
+    const c = new ShardContention(fakeClock(), 'me', { maxWindow: 6, initialWindow: 1 });
     const fill = () => {
       let n = 0;
       while (c.canClaim(3)) {
@@ -221,12 +221,14 @@ describe('CandidateSource', () => {
     expect(take(source)).toEqual(['a1']);
   });
 
-  it('refreshes every shard in the background while claims go on', async () => {
+  it('re-reads one shard after another in the background while claims go on', async () => {
     const { source, sweep, reads, settle } = sourceOver({ 0: read([cand('a0', 0), cand('a1', 0)]), 1: read([]) });
     await sweep();
-    source.refreshAll(2);
-    expect(reads.map((r) => r.shard).sort()).toEqual([0, 1]);
+    source.refreshNext(2);
+    expect(reads.map((r) => r.shard)).toEqual([0]);
     expect(source.next(open())?.id).toBe('a0'); // not blocked by the refresh
+    source.refreshNext(2);
+    expect(reads.map((r) => r.shard)).toEqual([0, 1]);
     for (const r of reads.splice(0)) r.resolve(r.shard === 1 ? read([cand('b-high', 1, 50)]) : read([cand('a1', 0)]));
     await settle();
     expect(take(source)).toEqual(['b-high', 'a1']);

@@ -12,8 +12,8 @@
  *
  * Reads: a list running low is continued in the background after where the last read stopped
  * (one query, appended), so a busy shard never runs dry; a list older than `maxAgeMs` is read
- * again from the shard's head before it is claimed from; {@link CandidateSource.refreshAll}
- * re-reads every shard in the background (new jobs, higher priorities) while claims go on.
+ * again from the shard's head before it is claimed from; {@link CandidateSource.refreshNext} re-reads
+ * one shard after another in the background (new jobs, higher priorities) while claims go on.
  */
 import type { Candidate, DueCursor, DueRead } from '../../store/query-due.ts';
 import type { Clock } from '../../types.ts';
@@ -70,7 +70,7 @@ interface ShardList {
   generation: number;
   /** The read under way, if any. */
   reading: ReadMode | null;
-  /** Re-read from the head when reads allow (see `refreshAll`). */
+  /** Re-read from the head when reads allow (see `refreshNext`). */
   refreshDue: boolean;
   /** Priority of the last candidate handed out (what a continuation read will start below). */
   lastPriority: number;
@@ -88,6 +88,8 @@ export interface SweepResult {
 export class CandidateSource {
   private readonly lists = new Map<number, ShardList>();
   private backgroundReads = 0;
+  /** The shard {@link refreshNext} reads next (modulo the shard count). */
+  private refreshTurn = 0;
   private failure: { error: unknown } | undefined;
 
   constructor(private readonly o: CandidateSourceOptions) {}
@@ -112,9 +114,13 @@ export class CandidateSource {
     return { nextDueMs, nextByShard };
   }
 
-  /** Re-reads every shard from its head in the background, as reads allow; claims go on meanwhile. */
-  refreshAll(shardCount: number): void {
-    for (let shard = 0; shard < shardCount; shard++) this.list(shard).refreshDue = true;
+  /**
+   * Re-reads the next shard in turn from its head in the background (new jobs, higher priorities
+   * than this worker's lists show); claims go on meanwhile. Called every so many claims, so the
+   * cost per job stays the same however many workers share the queue.
+   */
+  refreshNext(shardCount: number): void {
+    this.list(this.refreshTurn++ % shardCount).refreshDue = true;
     this.pump();
   }
 
@@ -126,6 +132,7 @@ export class CandidateSource {
   next(access: ShardAccess): Candidate | null {
     this.pump();
     const open = this.openLists(access);
+    if (open.length === 0) this.recheckBackedOff(access);
     const own = open.filter((l) => !access.isCeded(l.shard));
     const best = (own.length > 0 ? own : open)[0];
     if (!best) return null;
@@ -157,6 +164,19 @@ export class CandidateSource {
     }
     const priorityOf = (l: ShardList) => l.candidates[l.next]?.priority ?? l.lastPriority;
     return open.sort((a, b) => priorityOf(b) - priorityOf(a) || this.o.ranks[a.shard]! - this.o.ranks[b.shard]!);
+  }
+
+  /**
+   * Only backed-off shards have work, as last read: read those lists again (from the head) once
+   * they are stale, to learn whether the worker that won them has emptied them meanwhile, rather
+   * than wait out the back-off for work that is gone.
+   */
+  private recheckBackedOff(access: ShardAccess): void {
+    const now = this.o.clock.now();
+    for (const list of this.lists.values()) {
+      const stale = now - list.readAt > this.o.maxAgeMs;
+      if (stale && list.reading === null && list.next < list.candidates.length && access.isBackedOff(list.shard)) this.startRead(list, 'refresh');
+    }
   }
 
   private skipExcluded(list: ShardList): void {

@@ -1,8 +1,9 @@
 /**
  * Keeping workers out of each other's way, per shard: how many claims this worker may have in
- * flight in a shard (a window that starts at one and doubles with every claim won, so a worker
- * entering a shard another worker is draining loses at most a race or two there before it
- * knows), and what a lost race does: the loser cedes the shard to the winner. It backs off the
+ * flight in a shard (a window that starts small, two claims, and doubles with every claim won,
+ * and is one after a lost race there, so a worker entering a shard another worker is draining
+ * loses only a few races there before it knows), and what a lost race does: the loser cedes the
+ * shard to the winner. It backs off the
  * shard (for a time that doubles with each further loss there in a row) and then claims there
  * only once its other shards have nothing, for {@link ContentionSettings.cedeMs}. Workers start in
  * different shards (each has its own rendezvous order of them, `shard-order.ts`), so they meet
@@ -12,20 +13,20 @@ import type { Clock } from '../../types.ts';
 
 /** Tuning of {@link ShardContention}. */
 export interface ContentionSettings {
-  /** Claims in flight allowed in a shard before any was won there. @default 1 */
+  /** Claims in flight allowed in a shard this worker has not lost a race in yet. @default 2 */
   readonly initialWindow: number;
   /** The most claims in flight in one shard (the worker's concurrency). */
   readonly maxWindow: number;
-  /** First back-off after a lost race, in ms; doubles with each further loss in a row. @default 250 */
+  /** First back-off after a lost race, in ms; doubles with each further loss in a row. @default 200 */
   readonly backoffBaseMs: number;
-  /** Longest back-off, in ms. @default 4000 */
+  /** Longest back-off, in ms. @default 1000 */
   readonly backoffMaxMs: number;
   /** How long a shard stays ceded after a lost race (used only when no other shard has work). @default 10000 */
   readonly cedeMs: number;
 }
 
 /** Defaults of {@link ContentionSettings}, except `maxWindow`. */
-export const CONTENTION_DEFAULTS = { initialWindow: 1, backoffBaseMs: 250, backoffMaxMs: 4_000, cedeMs: 10_000 } as const;
+export const CONTENTION_DEFAULTS = { initialWindow: 2, backoffBaseMs: 200, backoffMaxMs: 1_000, cedeMs: 10_000 } as const;
 
 interface ShardState {
   window: number;

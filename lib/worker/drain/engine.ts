@@ -44,8 +44,8 @@ export interface DrainSettings {
   readonly finishBy: number | undefined;
   readonly workerBudgetMs: number | undefined;
   readonly leaseGraceMs: number;
-  /** Claims after which every shard is read again (with {@link SWEEP_MIN_INTERVAL_MS}). */
-  readonly sweepClaimLimit: number;
+  /** Claims after which the next shard in turn is read again from its head (`refreshNext`). */
+  readonly refreshEveryClaims: number;
   readonly waitForDueWithinMs: number;
   readonly pollIntervalMs: number;
   /** Aborted: stop claiming. */
@@ -56,8 +56,6 @@ export interface DrainSettings {
 
 /** Candidates older than this are read again before claiming (others may have taken them). */
 export const MAX_CANDIDATE_AGE_MS = 1_000;
-/** While claiming, every shard is read again after this long at the soonest (and `sweepClaimLimit` claims). */
-export const SWEEP_MIN_INTERVAL_MS = 1_000;
 /** Shard reads in flight at once. */
 export const READ_CONCURRENCY = 8;
 /** While jobs run and nothing else is due, look again this often (plain drains). */
@@ -190,30 +188,26 @@ export class DrainLoop {
 
   /**
    * Fills free slots with claims as they open, until nothing claimable is left (and no claim or
-   * read is in flight) or claiming must stop. Every `sweepClaimLimit` claims (and at most once per
-   * {@link SWEEP_MIN_INTERVAL_MS}) every shard is read again in the background, so that new or
-   * higher-priority jobs elsewhere are seen. Returns the claims sent.
+   * read is in flight) or claiming must stop. Every `refreshEveryClaims` claims the next shard in
+   * turn is read again in the background, so that new or higher-priority jobs elsewhere are seen.
+   * Returns the claims sent.
    */
   private async claimPhase(): Promise<number> {
-    let lastRefresh = this.s.clock.now();
-    let sentSinceRefresh = 0;
     let sent = 0;
+    let sentSinceRefresh = 0;
     for (;;) {
       if (this.stopReason()) return sent;
       this.throwFailures();
-      const now = this.s.clock.now();
-      if (sentSinceRefresh >= this.s.sweepClaimLimit && now - lastRefresh >= SWEEP_MIN_INTERVAL_MS) {
-        this.source.refreshAll(this.s.shardCount);
-        lastRefresh = now;
-        sentSinceRefresh = 0;
-      }
       const filled = this.fill();
       sent += filled;
-      sentSinceRefresh += filled;
+      for (sentSinceRefresh += filled; sentSinceRefresh >= this.s.refreshEveryClaims; sentSinceRefresh -= this.s.refreshEveryClaims) {
+        this.source.refreshNext(this.s.shardCount);
+      }
       const changed = this.notifier.next();
       const idleNow = this.claimer.inFlight === 0 && this.source.reading === 0 && this.room() > 0;
       if (idleNow && !this.source.hasWork()) return sent; // every list used up
       // Wait for a claim, read or job to end; or for a backed-off shard to open again.
+      const now = this.s.clock.now();
       const reopen = this.contention.nextReopenAt() ?? Infinity;
       const waitMs = Math.min(reopen - now, BUSY_RECHECK_MS, this.s.budgetEnd - now);
       await waitForAny(waitMs, undefined, this.s.signal, [changed]);
