@@ -37,6 +37,8 @@ export interface DueRead {
   readonly cursor: DueCursor | null;
   /** When the earliest entry seen that is not claimable yet becomes so (a future run or a live lease). */
   readonly nextDueMs: number | null;
+  /** Entries seen held by a live lease (a worker is running them): who works this shard. */
+  readonly leased: ReadonlyArray<Pick<Candidate, 'id' | 'runOrder'>>;
 }
 
 function toCandidate(item: Record<string, AttributeValue>, shard: number): Candidate | null {
@@ -90,6 +92,7 @@ export async function queryDue(
   const now = ctx.clock.now();
   const pk = statusShardKey(queue, LANE.due, shard);
   const candidates: Candidate[] = [];
+  const leased: Array<Pick<Candidate, 'id' | 'runOrder'>> = [];
   let nextDueMs: number | null = null;
   let queries = 0;
   let truncated = false;
@@ -125,6 +128,7 @@ export async function queryDue(
           reachedFuture = prefix === SCHEDULED_PREFIX; // the rest of the scheduled range is later still
         } else if (c.leaseUntilMs !== null) {
           nextDueMs = Math.min(nextDueMs ?? Infinity, c.leaseUntilMs);
+          leased.push({ id: c.id, runOrder: c.runOrder });
         }
       }
       startKey = res.LastEvaluatedKey;
@@ -137,7 +141,7 @@ export async function queryDue(
   const ranges = from ? (['ready', 'scheduled'] as const).filter((r) => from[r]) : (['ready', 'scheduled'] as const);
   await Promise.all(ranges.map((r) => readRange(r === 'ready' ? READY_PREFIX : SCHEDULED_PREFIX, r)));
   candidates.sort(compareCandidates);
-  return { candidates, queries, truncated, cursor: truncated ? cursor : null, nextDueMs };
+  return { candidates, queries, truncated, cursor: truncated ? cursor : null, nextDueMs, leased };
 }
 
 /**

@@ -56,8 +56,13 @@ export class FakeTable {
     const start = after ? all.findIndex((c) => compareCandidates(c, this.jobs.get(after)!.c) > 0) : 0;
     const page = start < 0 ? [] : all.slice(start, start + limit);
     const more = start >= 0 && start + limit < all.length;
+    // Running jobs sit among the entries a read pages through: those up to its last candidate.
+    const last = page[page.length - 1];
+    const leased = [...this.jobs.values()]
+      .filter((j) => j.c.shard === shard && j.status === 'processing' && (!more || !last || compareCandidates(j.c, last) < 0))
+      .map((j) => ({ id: j.c.id, runOrder: j.c.runOrder }));
     await sleep(this.roundTripMs / 2);
-    return { candidates: page, queries: from ? 1 : 2, truncated: more, cursor: more ? { ready: { id: { S: page[page.length - 1]!.id } } } : null, nextDueMs: null };
+    return { candidates: page, queries: from ? 1 : 2, truncated: more, cursor: more ? { ready: { id: { S: last!.id } } } : null, nextDueMs: null, leased: from ? [] : leased };
   }
 
   async claim(worker: string, c: Candidate): Promise<ClaimAttempt> {

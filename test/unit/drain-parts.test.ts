@@ -21,7 +21,14 @@ function cand(id: string, shard: number, priority = 0, n = 0, runOrder = `0#${10
   return { id, shard, runOrder, priority, runAtMs: n, status: 'pending', leaseUntilMs: null, timeoutMs: 1_000 };
 }
 
-const read = (candidates: Candidate[], cursor: DueCursor | null = null): DueRead => ({ candidates, queries: 1, truncated: cursor !== null, cursor, nextDueMs: null });
+const read = (candidates: Candidate[], cursor: DueCursor | null = null, leased: Candidate[] = []): DueRead => ({
+  candidates,
+  queries: 1,
+  truncated: cursor !== null,
+  cursor,
+  nextDueMs: null,
+  leased: leased.map((c) => ({ id: c.id, runOrder: c.runOrder })),
+});
 
 /** Access with no windows, back-offs or cessions, unless overridden. */
 const open = (over: Partial<ShardAccess> = {}): ShardAccess => ({ canClaim: () => true, isBackedOff: () => false, isCeded: () => false, ...over });
@@ -108,6 +115,22 @@ describe('ShardContention', () => {
     expect(c.isCeded(2)).toBe(false);
   });
 
+  it('cedes a shard on sight of another worker’s leases, unless it is working that shard itself', () => {
+    const clock = fakeClock();
+    const c = new ShardContention(clock, 'me', { maxWindow: 8, cedeMs: 1_000 });
+    c.othersSeen(4);
+    expect(c.isCeded(4)).toBe(true);
+    expect(c.isBackedOff(4)).toBe(false); // no race was lost: it may still claim there if nothing else is left
+    c.started(4);
+    expect(c.canClaim(4)).toBe(false); // entering it later, one claim at a time
+    c.won(4);
+    clock.advance(1_000);
+    c.started(7);
+    c.won(7);
+    c.othersSeen(7); // just won a claim in 7: it works that shard, another worker is the newcomer
+    expect(c.isCeded(7)).toBe(false);
+  });
+
   it('does not back off after losing to itself (its own claim, seen again through a lagging index)', () => {
     const c = new ShardContention(fakeClock(), 'me', { maxWindow: 4 });
     c.started(1);
@@ -118,7 +141,8 @@ describe('ShardContention', () => {
 });
 
 /** A source over fixed shard contents; reads resolve when the test says. */
-function sourceOver(shards: Record<number, DueRead>, opts: { ranks?: number[]; exclude?: (c: Candidate) => boolean; readAheadBelow?: number } = {}) {
+function sourceOver(shards: Record<number, DueRead>, opts: { ranks?: number[]; exclude?: (c: Candidate) => boolean; readAheadBelow?: number; own?: Set<string> } = {}) {
+  const othersSeen: number[] = [];
   const clock = fakeClock();
   const reads: Array<{ shard: number; from?: DueCursor; resolve: (r: DueRead) => void }> = [];
   let changes = 0;
@@ -131,6 +155,8 @@ function sourceOver(shards: Record<number, DueRead>, opts: { ranks?: number[]; e
     readAheadBelow: opts.readAheadBelow ?? 1,
     readConcurrency: 8,
     onChange: () => void changes++,
+    isOwn: (e) => opts.own?.has(e.id) ?? false,
+    onOthersSeen: (shard) => void othersSeen.push(shard),
   });
   /** Sweeps every shard, answering each read from `shards`. */
   const sweep = async () => {
@@ -144,7 +170,7 @@ function sourceOver(shards: Record<number, DueRead>, opts: { ranks?: number[]; e
   const settle = async () => {
     for (let i = 0; i < 5; i++) await Promise.resolve();
   };
-  return { source, clock, reads, sweep, settle, changes: () => changes };
+  return { source, clock, reads, sweep, settle, changes: () => changes, othersSeen };
 }
 
 const take = (s: CandidateSource, access: ShardAccess = open(), n = 100): string[] => {
@@ -185,6 +211,15 @@ describe('CandidateSource', () => {
     const access = open({ isCeded: (s) => s === 0, isBackedOff: (s) => s === 1 });
     expect(take(source, access)).toEqual(['c0', 'a0']);
     expect(source.hasWork()).toBe(true); // b0, in the backed-off shard
+  });
+
+  it('reports a shard whose head shows jobs leased by another worker, not by itself', async () => {
+    const { sweep, othersSeen } = sourceOver(
+      { 0: read([cand('a2', 0)], null, [cand('mine', 0)]), 1: read([cand('b2', 1)], null, [cand('theirs', 1)]) },
+      { own: new Set(['mine']) },
+    );
+    await sweep();
+    expect(othersSeen).toEqual([1]);
   });
 
   it('skips candidates this worker holds or has just tried', async () => {

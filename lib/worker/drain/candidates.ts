@@ -48,6 +48,10 @@ export interface CandidateSourceOptions {
   readonly readConcurrency: number;
   /** Called when a background read finished (or failed). */
   readonly onChange: () => void;
+  /** True for an index entry this worker holds (or just held): its own lease. */
+  readonly isOwn: (entry: Pick<Candidate, 'id' | 'runOrder'>) => boolean;
+  /** A read of `shard`'s head found jobs leased by another worker: someone works that shard. */
+  readonly onOthersSeen: (shard: number) => void;
 }
 
 /**
@@ -216,6 +220,7 @@ export class CandidateSource {
   }
 
   private keep(list: ShardList, read: DueRead, mode: ReadMode): void {
+    if (mode !== 'append' && read.leased.some((e) => !this.o.isOwn(e))) this.o.onOthersSeen(list.shard);
     list.candidates = mode === 'append' ? [...list.candidates.slice(list.next), ...read.candidates] : read.candidates;
     list.next = 0;
     list.cursor = read.cursor;

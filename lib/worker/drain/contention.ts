@@ -25,6 +25,9 @@ export interface ContentionSettings {
   readonly cedeMs: number;
 }
 
+/** A worker that won a claim in a shard this recently is working it (and does not cede it on sight). */
+export const WORKING_SHARD_MS = 1_000;
+
 /** Defaults of {@link ContentionSettings}, except `maxWindow`. */
 export const CONTENTION_DEFAULTS = { initialWindow: 2, backoffBaseMs: 200, backoffMaxMs: 1_000, cedeMs: 10_000 } as const;
 
@@ -36,6 +39,8 @@ interface ShardState {
   backoffUntil: number;
   /** Until then, another worker works this shard: keep to other shards while they have work. */
   cededUntil: number;
+  /** When this worker last won a claim here. */
+  lastWinAt: number;
 }
 
 /** Per-shard claim windows, back-offs and cessions of one worker. */
@@ -54,7 +59,7 @@ export class ShardContention {
   private state(shard: number): ShardState {
     let s = this.shards.get(shard);
     if (!s) {
-      s = { window: Math.min(this.settings.initialWindow, this.settings.maxWindow), inFlight: 0, losses: 0, backoffUntil: 0, cededUntil: 0 };
+      s = { window: Math.min(this.settings.initialWindow, this.settings.maxWindow), inFlight: 0, losses: 0, backoffUntil: 0, cededUntil: 0, lastWinAt: -Infinity };
       this.shards.set(shard, s);
     }
     return s;
@@ -92,6 +97,20 @@ export class ShardContention {
     s.inFlight--;
     s.losses = 0;
     s.window = Math.min(this.settings.maxWindow, s.window * 2);
+    s.lastWinAt = this.clock.now();
+  }
+
+  /**
+   * A read of `shard` showed jobs another worker holds: unless this worker is working the shard
+   * itself (won a claim there in the last {@link WORKING_SHARD_MS}), it cedes the shard without
+   * having to lose a race to learn it, and enters it later with a window of one.
+   */
+  othersSeen(shard: number): void {
+    const s = this.state(shard);
+    const now = this.clock.now();
+    if (now - s.lastWinAt <= WORKING_SHARD_MS) return;
+    s.cededUntil = Math.max(s.cededUntil, now + this.settings.cedeMs);
+    s.window = 1;
   }
 
   /** The claim failed with an error (no race was lost). */

@@ -99,6 +99,8 @@ export class DrainLoop {
       exclude: (c) => this.excludes(c),
       maxAgeMs: MAX_CANDIDATE_AGE_MS,
       readAheadBelow: s.concurrency,
+      isOwn: (e) => this.memory.has(e),
+      onOthersSeen: (shard) => this.contention.othersSeen(shard),
       readConcurrency: READ_CONCURRENCY,
       onChange: changed,
     });
