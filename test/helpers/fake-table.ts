@@ -22,6 +22,9 @@ export class FakeTable {
   readonly claimOrder: string[] = [];
   claimsInFlight = 0;
   maxClaimsInFlight = 0;
+  runsInFlight = 0;
+  /** The most claims and runs in flight at once: the slots in use. */
+  maxBusy = 0;
 
   private serverFreeAt = 0;
 
@@ -67,6 +70,7 @@ export class FakeTable {
 
   async claim(worker: string, c: Candidate): Promise<ClaimAttempt> {
     this.maxClaimsInFlight = Math.max(this.maxClaimsInFlight, ++this.claimsInFlight);
+    this.maxBusy = Math.max(this.maxBusy, this.claimsInFlight + this.runsInFlight);
     await this.arrive(1);
     const j = this.jobs.get(c.id)!;
     const won = j.status === 'pending' && j.c.runOrder === c.runOrder;
@@ -81,9 +85,11 @@ export class FakeTable {
 
   async run(c: Candidate): Promise<'completed'> {
     this.runs.set(c.id, (this.runs.get(c.id) ?? 0) + 1);
+    this.maxBusy = Math.max(this.maxBusy, this.claimsInFlight + ++this.runsInFlight);
     await this.arrive(1); // the completion write
     this.jobs.get(c.id)!.status = 'completed';
     await sleep(this.roundTripMs / 2);
+    this.runsInFlight--;
     return 'completed';
   }
 }

@@ -158,13 +158,18 @@ export class CandidateSource {
     if (list.reading === null && list.cursor && list.candidates.length - list.next < this.o.readAheadBelow) this.startRead(list, 'append');
   }
 
-  /** Shards that are not backed off and may yield candidates, best first: priority, then rank. */
+  /**
+   * Shards that are not backed off and have candidates or more to come (a cursor, or a read that
+   * will bring its candidates; a background refresh of an empty list does not count until it has
+   * found something), best first: priority, then rank.
+   */
   private openLists(access: ShardAccess): ShardList[] {
     const open: ShardList[] = [];
     for (const list of this.lists.values()) {
       this.skipExcluded(list);
       if (access.isBackedOff(list.shard)) continue;
-      if (list.reading || list.next < list.candidates.length || list.cursor) open.push(list);
+      const coming = list.cursor !== null || list.reading === 'head' || list.reading === 'append';
+      if (coming || list.next < list.candidates.length) open.push(list);
     }
     const priorityOf = (l: ShardList) => l.candidates[l.next]?.priority ?? l.lastPriority;
     return open.sort((a, b) => priorityOf(b) - priorityOf(a) || this.o.ranks[a.shard]! - this.o.ranks[b.shard]!);

@@ -84,34 +84,38 @@ export class DrainLoop {
     private readonly ports: DrainPorts,
     private readonly s: DrainSettings,
   ) {
-    const changed = () => this.notifier.notify();
     this.started = s.clock.now();
     this.memory = new ClaimMemory(s.clock);
     this.contention = new ShardContention(s.clock, s.workerId, { maxWindow: s.concurrency });
-    this.source = new CandidateSource({
-      read: async (shard, from) => {
-        const read = await ports.read(shard, from);
-        this.counts.queries += read.queries;
-        return read;
-      },
-      clock: s.clock,
-      ranks: shardRanks(s.workerId, s.shardCount),
-      exclude: (c) => this.excludes(c),
-      maxAgeMs: MAX_CANDIDATE_AGE_MS,
-      readAheadBelow: s.concurrency,
-      isOwn: (e) => this.memory.has(e),
-      onOthersSeen: (shard) => this.contention.othersSeen(shard),
-      readConcurrency: READ_CONCURRENCY,
-      onChange: changed,
-    });
-    this.pool = new RunningPool(changed);
+    this.source = this.candidateSource();
+    this.pool = new RunningPool(() => this.notifier.notify());
     this.claimer = new Claimer({
       claim: ports.claim,
       memory: this.memory,
       contention: this.contention,
       onWon: (c, claim, refusal) => this.start(c, claim, refusal),
       onLost: () => void this.counts.lostRaces++,
-      onChange: changed,
+      onChange: () => this.notifier.notify(),
+    });
+  }
+
+  /** Where candidates come from: the shard reads (counted), filtered by what this worker holds. */
+  private candidateSource(): CandidateSource {
+    return new CandidateSource({
+      read: async (shard, from) => {
+        const read = await this.ports.read(shard, from);
+        this.counts.queries += read.queries;
+        return read;
+      },
+      clock: this.s.clock,
+      ranks: shardRanks(this.s.workerId, this.s.shardCount),
+      exclude: (c) => this.excludes(c),
+      maxAgeMs: MAX_CANDIDATE_AGE_MS,
+      readAheadBelow: this.s.concurrency,
+      readConcurrency: READ_CONCURRENCY,
+      onChange: () => this.notifier.notify(),
+      isOwn: (e) => this.memory.has(e),
+      onOthersSeen: (shard) => this.contention.othersSeen(shard),
     });
   }
 
