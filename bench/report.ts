@@ -38,7 +38,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   row('conditional UpdateItem (projected attribute)', `${f(r.raw.conditionalUpdatePerSec)}/s`, f(r.raw.updateLatencyMs.p50), f(r.raw.updateLatencyMs.p99));
   lines.push(
     '',
-    `Measured ${r.raw.runs.length} times after a discarded warm-up run (before and after the enqueue part, and after the drains: conditional UpdateItem/s ${r.raw.runs.map((x) => f(x.conditionalUpdatePerSec)).join(', ')}); the fastest run of each operation is the bound.`,
+    `Measured ${r.raw.runs.length} times after discarded warm-up runs (of this and of a drain), before and after the enqueue part and after the drains (conditional UpdateItem/s ${r.raw.runs.map((x) => f(x.conditionalUpdatePerSec)).join(', ')}); the fastest run of each operation is the bound.`,
     '',
     '## 2. Enqueue',
     '',
