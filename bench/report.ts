@@ -3,6 +3,18 @@ import type { BenchResults } from './bench.ts';
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: 0 }) : 'n/a');
 
+/** One drain run per row: throughput, ratio to the bound, contention and cost. */
+function drainTable(
+  lines: string[],
+  runs: ReadonlyArray<{ workers: number; completed: number; jobsPerSec: number; ratioToBound: number; lostRacesPerJob: number; queriesPerJob: number; billedWriteUnitsPerJob: number; stale: number }>,
+): void {
+  lines.push('| workers | completed | jobs/s | ratio to bound | lost claim races / job | index queries / job | write units billed / job | stale outcomes |');
+  lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const x of runs) {
+    lines.push(`| ${[x.workers, f(x.completed, 0), f(x.jobsPerSec), f(x.ratioToBound, 3), f(x.lostRacesPerJob, 4), f(x.queriesPerJob, 3), f(x.billedWriteUnitsPerJob, 3), x.stale].join(' | ')} |`);
+  }
+}
+
 /** The results as Markdown tables, with the machine, the versions and the command. */
 export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   const e = r.environment;
@@ -24,7 +36,13 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   row('---', '---:', '---:', '---:');
   row('PutItem (job-shaped item, same index)', `${f(r.raw.putPerSec)}/s`, f(r.raw.putLatencyMs.p50), f(r.raw.putLatencyMs.p99));
   row('conditional UpdateItem (projected attribute)', `${f(r.raw.conditionalUpdatePerSec)}/s`, f(r.raw.updateLatencyMs.p50), f(r.raw.updateLatencyMs.p99));
-  lines.push('', 'Measured twice after a discarded warm-up run (before and after the enqueue part); the faster run of each operation is the bound.', '', '## 2. Enqueue', '');
+  lines.push(
+    '',
+    `Measured ${r.raw.runs.length} times after discarded warm-up runs (of this and of a drain), before and after the enqueue part and after the drains (conditional UpdateItem/s ${r.raw.runs.map((x) => f(x.conditionalUpdatePerSec)).join(', ')}); the fastest run of each operation is the bound.`,
+    '',
+    '## 2. Enqueue',
+    '',
+  );
   row('call', 'jobs/s', 'ratio to raw PutItem', 'p50 ms', 'p99 ms');
   row('---', '---:', '---:', '---:', '---:');
   row(`\`enqueue\` (concurrency ${r.enqueue.concurrency})`, f(r.enqueue.enqueuePerSec), f(r.enqueue.enqueueVsRawPut, 3), f(r.enqueue.enqueueLatencyMs.p50), f(r.enqueue.enqueueLatencyMs.p99));
@@ -35,10 +53,17 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
       `Each worker process runs \`processJobs\` with concurrency ${r.e2e.runs[0]?.concurrencyPerWorker ?? ''}.`,
     '',
   );
-  row('workers', 'completed', 'jobs/s', 'ratio to bound', 'lost claim races / job', 'index queries / job', 'stale outcomes');
-  row('---:', '---:', '---:', '---:', '---:', '---:', '---:');
-  for (const x of r.e2e.runs) row(String(x.workers), f(x.completed, 0), f(x.jobsPerSec), f(x.ratioToBound, 3), f(x.lostRacesPerJob, 4), f(x.queriesPerJob, 3), String(x.stale));
-  lines.push('', `Most workers vs 1: x${f(r.e2e.scalingMostVsOne, 3)}.`, '');
+  drainTable(lines, r.e2e.runs);
+  lines.push('', `Most workers vs 1: x${f(r.e2e.scalingMostVsOne, 3)}. Write units billed per job count the enqueue, the claim, the completion and every lost race (1 unit each on AWS).`, '');
+  lines.push(`## 3a. The same drain in-process: ${f(r.inProcess.runs[0]?.jobs ?? 0, 0)} no-op jobs, workers in the benchmark's own process`, '');
+  lines.push(
+    `Each worker is a \`processJobs\` call with its own client and concurrency ${r.inProcess.concurrencyPerWorker}, started together; no process start-up or extra Node runtime on the two cores. Same bound as above.`,
+    '',
+  );
+  drainTable(lines, r.inProcess.runs);
+  lines.push('', `With index lag: every index query answered from a snapshot ${r.inProcess.lagged[0]?.indexLagMs ?? 0} ms old (\`bench/lib/index-lag.ts\`).`, '');
+  drainTable(lines, r.inProcess.lagged);
+  lines.push('');
   lines.push('## 4. Cost per job', '');
   row('path', 'write units: table + index (reported)', 'failed conditions', 'write units billed', 'read units: table + index (reported)', 'empty queries', 'read units billed', '$ per million jobs');
   row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:');

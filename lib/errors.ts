@@ -143,6 +143,30 @@ export class PermanentJobError extends JobTableError {
   }
 }
 
+/**
+ * A job needs more time than any run of the worker can give it: its `timeoutMs` plus the lease
+ * grace exceed the worker's whole budget (`workerBudgetMs`; on Lambda the function's timeout less
+ * the safety margin), so every drain would only defer it. The job fails for good with this error
+ * (the message names both limits); lower its `timeoutMs` or run it on a worker with more time.
+ */
+export class JobTimeoutExceedsBudgetError extends PermanentJobError {
+  static override readonly kind: string = 'JobTimeoutExceedsBudgetError';
+  override readonly code: string = 'TIMEOUT_EXCEEDS_BUDGET';
+
+  constructor(
+    readonly jobId: string,
+    readonly timeoutMs: number,
+    readonly leaseGraceMs: number,
+    readonly workerBudgetMs: number,
+  ) {
+    super(
+      `Job ${jobId} can never run on this worker: its timeoutMs ${timeoutMs} plus the ${leaseGraceMs} ms lease grace exceeds ` +
+        `the worker's whole budget of ${workerBudgetMs} ms (workerBudgetMs); use a timeoutMs of at most ${Math.max(0, workerBudgetMs - leaseGraceMs)}`,
+    );
+    Object.assign(this.context as Record<string, unknown>, { jobId, timeoutMs, leaseGraceMs, workerBudgetMs });
+  }
+}
+
 /** Where each job of an `enqueueMany` call ended up: every id is in exactly one list. */
 export interface EnqueueOutcome {
   /** Every job's id, in input order. */

@@ -44,6 +44,7 @@ export {
   ReadOnlyError,
   ValidationError,
 } from './errors.ts';
+export { JobTimeoutExceedsBudgetError } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';
 export { WorkerDeadlineError } from './errors.ts';
 export type { EnqueueOutcome } from './errors.ts';

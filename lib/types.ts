@@ -286,6 +286,16 @@ export interface ProcessJobsOptions {
    * `WorkerDeadlineError` (a failed attempt). @default none
    */
   readonly finishBy?: number;
+  /**
+   * The whole time any drain of this worker gets, in ms, when every drain starts with all of it
+   * (a Lambda calling `processJobs` as its invocation starts: the function's timeout less its
+   * safety margin). A due job whose `timeoutMs` plus lease grace exceeds it could never finish
+   * here, and `finishBy` would defer it in every drain forever: it is failed for good instead, with
+   * a `JobTimeoutExceedsBudgetError` naming both. A job that only misses the time left in this
+   * drain (`finishBy`) is still deferred to a later one. Leave unset if workers with more time
+   * serve the queue too. @default none (no job is failed for its timeout)
+   */
+  readonly workerBudgetMs?: number;
   /** Grace added to `timeoutMs` to make the lease; at most 2000. @default 2000 */
   readonly leaseGraceMs?: number;
   /** Identifies this worker in the item. @default a random id */

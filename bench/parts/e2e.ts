@@ -6,7 +6,7 @@
 import { JobQueue } from '../../lib/index.ts';
 import { benchClient, benchTable, BENCH_SHARDS } from '../lib/context.ts';
 import type { BenchContext } from '../lib/context.ts';
-import { mergeSnapshots, sumCosts } from '../lib/capacity.ts';
+import { CapacityMeter, mergeSnapshots, sumCosts } from '../lib/capacity.ts';
 import type { CostTotals } from '../lib/capacity.ts';
 import { spawnWorker } from '../lib/spawn-worker.ts';
 import { round } from '../lib/stats.ts';
@@ -25,7 +25,10 @@ export interface E2eRun {
   readonly ratioToBound: number;
   readonly lostRacesPerJob: number;
   readonly queriesPerJob: number;
+  /** Write units per job as AWS bills them: the enqueue, the claim, the completion and every lost race. */
+  readonly billedWriteUnitsPerJob: number;
   readonly stale: number;
+  /** What the worker processes spent (the enqueue is in `billedWriteUnitsPerJob` only). */
   readonly cost: CostTotals;
 }
 
@@ -46,6 +49,7 @@ export const E2E_WORKER_CONCURRENCY = 16;
 export async function drainWithProcesses(ctx: BenchContext, workers: number, jobs: number, bound: number): Promise<E2eRun> {
   const client = benchClient(ctx);
   const { tableName, drop } = await benchTable(client, `e2e${workers}`);
+  const producerMeter = new CapacityMeter().attach(client);
   try {
     const queue = new JobQueue({ tableName, client, shardCount: BENCH_SHARDS });
     for (let i = 0; i < jobs; i += 1_000) {
@@ -65,6 +69,7 @@ export async function drainWithProcesses(ctx: BenchContext, workers: number, job
     const lost = rs.reduce((s, r) => s + r.report.lostRaces, 0);
     const queries = rs.reduce((s, r) => s + r.report.queries, 0);
     const jobsPerSec = (completed / (end - go)) * 1000;
+    const cost = sumCosts(mergeSnapshots(rs.map((r) => r.cost)));
     const run: E2eRun = {
       workers,
       concurrencyPerWorker: E2E_WORKER_CONCURRENCY,
@@ -74,10 +79,14 @@ export async function drainWithProcesses(ctx: BenchContext, workers: number, job
       ratioToBound: round(jobsPerSec / bound, 3),
       lostRacesPerJob: round(lost / Math.max(1, completed), 4),
       queriesPerJob: round(queries / Math.max(1, completed), 3),
+      billedWriteUnitsPerJob: round((producerMeter.totals().billedWriteUnits + cost.billedWriteUnits) / jobs, 3),
       stale: rs.reduce((s, r) => s + r.report.stale, 0),
-      cost: sumCosts(mergeSnapshots(rs.map((r) => r.cost))),
+      cost,
     };
-    ctx.log(`e2e ${workers} workers: ${run.completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ${run.lostRacesPerJob} lost races/job`);
+    ctx.log(
+      `e2e ${workers} worker processes: ${run.completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
+        `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob} WRU/job`,
+    );
     return run;
   } finally {
     await drop();

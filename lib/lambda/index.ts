@@ -6,7 +6,7 @@
  * import { handlers } from './jobs.ts';
  * export const handler = createWorkerHandler(handlers);
  */
-export { createWorkerHandler, MAX_WAIT_FOR_DUE_MS, SAFETY_MARGIN_MS } from './worker.ts';
+export { createWorkerHandler, LAMBDA_MAX_TIMEOUT_MS, MAX_WAIT_FOR_DUE_MS, SAFETY_MARGIN_MS } from './worker.ts';
 export type { WorkerContext, WorkerHandler, WorkerHandlerOptions, WorkerResult } from './worker.ts';
 export { createEnqueueHandler, requestIdempotencyKey } from './enqueue.ts';
 export type { EnqueueHandler, EnqueueHandlerOptions } from './enqueue.ts';

@@ -26,6 +26,14 @@ import { validateHandlerMap } from '../worker/process-options.ts';
 /** Time kept free at the end of an invocation for writing outcomes and flushing metrics. */
 export const SAFETY_MARGIN_MS = 5_000;
 
+/**
+ * Lambda's longest timeout. No invocation can run a job whose `timeoutMs` plus lease grace exceeds
+ * it less the safety margin: such a job fails for good with `JobTimeoutExceedsBudgetError`
+ * (`workerBudgetMs`) instead of being deferred by every invocation. A job that only misses what is
+ * left of this invocation is deferred to a later one.
+ */
+export const LAMBDA_MAX_TIMEOUT_MS = 900_000;
+
 /** The longest an idle invocation waits for a job known to become due (the tick fires every minute). */
 export const MAX_WAIT_FOR_DUE_MS = 50_000;
 
@@ -112,6 +120,7 @@ export function createWorkerHandler<M extends JobTypeMap = Record<string, any>>(
         concurrency: options.concurrency ?? deployment.env.concurrency,
         finishBy: Date.now() + budgetMs,
         timeBudgetMs: budgetMs,
+        workerBudgetMs: LAMBDA_MAX_TIMEOUT_MS - safetyMarginMs,
         waitForDueWithinMs: Math.min(waitCap, budgetMs),
         workerId: `lambda-${context.awsRequestId}`,
         onEvent,

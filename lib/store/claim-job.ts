@@ -25,8 +25,17 @@ export interface Claim {
   readonly itemBytes: number;
 }
 
+/** How a claim attempt ended: the claim, or the race lost and to whom. */
+export type ClaimAttempt = { readonly claim: Claim } | { readonly claim: null; readonly winner: string | undefined };
+
+/** Claims a candidate seen in the index; returns null if another worker got it first. See {@link tryClaim}. */
+export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
+  return (await tryClaim(ctx, candidate, workerId, leaseGraceMs)).claim;
+}
+
 /**
- * Claims a candidate seen in the index; returns null if another worker got it first.
+ * Claims a candidate seen in the index. If another worker got it first, says which one (the
+ * `worker_id` the item carries, returned by the failed condition at no extra cost).
  *
  * Condition: `run_order = :seen AND status IN (pending, processing) AND (no lease OR lease <= now)`.
  * The index is eventually consistent, so everything it showed is re-checked on the base item:
@@ -37,7 +46,7 @@ export interface Claim {
  * only its projected status and lease change (one index write), so other workers skip it.
  * Throws if the claim's outcome stays unknown past its resends, or for a refused request.
  */
-export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
+export async function tryClaim(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<ClaimAttempt> {
   const now = ctx.clock.now();
   const token = randomUUID();
   const input = claimInput(ctx.tableName, candidate, { workerId, token, now, leaseUntil: leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs) });
@@ -47,15 +56,15 @@ export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId
   const resendDeadline = now + Math.min(candidate.timeoutMs, CLAIM_RESEND_WINDOW_MS);
   try {
     const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(watchAttempts(new UpdateItemCommand(input))), { resendIf: isOutcomeUnknown });
-    return { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) };
+    return { claim: { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) } };
   } catch (err) {
     if (isConditionFailed(err)) {
       // A resend of this very claim (by the SDK or by `resendUntil`), whose first send reached the
       // table although the caller saw an error, fails its own condition: the item then carries this
       // call's fresh token, which no other writer can know, so the claim is ours (without this the
       // job would sit leased and unrun until the lease ran out, and lose an attempt).
-      if (err.Item?.[ATTR.claimToken]?.S === token) return { job: jobFromItem(err.Item), token, shard: candidate.shard, itemBytes: itemSize(err.Item) };
-      return null;
+      if (err.Item?.[ATTR.claimToken]?.S === token) return { claim: { job: jobFromItem(err.Item), token, shard: candidate.shard, itemBytes: itemSize(err.Item) } };
+      return { claim: null, winner: err.Item?.[ATTR.workerId]?.S };
     }
     throw err;
   }

@@ -19,6 +19,12 @@ export interface Candidate {
   readonly timeoutMs: number;
 }
 
+/** Where a read of a shard stopped, per range: the key to continue after (absent: range fully read). */
+export interface DueCursor {
+  readonly ready?: Record<string, AttributeValue>;
+  readonly scheduled?: Record<string, AttributeValue>;
+}
+
 /** What one shard read returned. */
 export interface DueRead {
   /** Claimable now, highest priority first, then oldest. */
@@ -27,8 +33,12 @@ export interface DueRead {
   readonly queries: number;
   /** True if a range may hold more claimable entries than were returned. */
   readonly truncated: boolean;
+  /** Where to continue the ranges that were cut short (see `truncated`); null if none was. */
+  readonly cursor: DueCursor | null;
   /** When the earliest entry seen that is not claimable yet becomes so (a future run or a live lease). */
   readonly nextDueMs: number | null;
+  /** Entries seen held by a live lease (a worker is running them): who works this shard. */
+  readonly leased: ReadonlyArray<Pick<Candidate, 'id' | 'runOrder'>>;
 }
 
 function toCandidate(item: Record<string, AttributeValue>, shard: number): Candidate | null {
@@ -67,6 +77,9 @@ export const MAX_PAGES_PER_RANGE = 8;
  * many running ones are still found. `exclude` drops candidates the caller has already ruled out.
  * GSI reads are eventually consistent, so a candidate is only a hint: the claim re-checks
  * everything on the base item.
+ *
+ * `from` continues an earlier read where its `cursor` left off, reading only the ranges it names
+ * (one query each instead of re-reading the head of the shard, which running jobs occupy).
  */
 export async function queryDue(
   ctx: StoreContext,
@@ -74,16 +87,19 @@ export async function queryDue(
   shard: number,
   limit: number,
   exclude?: (c: Candidate) => boolean,
+  from?: DueCursor,
 ): Promise<DueRead> {
   const now = ctx.clock.now();
   const pk = statusShardKey(queue, LANE.due, shard);
   const candidates: Candidate[] = [];
+  const leased: Array<Pick<Candidate, 'id' | 'runOrder'>> = [];
   let nextDueMs: number | null = null;
   let queries = 0;
   let truncated = false;
+  const cursor: { ready?: Record<string, AttributeValue>; scheduled?: Record<string, AttributeValue> } = {};
 
-  const readRange = async (prefix: string) => {
-    let startKey: Record<string, AttributeValue> | undefined;
+  const readRange = async (prefix: string, range: keyof DueCursor) => {
+    let startKey: Record<string, AttributeValue> | undefined = from?.[range];
     let found = 0;
     for (let page = 0; page < MAX_PAGES_PER_RANGE; page++) {
       queries++;
@@ -112,20 +128,20 @@ export async function queryDue(
           reachedFuture = prefix === SCHEDULED_PREFIX; // the rest of the scheduled range is later still
         } else if (c.leaseUntilMs !== null) {
           nextDueMs = Math.min(nextDueMs ?? Infinity, c.leaseUntilMs);
+          leased.push({ id: c.id, runOrder: c.runOrder });
         }
       }
       startKey = res.LastEvaluatedKey;
       if (!startKey || reachedFuture) return;
-      if (found >= limit) {
-        truncated = true;
-        return;
-      }
+      if (found >= limit) break;
     }
     truncated = true;
+    cursor[range] = startKey;
   };
-  await Promise.all([readRange(READY_PREFIX), readRange(SCHEDULED_PREFIX)]);
+  const ranges = from ? (['ready', 'scheduled'] as const).filter((r) => from[r]) : (['ready', 'scheduled'] as const);
+  await Promise.all(ranges.map((r) => readRange(r === 'ready' ? READY_PREFIX : SCHEDULED_PREFIX, r)));
   candidates.sort(compareCandidates);
-  return { candidates, queries, truncated, nextDueMs };
+  return { candidates, queries, truncated, cursor: truncated ? cursor : null, nextDueMs, leased };
 }
 
 /**

@@ -1,21 +1,29 @@
 /**
  * The drain: claim due jobs and run them, `concurrency` at a time, until none is due (or a limit
- * is reached).
+ * is reached). This file wires the drain's parts (`lib/worker/drain/`) to DynamoDB and the
+ * handlers:
  *
- * Claims are spread over the shards: each sweep visits the queue's shards in a fresh random
- * order, so concurrent workers start in different places; a worker that loses a claim race
- * leaves that shard at once instead of following the winner down the same list.
+ * - `candidates.ts`, where candidates come from: each shard's list as last read, continued or
+ *   re-read only when used up or stale, and the pick (priority across shards, then this worker's
+ *   own shard order);
+ * - `claims.ts` and `contention.ts`, who claims what: several distinct candidates at once, up to
+ *   the free slots, with a per-shard claim window and a back-off after a lost race, so that
+ *   workers keep to different shards (`shard-order.ts`, rendezvous hashing of their ids);
+ * - `claim-memory.ts`: what this worker holds or just tried, never offered again by a lagging index;
+ * - `pool.ts`, the running jobs; `engine.ts`, the loop of rounds that ties them together.
  */
 import { randomUUID } from 'node:crypto';
-import { mapLimit } from '../util/map-limit.ts';
-import { leaseUntilMs, MAX_LEASE_GRACE_MS } from '../model/state.ts';
-import { claimJob } from '../store/claim-job.ts';
+import { MAX_LEASE_GRACE_MS } from '../model/state.ts';
+import { tryClaim } from '../store/claim-job.ts';
+import type { Claim } from '../store/claim-job.ts';
 import type { StoreContext } from '../store/context.ts';
 import { queryDue } from '../store/query-due.ts';
-import type { Candidate, DueRead } from '../store/query-due.ts';
-import type { Handlers, ProcessJobsOptions, ProcessReport, WorkerEvent } from '../types.ts';
+import type { Candidate } from '../store/query-due.ts';
+import type { HandlerObject, Handlers, ProcessJobsOptions, ProcessReport, WorkerEvent } from '../types.ts';
+import { DrainLoop } from './drain/engine.ts';
+import type { DrainPorts, DrainSettings } from './drain/engine.ts';
+import type { Wakeup } from './drain/wait.ts';
 import { handlerObject, knownTypes, runJob } from './run-job.ts';
-import type { RunOutcome } from './run-job.ts';
 
 /** Extra drain settings used by long-running workers. */
 export interface DrainInternals {
@@ -23,7 +31,7 @@ export interface DrainInternals {
    * Resolves early when new work may be due (prompt pickup); the drain re-sweeps. The drain aborts
    * `signal` once it stops waiting, so the source can drop its listener.
    */
-  readonly wakeup?: (signal: AbortSignal) => Promise<void>;
+  readonly wakeup?: Wakeup;
   /**
    * Shards where jobs were just written (prompt pickup): after a wake-up the drain reads these
    * first, then sweeps all shards as usual. Calling it clears the hints.
@@ -31,57 +39,76 @@ export interface DrainInternals {
   readonly takeShardHints?: () => readonly number[];
 }
 
-/** Candidates older than this are read again before claiming (others may have taken them). */
-const MAX_CANDIDATE_AGE_MS = 1_000;
-/** Shard queries in flight at once during a sweep. */
-const SWEEP_READ_CONCURRENCY = 8;
-/** While jobs run and nothing else is due, look again this often (plain drains). */
-const BUSY_RECHECK_MS = 2_000;
-/** Consecutive failed sweeps before the drain gives up and throws. */
-const MAX_ERROR_STREAK = 8;
+/**
+ * Shutdown: stop claiming at once (the drain watches `signal`); running jobs get `graceMs` to
+ * finish, then their signals abort (`aborted`) and they are released.
+ */
+function shutdownOn(signal: AbortSignal | undefined, graceMs: number): { readonly aborted: AbortSignal; begin(): void; dispose(): void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const begin = () => {
+    timer ??= setTimeout(() => controller.abort(), graceMs);
+  };
+  if (signal?.aborted) begin();
+  else signal?.addEventListener('abort', begin, { once: true });
+  return {
+    aborted: controller.signal,
+    begin,
+    dispose: () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', begin);
+    },
+  };
+}
+
+/** The handler entry for a job type: own properties only (a type "constructor" must not find Object.prototype's). */
+function entryFor(handlers: Handlers, type: string): HandlerObject | undefined {
+  return Object.hasOwn(handlers, type) ? handlerObject((handlers as Record<string, Parameters<typeof handlerObject>[0]>)[type]) : undefined;
+}
+
+/** An entry that fails the job with `refusal` instead of running it (its `onFailed` still runs). */
+function refusingEntry(entry: HandlerObject | undefined, refusal: Error): HandlerObject {
+  return {
+    handler: () => {
+      throw refusal;
+    },
+    ...(entry?.onFailed ? { onFailed: entry.onFailed } : {}),
+  };
+}
 
 /**
- * Waits for the first of: `ms` elapsing, a wake-up, `abortSignal`, or any of `others`; then
- * removes every timer and listener it set (a long-running worker waits millions of times).
+ * One shard re-read from its head (2 queries) per `max(this, 2 x concurrency)` claims: about 0.06
+ * queries per job at concurrency 16, whatever the number of workers; every shard's head is re-read
+ * at least every `shardCount` times that many claims (512 at concurrency 16, 16 shards).
  */
-async function waitForAny(ms: number, wakeup: DrainInternals['wakeup'], abortSignal: AbortSignal | undefined, others: Promise<unknown>[] = []): Promise<void> {
-  const done = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const waits: Promise<unknown>[] = [...others];
-  if (Number.isFinite(ms)) waits.push(new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms)))));
-  if (wakeup) waits.push(wakeup(done.signal));
-  if (abortSignal) {
-    if (abortSignal.aborted) return;
-    waits.push(
-      new Promise<void>((r) => {
-        onAbort = () => r();
-        abortSignal.addEventListener('abort', onAbort, { once: true });
-      }),
-    );
-  }
-  try {
-    if (waits.length > 0) await Promise.race(waits);
-  } finally {
-    if (timer) clearTimeout(timer);
-    if (onAbort) abortSignal!.removeEventListener('abort', onAbort);
-    done.abort();
-  }
+const MIN_REFRESH_EVERY_CLAIMS = 16;
+
+function settingsOf(ctx: StoreContext, options: ProcessJobsOptions, internals: DrainInternals): DrainSettings {
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
+  return {
+    clock: ctx.clock,
+    shardCount: ctx.shardCount,
+    workerId: options.workerId ?? `worker-${randomUUID().slice(0, 8)}`,
+    concurrency,
+    maxJobs: options.maxJobs ?? Infinity,
+    budgetEnd: options.timeBudgetMs !== undefined ? ctx.clock.now() + options.timeBudgetMs : Infinity,
+    finishBy: options.finishBy,
+    workerBudgetMs: options.workerBudgetMs,
+    leaseGraceMs: Math.min(options.leaseGraceMs ?? MAX_LEASE_GRACE_MS, MAX_LEASE_GRACE_MS),
+    refreshEveryClaims: Math.max(MIN_REFRESH_EVERY_CLAIMS, 2 * concurrency),
+    waitForDueWithinMs: options.waitForDueWithinMs ?? 0,
+    pollIntervalMs: options.pollIntervalMs ?? 0,
+    signal: options.signal,
+    wakeup: internals.wakeup,
+    takeShardHints: internals.takeShardHints,
+  };
 }
 
 /** Drains due jobs of one queue. See {@link ProcessJobsOptions}. */
 export async function drain(ctx: StoreContext, handlers: Handlers, options: ProcessJobsOptions = {}, internals: DrainInternals = {}): Promise<ProcessReport> {
   const queue = options.queue ?? 'default';
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
-  const maxJobs = options.maxJobs ?? Infinity;
-  const started = ctx.clock.now();
-  const budgetEnd = options.timeBudgetMs !== undefined ? started + options.timeBudgetMs : Infinity;
-  const graceMs = Math.min(options.leaseGraceMs ?? MAX_LEASE_GRACE_MS, MAX_LEASE_GRACE_MS);
-  const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
+  const settings = settingsOf(ctx, options, internals);
   const batchSize = options.batchSize ?? 25;
-  const sweepClaimLimit = Math.max(batchSize, concurrency * 4);
-  const waitForDueWithinMs = options.waitForDueWithinMs ?? 0;
-  const pollIntervalMs = options.pollIntervalMs ?? 0;
   const emit = (e: WorkerEvent) => {
     try {
       options.onEvent?.(e);
@@ -90,210 +117,21 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
     }
   };
   const handlerTypes = knownTypes(handlers as Record<string, unknown>);
-
-  // Shutdown: stop claiming at once; let running jobs finish for a grace period, then abort them.
-  const shutdown = new AbortController();
-  let shutdownTimer: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    shutdownTimer = setTimeout(() => shutdown.abort(), options.shutdownGraceMs ?? 5_000);
+  const shutdown = shutdownOn(options.signal, options.shutdownGraceMs ?? 5_000);
+  let loop: DrainLoop | undefined;
+  const ports: DrainPorts = {
+    read: (shard, from) => queryDue(ctx, queue, shard, batchSize, (c: Candidate) => loop!.excludes(c), from),
+    claim: (c) => tryClaim(ctx, c, settings.workerId, settings.leaseGraceMs),
+    run: (_c: Candidate, claim: Claim, refusal: Error | undefined) => {
+      const entry = entryFor(handlers, claim.job.type);
+      return runJob(ctx, claim, refusal ? refusingEntry(entry, refusal) : entry, handlerTypes, { leaseGraceMs: settings.leaseGraceMs, shutdownSignal: shutdown.aborted, emit, finishBy: options.finishBy });
+    },
+    emit,
   };
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const counts = { claimed: 0, completed: 0, retried: 0, failed: 0, stale: 0, lostRaces: 0, queries: 0, deferred: 0 };
-  /** Jobs left alone because they could not finish by `finishBy` (it only gets closer). */
-  const deferred = new Set<string>();
-  const excludeDeferred = (c: Candidate) => deferred.has(c.id);
-  const inFlight = new Set<Promise<void>>();
-  /** Jobs finished so far: a sweep that overlapped a finish may have read a stale picture. */
-  let settled = 0;
-  let stoppedBecause: ProcessReport['stoppedBecause'] = 'drained';
-
-  const start = (candidate: Candidate, claim: NonNullable<Awaited<ReturnType<typeof claimJob>>>) => {
-    emit({ kind: 'claimed', job: claim.job, pickupDelayMs: Math.max(0, ctx.clock.now() - candidate.runAtMs) });
-    // Own properties only: a job type such as "constructor" must not find Object.prototype's.
-    const entry = Object.hasOwn(handlers, claim.job.type) ? handlerObject((handlers as Record<string, Parameters<typeof handlerObject>[0]>)[claim.job.type]) : undefined;
-    const p: Promise<void> = runJob(ctx, claim, entry, handlerTypes, { leaseGraceMs: graceMs, shutdownSignal: shutdown.signal, emit, finishBy: options.finishBy })
-      .then((outcome: RunOutcome) => {
-        if (outcome === 'completed') counts.completed++;
-        else if (outcome === 'retried') counts.retried++;
-        else if (outcome === 'failed') counts.failed++;
-        else if (outcome === 'stale') counts.stale++;
-      })
-      .catch((err: unknown) => {
-        // A store error while writing the outcome: the lease will run out and the job be retried.
-        emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)), job: claim.job });
-      })
-      .finally(() => {
-        inFlight.delete(p);
-        settled++;
-      });
-    inFlight.add(p);
-  };
-
-  const stopReason = (): ProcessReport['stoppedBecause'] | null => {
-    if (options.signal?.aborted) return 'aborted';
-    if (counts.claimed >= maxJobs) return 'maxJobs';
-    if (ctx.clock.now() >= budgetEnd) return 'timeBudget';
-    return null;
-  };
-
-  /** A shard's claimable candidates as last read, and a per-sweep random rank for ties. */
-  interface ShardView {
-    readonly shard: number;
-    read: DueRead;
-    at: number;
-    next: number;
-    readonly tie: number;
-  }
-  const readShard = async (shard: number): Promise<DueRead> => {
-    const read = await queryDue(ctx, queue, shard, batchSize, excludeDeferred);
-    counts.queries += read.queries;
-    return read;
-  };
-  /** Reads every shard (or only `only`, if given); returns the views that have claimable candidates. */
-  const sweep = async (only: readonly number[] = []): Promise<{ views: ShardView[]; nextLeaseMs: number | null; nextByShard: Map<number, number> }> => {
-    const hinted = [...new Set(only)].filter((s) => Number.isInteger(s) && s >= 0 && s < ctx.shardCount);
-    const shards = hinted.length > 0 ? hinted : Array.from({ length: ctx.shardCount }, (_, i) => i);
-    const views = await mapLimit(shards, SWEEP_READ_CONCURRENCY, async (shard): Promise<ShardView> => {
-      const read = await readShard(shard);
-      return { shard, read, at: ctx.clock.now(), next: 0, tie: ctx.random() };
-    });
-    let nextLeaseMs: number | null = null;
-    const nextByShard = new Map<number, number>();
-    for (const v of views) {
-      if (v.read.nextDueMs === null) continue;
-      nextLeaseMs = Math.min(nextLeaseMs ?? Infinity, v.read.nextDueMs);
-      nextByShard.set(v.shard, v.read.nextDueMs);
-    }
-    return { views: views.filter((v) => v.read.candidates.length > 0), nextLeaseMs, nextByShard };
-  };
-  /**
-   * The shard whose next candidate should be claimed: highest priority first across all shards;
-   * among equal priorities, this worker's random shard rank, so that concurrent workers work
-   * through different shards instead of racing for the same oldest job.
-   */
-  const pickShard = (views: ShardView[]): ShardView | undefined => {
-    let best: ShardView | undefined;
-    for (const v of views) {
-      const c = v.read.candidates[v.next];
-      if (!c) continue;
-      const b = best?.read.candidates[best.next];
-      if (!best || !b || c.priority > b.priority || (c.priority === b.priority && v.tie < best.tie)) best = v;
-    }
-    return best;
-  };
-
-  /** Shards known to hold a job due when the current wait ends (set by `idle`). */
-  const dueShards: number[] = [];
-  /** Waits when nothing is due; returns false if the drain should end instead. */
-  const idle = async (nextLeaseMs: number | null, nextByShard: Map<number, number>): Promise<boolean> => {
-    if (pollIntervalMs <= 0 && waitForDueWithinMs <= 0) return false;
-    const now = ctx.clock.now();
-    const nextDue = nextLeaseMs ?? Infinity;
-    let waitUntil: number;
-    if (pollIntervalMs > 0) waitUntil = Math.min(nextDue, now + pollIntervalMs, budgetEnd);
-    else if (nextDue - now <= waitForDueWithinMs && nextDue < budgetEnd) waitUntil = nextDue;
-    else return false;
-    // The shards whose job falls due by then are read first when the wait ends.
-    for (const [shard, at] of nextByShard) if (at <= waitUntil) dueShards.push(shard);
-    if (waitUntil > now) await waitForAny(waitUntil - now, internals.wakeup, options.signal);
-    return true;
-  };
-
-  let errorStreak = 0;
-  let fatal: unknown;
+  loop = new DrainLoop(ports, settings);
   try {
-    outer: for (;;) {
-      const reason = stopReason();
-      if (reason) {
-        stoppedBecause = reason;
-        break;
-      }
-      let claimedThisSweep = 0;
-      try {
-        const settledBefore = settled;
-        const lostBefore = counts.lostRaces;
-        const hinted = [...(internals.takeShardHints?.() ?? []), ...dueShards.splice(0)];
-        const { views, nextLeaseMs, nextByShard } = await sweep(hinted);
-        let live = views;
-        while (live.length > 0 && claimedThisSweep < sweepClaimLimit) {
-          if (stopReason()) continue outer;
-          if (inFlight.size >= concurrency) {
-            await Promise.race(inFlight);
-            continue;
-          }
-          const view = pickShard(live);
-          if (!view) {
-            // Every shard's list is used up: read again those that had more than one page.
-            const more = live.filter((v) => v.read.truncated);
-            if (more.length === 0) break;
-            for (const v of more) {
-              v.read = await readShard(v.shard);
-              v.at = ctx.clock.now();
-              v.next = 0;
-            }
-            live = more.filter((v) => v.read.candidates.length > 0);
-            continue;
-          }
-          if (ctx.clock.now() - view.at > MAX_CANDIDATE_AGE_MS) {
-            // Others may have taken these meanwhile: read this shard again before claiming.
-            view.read = await readShard(view.shard);
-            view.at = ctx.clock.now();
-            view.next = 0;
-            continue;
-          }
-          const candidate = view.read.candidates[view.next++]!;
-          if (options.finishBy !== undefined && leaseUntilMs(ctx.clock.now(), candidate.timeoutMs, graceMs) > options.finishBy) {
-            if (!deferred.has(candidate.id)) counts.deferred++;
-            deferred.add(candidate.id);
-            continue;
-          }
-          const claim = await claimJob(ctx, candidate, workerId, graceMs);
-          if (!claim) {
-            counts.lostRaces++;
-            live = live.filter((v) => v !== view); // leave this shard: another worker is in it
-            continue;
-          }
-          counts.claimed++;
-          claimedThisSweep++;
-          start(candidate, claim);
-        }
-        errorStreak = 0;
-        if (claimedThisSweep > 0 || hinted.length > 0) continue; // a hinted read is followed by a full sweep
-        if (inFlight.size > 0) {
-          // Running jobs may schedule retries or free up; look again when one finishes, on a
-          // wake-up, or after a while (new jobs may arrive while a long job holds a slot).
-          const recheckAt = Math.min(nextLeaseMs ?? Infinity, ctx.clock.now() + (pollIntervalMs > 0 ? pollIntervalMs : BUSY_RECHECK_MS));
-          await waitForAny(recheckAt - ctx.clock.now(), internals.wakeup, undefined, [...inFlight]);
-          continue;
-        }
-        // A job finished mid-sweep (maybe scheduling a retry), or a race was lost (another worker
-        // changed a job after it was read): the sweep's picture is stale, so look again.
-        if (settled !== settledBefore || counts.lostRaces !== lostBefore) continue;
-        if (!(await idle(nextLeaseMs, nextByShard))) {
-          stoppedBecause = 'drained';
-          break;
-        }
-      } catch (err) {
-        // DynamoDB failed past the SDK's own retries: report, back off, and keep going.
-        emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)) });
-        errorStreak++;
-        if (errorStreak > MAX_ERROR_STREAK) {
-          fatal = err;
-          break;
-        }
-        await waitForAny(Math.min(5_000, 100 * 2 ** errorStreak), undefined, options.signal);
-      }
-    }
-    // Giving up on DynamoDB: running jobs get the shutdown grace, then are aborted and released.
-    if (fatal !== undefined) onAbort();
-    // Let running jobs finish (they are aborted and released if the shutdown grace runs out).
-    while (inFlight.size > 0) await Promise.race(inFlight);
-    if (fatal !== undefined) throw fatal;
+    return await loop.run(() => shutdown.begin());
   } finally {
-    if (shutdownTimer) clearTimeout(shutdownTimer);
-    options.signal?.removeEventListener('abort', onAbort);
+    shutdown.dispose();
   }
-  return { ...counts, durationMs: ctx.clock.now() - started, stoppedBecause };
 }

@@ -37,6 +37,7 @@ export function validateProcessArgs(handlers: unknown, o: ProcessJobsOptions): v
   int(o.maxJobs, 'maxJobs', 0, Number.MAX_SAFE_INTEGER);
   int(o.timeBudgetMs, 'timeBudgetMs', 0, Number.MAX_SAFE_INTEGER);
   int(o.finishBy, 'finishBy', 0, Number.MAX_SAFE_INTEGER);
+  int(o.workerBudgetMs, 'workerBudgetMs', 0, Number.MAX_SAFE_INTEGER);
   int(o.leaseGraceMs, 'leaseGraceMs', 0, MAX_LEASE_GRACE_MS);
   int(o.waitForDueWithinMs, 'waitForDueWithinMs', 0, LIMITS.timeoutMsMax);
   int(o.pollIntervalMs, 'pollIntervalMs', 0, LIMITS.timeoutMsMax);

@@ -178,6 +178,16 @@ describe('Lambda functions and LambdaJobClient', () => {
     expect((await queue.getJob(res.id))?.status).toBe('completed');
   });
 
+  it('the worker fails a job whose timeout no invocation could fit (over 15 minutes), naming the limit', async () => {
+    const res = await enqueue({ type: 'noop', payload: {}, timeoutMs: 900_000, queue: 'too-long' }, context(1000));
+    const r = await worker({ source: 'jobtable.wake', queue: 'too-long', reason: 'enqueued' }, context(900_000));
+    expect(r).toMatchObject({ claimed: 1, failed: 1, deferred: 0 });
+    const job = await queue.getJob(res.id);
+    expect(job?.status).toBe('failed');
+    expect(job?.error).toContain('timeoutMs 900000');
+    expect(job?.error).toContain('workerBudgetMs');
+  });
+
   it('the worker runs the example jobs: typed payload, progress, and a retry picked up in the same invocation', async () => {
     const email = await jobs.enqueue('send_email', { to: 'b@example.com', subject: 'hello' });
     const report = await jobs.enqueue('generate_report', { reportType: 'sales', steps: 3, stepMs: 10 });

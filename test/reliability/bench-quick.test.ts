@@ -28,6 +28,19 @@ describe('bench quick mode', () => {
       expect(run.cost.calls.UpdateItemCommand ?? 0).toBeGreaterThanOrEqual(2 * r.sizes.e2eJobs);
     }
     expect(r.e2e.boundJobsPerSec).toBeCloseTo(r.raw.conditionalUpdatePerSec / 2, 0);
+    expect(r.raw.conditionalUpdatePerSec).toBe(Math.max(...r.raw.runs.map((x) => x.conditionalUpdatePerSec)));
+
+    // The same drain in-process, and again under simulated index lag: every job once, priced.
+    for (const run of [...r.inProcess.runs, ...r.inProcess.lagged]) {
+      expect(run.completed).toBe(r.sizes.e2eJobs);
+      expect(run.stale).toBe(0);
+      expect(run.ratioToBound).toBeCloseTo(run.jobsPerSec / r.e2e.boundJobsPerSec, 1);
+      // Put, claim and completion: at least 6 write units billed per job.
+      expect(run.billedWriteUnitsPerJob).toBeGreaterThanOrEqual(6);
+    }
+    expect(r.inProcess.lagged.map((x) => x.indexLagMs)).toEqual(r.sizes.e2eWorkers.map(() => 300));
+    expect(r.inProcess.lagged[0]!.lostRaces).toBe(0); // one worker alone never races itself, lag or not
+    for (const run of r.e2e.runs) expect(run.billedWriteUnitsPerJob).toBeGreaterThanOrEqual(6);
 
     // Cost: the happy path is a put (table + index) and two updates (table + index each).
     expect(r.cost.happy.completed).toBe(r.sizes.costJobs);
@@ -51,7 +64,7 @@ describe('bench quick mode', () => {
 
     expect(Object.keys(r.targets).length).toBeGreaterThanOrEqual(9);
     const md = renderMarkdown(r, 'bench/results/x.json');
-    for (const heading of ['## 1. Raw bound', '## 2. Enqueue', '## 3. End to end', '## 4. Cost per job', '## 5. Pickup latency', '## 6. Backlog scaling', '## Targets']) {
+    for (const heading of ['## 1. Raw bound', '## 2. Enqueue', '## 3. End to end', '## 3a. The same drain in-process', '## 4. Cost per job', '## 5. Pickup latency', '## 6. Backlog scaling', '## Targets']) {
       expect(md).toContain(heading);
     }
   }, 120_000);

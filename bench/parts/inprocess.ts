@@ -1,0 +1,108 @@
+/**
+ * Part 3a, the drain in-process: no-op jobs enqueued first, then drained by 1, 4 and 8 workers
+ * running `processJobs` in this process (each with its own client), so the figure is the drain's
+ * own, without process start-up or a second Node runtime competing for the two cores. The same
+ * drain again with the index answering from a snapshot 300 ms old (`IndexLag`), to show that
+ * lag does not make workers race each other (or themselves) more.
+ *
+ * Billed write units per job count everything the job cost: the enqueue, the claim, the
+ * completion, and every lost race (AWS bills at least 1 write unit for a failed condition).
+ */
+import { JobQueue } from '../../lib/index.ts';
+import type { ProcessReport } from '../../lib/index.ts';
+import { CapacityMeter } from '../lib/capacity.ts';
+import { benchClient, benchTable, BENCH_SHARDS } from '../lib/context.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { IndexLag } from '../lib/index-lag.ts';
+import { round } from '../lib/stats.ts';
+
+/** Concurrency of each in-process worker. */
+export const INPROCESS_CONCURRENCY = 16;
+/** How old the lagging index's picture is. */
+export const INDEX_LAG_MS = 300;
+
+/** One worker count's in-process drain. */
+export interface InProcessRun {
+  readonly workers: number;
+  readonly jobs: number;
+  readonly completed: number;
+  /** Index lag simulated, ms (0: none). */
+  readonly indexLagMs: number;
+  readonly jobsPerSec: number;
+  readonly ratioToBound: number;
+  readonly lostRaces: number;
+  readonly lostRacesPerJob: number;
+  readonly queriesPerJob: number;
+  /** Write units per job as AWS bills them: enqueue, claim, completion and lost races. */
+  readonly billedWriteUnitsPerJob: number;
+  readonly stale: number;
+}
+
+/** Result of part 3a. */
+export interface InProcessResult {
+  readonly concurrencyPerWorker: number;
+  readonly runs: InProcessRun[];
+  /** The same worker counts under index lag. */
+  readonly lagged: InProcessRun[];
+}
+
+/** Drains `jobs` no-op jobs with `workers` in-process workers on a fresh table. */
+export async function drainInProcess(ctx: BenchContext, workers: number, jobs: number, bound: number, indexLagMs = 0): Promise<InProcessRun> {
+  const producerClient = benchClient(ctx);
+  const { tableName, drop } = await benchTable(producerClient, `inproc${workers}`);
+  const clients = Array.from({ length: workers }, () => benchClient(ctx));
+  const meter = new CapacityMeter();
+  const lag = indexLagMs > 0 ? new IndexLag(indexLagMs) : undefined;
+  for (const c of [producerClient, ...clients]) {
+    meter.attach(c);
+    lag?.attach(c);
+  }
+  try {
+    const producer = new JobQueue({ tableName, client: producerClient, shardCount: BENCH_SHARDS });
+    for (let i = 0; i < jobs; i += 1_000) {
+      await producer.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k } })));
+    }
+    if (lag) await new Promise((r) => setTimeout(r, indexLagMs + 50)); // the lagging index shows them all
+    const go = Date.now();
+    const reports: ProcessReport[] = await Promise.all(
+      clients.map((client, w) =>
+        new JobQueue({ tableName, client, shardCount: BENCH_SHARDS }).processJobs({ noop: () => null }, { concurrency: INPROCESS_CONCURRENCY, workerId: `inproc-${w}-${go}` }),
+      ),
+    );
+    const wallMs = Date.now() - go;
+    const sum = (k: keyof ProcessReport) => reports.reduce((s, r) => s + (r[k] as number), 0);
+    const completed = sum('completed');
+    const jobsPerSec = (completed / wallMs) * 1000;
+    const run: InProcessRun = {
+      workers,
+      jobs,
+      completed,
+      indexLagMs,
+      jobsPerSec: round(jobsPerSec, 1),
+      ratioToBound: round(jobsPerSec / bound, 3),
+      lostRaces: sum('lostRaces'),
+      lostRacesPerJob: round(sum('lostRaces') / Math.max(1, completed), 4),
+      queriesPerJob: round(sum('queries') / Math.max(1, completed), 3),
+      billedWriteUnitsPerJob: round(meter.totals().billedWriteUnits / jobs, 3),
+      stale: sum('stale'),
+    };
+    ctx.log(
+      `in-process ${workers} workers${indexLagMs ? ` (index lag ${indexLagMs} ms)` : ''}: ${completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
+        `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob} WRU/job`,
+    );
+    return run;
+  } finally {
+    await drop();
+    for (const c of [producerClient, ...clients]) c.destroy();
+  }
+}
+
+/** Runs part 3a: every worker count, without lag and then with it. */
+export async function benchInProcess(ctx: BenchContext, rawUpdatePerSec: number): Promise<InProcessResult> {
+  const bound = rawUpdatePerSec / 2;
+  const runs: InProcessRun[] = [];
+  for (const w of ctx.sizes.e2eWorkers) runs.push(await drainInProcess(ctx, w, ctx.sizes.e2eJobs, bound));
+  const lagged: InProcessRun[] = [];
+  for (const w of ctx.sizes.e2eWorkers) lagged.push(await drainInProcess(ctx, w, ctx.sizes.e2eJobs, bound, INDEX_LAG_MS));
+  return { concurrencyPerWorker: INPROCESS_CONCURRENCY, runs, lagged };
+}

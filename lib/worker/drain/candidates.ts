@@ -1,0 +1,265 @@
+/**
+ * Where candidates come from: each shard's list of claimable jobs as last read from the index,
+ * and the choice of the next one to claim.
+ *
+ * The next candidate always comes from the best shard: the one whose next candidate has the
+ * highest priority; among equal priorities, the shard this worker ranks first (its rendezvous
+ * order, so that workers keep to different shards); shards ceded to other workers only when no
+ * other shard has work, and backed-off shards not at all. If that shard cannot give a candidate
+ * right now (its claim window is full, or a read of it is under way), the pick waits rather than
+ * spread claims over other shards: priority order holds across shards, and one worker stays in
+ * as few shards as its slots need.
+ *
+ * Reads: a list running low is continued in the background after where the last read stopped
+ * (one query, appended), so a busy shard never runs dry; a list older than `maxAgeMs` is read
+ * again from the shard's head before it is claimed from; {@link CandidateSource.refreshNext} re-reads
+ * one shard after another in the background (new jobs, higher priorities) while claims go on.
+ */
+import type { Candidate, DueCursor, DueRead } from '../../store/query-due.ts';
+import type { Clock } from '../../types.ts';
+import { mapLimit } from '../../util/map-limit.ts';
+
+/** Reads one shard: from its head, or continuing after `from`. */
+export type ShardReader = (shard: number, from?: DueCursor) => Promise<DueRead>;
+
+/** Which shards this worker may claim in now (see `ShardContention`). */
+export interface ShardAccess {
+  /** False while the shard's claim window is full or the worker backs off it. */
+  canClaim(shard: number): boolean;
+  /** True while the worker keeps away from the shard after a lost race. */
+  isBackedOff(shard: number): boolean;
+  /** True while another worker works the shard. */
+  isCeded(shard: number): boolean;
+}
+
+/** What {@link CandidateSource} needs. */
+export interface CandidateSourceOptions {
+  readonly read: ShardReader;
+  readonly clock: Clock;
+  /** This worker's rank of every shard (0 = preferred), see `shardRanks`. */
+  readonly ranks: readonly number[];
+  /** Candidates to skip (held, just claimed, deferred); checked again when picking. */
+  readonly exclude: (c: Candidate) => boolean;
+  /** A list older than this is read again (from the shard's head) before it is claimed from. */
+  readonly maxAgeMs: number;
+  /** A list with fewer unclaimed candidates than this is continued in the background. */
+  readonly readAheadBelow: number;
+  /** Shard reads in flight at once. */
+  readonly readConcurrency: number;
+  /** Called when a background read finished (or failed). */
+  readonly onChange: () => void;
+  /** True for an index entry this worker holds (or just held): its own lease. */
+  readonly isOwn: (entry: Pick<Candidate, 'id' | 'runOrder'>) => boolean;
+  /** A read of `shard`'s head found jobs leased by another worker: someone works that shard. */
+  readonly onOthersSeen: (shard: number) => void;
+}
+
+/**
+ * A read under way: from the head, its answer replacing the list, either before any more claims
+ * from it (`head`: the list was stale) or while claims go on (`refresh`); or continuing the list
+ * after its cursor (`append`).
+ */
+type ReadMode = 'head' | 'refresh' | 'append';
+
+/** One shard's candidates as last read. */
+interface ShardList {
+  readonly shard: number;
+  candidates: Candidate[];
+  next: number;
+  /** When `candidates` were last read or extended. */
+  readAt: number;
+  /** Where to continue reading after `candidates` (null: the shard had no more). */
+  cursor: DueCursor | null;
+  /** Bumped by every read started; only the latest read's answer is kept. */
+  generation: number;
+  /** The read under way, if any. */
+  reading: ReadMode | null;
+  /** Re-read from the head when reads allow (see `refreshNext`). */
+  refreshDue: boolean;
+  /** Priority of the last candidate handed out (what a continuation read will start below). */
+  lastPriority: number;
+}
+
+/** What a sweep found about time: for waiting when nothing is due. */
+export interface SweepResult {
+  /** Earliest time an entry seen but not yet claimable becomes claimable, or null. */
+  readonly nextDueMs: number | null;
+  /** The same per shard. */
+  readonly nextByShard: ReadonlyMap<number, number>;
+}
+
+/** The shards' candidate lists and the choice of the next candidate. */
+export class CandidateSource {
+  private readonly lists = new Map<number, ShardList>();
+  private backgroundReads = 0;
+  /** The shard {@link refreshNext} reads next (modulo the shard count). */
+  private refreshTurn = 0;
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly o: CandidateSourceOptions) {}
+
+  /** Reads `shards` from their heads (at most `readConcurrency` at once) and keeps what they hold. */
+  async sweep(shards: readonly number[]): Promise<SweepResult> {
+    const reads = await mapLimit(shards, this.o.readConcurrency, async (shard) => {
+      const list = this.list(shard);
+      const generation = ++list.generation;
+      list.refreshDue = false;
+      const read = await this.o.read(shard);
+      if (generation === list.generation) this.keep(list, read, 'head');
+      return { shard, read };
+    });
+    let nextDueMs: number | null = null;
+    const nextByShard = new Map<number, number>();
+    for (const { shard, read } of reads) {
+      if (read.nextDueMs === null) continue;
+      nextDueMs = Math.min(nextDueMs ?? Infinity, read.nextDueMs);
+      nextByShard.set(shard, read.nextDueMs);
+    }
+    return { nextDueMs, nextByShard };
+  }
+
+  /**
+   * Re-reads the next shard in turn from its head in the background (new jobs, higher priorities
+   * than this worker's lists show); claims go on meanwhile. Called every so many claims, so the
+   * cost per job stays the same however many workers share the queue.
+   */
+  refreshNext(shardCount: number): void {
+    this.list(this.refreshTurn++ % shardCount).refreshDue = true;
+    this.pump();
+  }
+
+  /**
+   * The next candidate to claim, or null if none may be claimed now (the best shard waits for a
+   * read or a place in its claim window, or no shard has candidates). Starts the reads the best
+   * shard needs on the way.
+   */
+  next(access: ShardAccess): Candidate | null {
+    this.pump();
+    const open = this.openLists(access);
+    if (open.length === 0) this.recheckBackedOff(access);
+    const own = open.filter((l) => !access.isCeded(l.shard));
+    const best = (own.length > 0 ? own : open)[0];
+    if (!best) return null;
+    const head = best.candidates[best.next];
+    const fresh = this.o.clock.now() - best.readAt <= this.o.maxAgeMs;
+    if (head && !fresh && best.reading !== 'head') this.startRead(best, 'head'); // others may have taken these
+    let taken: Candidate | null = null;
+    if (head && fresh && best.reading !== 'head' && access.canClaim(best.shard)) {
+      best.next++;
+      best.lastPriority = head.priority;
+      taken = head;
+    }
+    this.readAhead(best);
+    return taken;
+  }
+
+  /** Continues `list` after its cursor in the background if it runs low (and has more). */
+  private readAhead(list: ShardList): void {
+    if (list.reading === null && list.cursor && list.candidates.length - list.next < this.o.readAheadBelow) this.startRead(list, 'append');
+  }
+
+  /**
+   * Shards that are not backed off and have candidates or more to come (a cursor, or a read that
+   * will bring its candidates; a background refresh of an empty list does not count until it has
+   * found something), best first: priority, then rank.
+   */
+  private openLists(access: ShardAccess): ShardList[] {
+    const open: ShardList[] = [];
+    for (const list of this.lists.values()) {
+      this.skipExcluded(list);
+      if (access.isBackedOff(list.shard)) continue;
+      const coming = list.cursor !== null || list.reading === 'head' || list.reading === 'append';
+      if (coming || list.next < list.candidates.length) open.push(list);
+    }
+    const priorityOf = (l: ShardList) => l.candidates[l.next]?.priority ?? l.lastPriority;
+    return open.sort((a, b) => priorityOf(b) - priorityOf(a) || this.o.ranks[a.shard]! - this.o.ranks[b.shard]!);
+  }
+
+  /**
+   * Only backed-off shards have work, as last read: read those lists again (from the head) once
+   * they are stale, to learn whether the worker that won them has emptied them meanwhile, rather
+   * than wait out the back-off for work that is gone.
+   */
+  private recheckBackedOff(access: ShardAccess): void {
+    const now = this.o.clock.now();
+    for (const list of this.lists.values()) {
+      const stale = now - list.readAt > this.o.maxAgeMs;
+      if (stale && list.reading === null && list.next < list.candidates.length && access.isBackedOff(list.shard)) this.startRead(list, 'refresh');
+    }
+  }
+
+  private skipExcluded(list: ShardList): void {
+    while (list.next < list.candidates.length && this.o.exclude(list.candidates[list.next]!)) list.next++;
+  }
+
+  /** Starts the refresh reads that are due, as far as the read limit allows. */
+  private pump(): void {
+    for (const list of this.lists.values()) {
+      if (this.backgroundReads >= this.o.readConcurrency) return;
+      if (list.refreshDue && list.reading !== 'head' && list.reading !== 'refresh') this.startRead(list, 'refresh');
+    }
+  }
+
+  /** Starts a read of `list` in the background, unless at the read limit. */
+  private startRead(list: ShardList, mode: ReadMode): void {
+    if (this.backgroundReads >= this.o.readConcurrency) return;
+    this.backgroundReads++;
+    list.reading = mode;
+    list.refreshDue &&= mode === 'append';
+    const generation = ++list.generation;
+    this.o
+      .read(list.shard, mode === 'append' ? (list.cursor ?? undefined) : undefined)
+      .then(
+        (read) => {
+          if (generation === list.generation) this.keep(list, read, mode);
+        },
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      )
+      .finally(() => {
+        this.backgroundReads--;
+        if (generation === list.generation) list.reading = null;
+        this.o.onChange();
+      });
+  }
+
+  private keep(list: ShardList, read: DueRead, mode: ReadMode): void {
+    if (mode !== 'append' && read.leased.some((e) => !this.o.isOwn(e))) this.o.onOthersSeen(list.shard);
+    list.candidates = mode === 'append' ? [...list.candidates.slice(list.next), ...read.candidates] : read.candidates;
+    list.next = 0;
+    list.cursor = read.cursor;
+    list.readAt = this.o.clock.now();
+    list.reading = null;
+  }
+
+  private list(shard: number): ShardList {
+    let list = this.lists.get(shard);
+    if (!list) {
+      list = { shard, candidates: [], next: 0, readAt: -Infinity, cursor: null, generation: 0, reading: null, refreshDue: false, lastPriority: -Infinity };
+      this.lists.set(shard, list);
+    }
+    return list;
+  }
+
+  /** Reads running in the background. */
+  get reading(): number {
+    return this.backgroundReads;
+  }
+
+  /** True if some shard, backed off or not, still has candidates or more to read. */
+  hasWork(): boolean {
+    for (const list of this.lists.values()) {
+      this.skipExcluded(list);
+      if (list.reading || list.next < list.candidates.length || list.cursor) return true;
+    }
+    return false;
+  }
+
+  /** The error of a background read since the last call, if one failed (then it is cleared). */
+  takeFailure(): { error: unknown } | undefined {
+    const f = this.failure;
+    this.failure = undefined;
+    return f;
+  }
+}
