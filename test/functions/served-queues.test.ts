@@ -92,6 +92,17 @@ describe('served queues: a tick per queue, and no job for a queue nobody drains'
     expect(await enqueue({ type: 'send', payload: {}, queue: 'mail' }, { awsRequestId: 'r3' })).toHaveProperty('id');
   });
 
+  it('fails a job whose timeout no Lambda invocation could ever give it, naming the limit, instead of deferring it forever', async () => {
+    const queue = new JobQueue({ tableName, client });
+    const id = await queue.enqueue('send', {}, { queue: 'mail', timeoutMs: 20 * 60_000 });
+    const worker = createWorkerHandler({ send: async () => ({ sent: true }) }, { env, queue: queueFromEnv(env, { client }) });
+    const report = await worker(wakeEvent('mail', 'tick'), context());
+    expect(report.deferred).toBe(0);
+    const job = await queue.getJob(id);
+    expect(job?.status).toBe('failed');
+    expect(job?.error).toMatch(/timeoutMs 1200000 .* exceeds the worker's whole budget of 895000 ms/);
+  });
+
   it('rejects a malformed JOBTABLE_QUEUES, naming the variable', () => {
     expect(() => queueFromEnv({ ...env, [ENV.queues]: ' , ' }, { client })).toThrow(/JOBTABLE_QUEUES/);
     expect(() => queueFromEnv({ ...env, [ENV.queues]: 'ok,bad queue' }, { client })).toThrow(ValidationError);
