@@ -16,6 +16,14 @@ let tableName: string;
 let appTable: string;
 let queue: JobQueue;
 
+/** Gives a serialized TransactWriteItems request a new ClientRequestToken (DynamoDB Local checks no signature). */
+function replaceRequestToken(request: { body: string; headers: Record<string, string> }): void {
+  const body = JSON.parse(request.body) as { ClientRequestToken?: string };
+  body.ClientRequestToken = randomUUID();
+  request.body = JSON.stringify(body);
+  request.headers['content-length'] = String(Buffer.byteLength(request.body));
+}
+
 beforeAll(async () => {
   client = testClient();
   tableName = await freshTable(client, 'effects');
@@ -53,32 +61,58 @@ describe('ctx.completeWith', () => {
     expect(job?.progress).toMatchObject({ current: 1, total: 2 });
   });
 
-  it('applies a transaction whose answer was lost once, not twice, when the SDK resends it', async () => {
-    const q = 'lost-answer';
-    const id = await queue.enqueue('count', { pk: 'lost' }, { queue: q });
+  // The resend carries the same ClientRequestToken (DynamoDB replays the first answer), or a new one
+  // (as past the 10-minute window): then the job's condition fails and its write id shows the landing.
+  it.each([
+    ['the same request token', false],
+    ['a new request token', true],
+  ])('applies a transaction whose answer was lost once, not twice, when resent with %s', async (_label, newToken) => {
+    const q = `lost-answer-${newToken}`;
+    const pk = `lost-${newToken}`;
+    const id = await queue.enqueue('count', { pk }, { queue: q });
     const lossy = localClient(ddbEndpoint());
-    let dropped = 0;
+    let sends = 0;
     lossy.middlewareStack.add(
       (next, context) => async (args) => {
+        if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+        sends++;
+        if (sends > 1 && newToken) replaceRequestToken((args as { request: { body: string; headers: Record<string, string> } }).request);
         const result = await next(args);
-        if (context.commandName === 'TransactWriteItemsCommand' && dropped === 0) {
-          dropped++;
-          // The transaction was applied; the caller sees a 500 and the SDK sends it again.
-          throw Object.assign(new Error('response lost'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
-        }
+        // The first send was applied; the caller sees a 500 and the SDK sends it again.
+        if (sends === 1) throw Object.assign(new Error('response lost'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
         return result;
       },
       { step: 'deserialize', name: 'loseFirstTransactionAnswer', priority: 'low' },
     );
     const report = await new JobQueue({ tableName, client: lossy }).processJobs(
-      { count: (p: { pk: string }, ctx: JobContext) => ctx.completeWith([addOne(appTable, p.pk)]) },
+      { count: (p: { pk: string }, ctx: JobContext) => ctx.completeWith([addOne(appTable, p.pk)], 'once') },
       { queue: q },
     );
     lossy.destroy();
-    expect(dropped).toBe(1);
+    expect(sends).toBe(2);
     expect(report).toMatchObject({ completed: 1, stale: 0 });
-    expect(await counter(client, appTable, 'lost')).toBe(1);
-    expect(await queue.getJob(id)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(await counter(client, appTable, pk)).toBe(1);
+    expect(await queue.getJob(id)).toMatchObject({ status: 'completed', attempts: 1, result: 'once' });
+  });
+
+  it('keeps a job completed by completeWith completed when the handler throws afterwards', async () => {
+    const q = 'throw-after';
+    const id = await queue.enqueue('count', { pk: 'after' }, { queue: q });
+    const events: WorkerEvent[] = [];
+    const report = await queue.processJobs(
+      {
+        count: async (p: { pk: string }, ctx: JobContext) => {
+          await ctx.completeWith([addOne(appTable, p.pk)], 'done');
+          await expect(ctx.completeWith([addOne(appTable, p.pk)])).rejects.toMatchObject({ name: 'ValidationError', field: 'completeWith' });
+          throw new Error('late failure');
+        },
+      },
+      { queue: q, onEvent: (e) => events.push(e) },
+    );
+    expect(report).toMatchObject({ completed: 1, retried: 0, failed: 0 });
+    expect(events.find((e) => e.kind === 'error')?.error.message).toMatch(/threw after completeWith.*late failure/);
+    expect(await counter(client, appTable, 'after')).toBe(1);
+    expect(await queue.getJob(id)).toMatchObject({ status: 'completed', result: 'done', attempts: 1 });
   });
 
   it('applies nothing for a worker whose lease was taken over, which gets LeaseLostError', async () => {
