@@ -17,8 +17,9 @@ let appTable: string;
 let queue: JobQueue;
 
 /** Gives a serialized TransactWriteItems request a new ClientRequestToken (DynamoDB Local checks no signature). */
-function replaceRequestToken(request: { body: string; headers: Record<string, string> }): void {
-  const body = JSON.parse(request.body) as { ClientRequestToken?: string };
+function replaceRequestToken(request: { body: string | Uint8Array; headers: Record<string, string> }): void {
+  const text = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body);
+  const body = JSON.parse(text) as { ClientRequestToken?: string };
   body.ClientRequestToken = randomUUID();
   request.body = JSON.stringify(body);
   request.headers['content-length'] = String(Buffer.byteLength(request.body));
@@ -76,7 +77,7 @@ describe('ctx.completeWith', () => {
       (next, context) => async (args) => {
         if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
         sends++;
-        if (sends > 1 && newToken) replaceRequestToken((args as { request: { body: string; headers: Record<string, string> } }).request);
+        if (sends > 1 && newToken) replaceRequestToken((args as { request: { body: string | Uint8Array; headers: Record<string, string> } }).request);
         const result = await next(args);
         // The first send was applied; the caller sees a 500 and the SDK sends it again.
         if (sends === 1) throw Object.assign(new Error('response lost'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
