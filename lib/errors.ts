@@ -108,8 +108,8 @@ export class JobTimeoutError extends JobTableError {
 /** A worker's claim on a job ended: its lease ran out and another worker took the job. */
 export class LeaseLostError extends JobTableError {
   static override readonly kind: string = 'LeaseLostError';
-  constructor(readonly jobId: string) {
-    super(`Lost the claim on job ${jobId}: its lease expired and it was claimed again`, 'LEASE_LOST', { jobId });
+  constructor(readonly jobId: string, options?: { cause?: unknown }) {
+    super(`Lost the claim on job ${jobId}: its lease expired and it was claimed again`, 'LEASE_LOST', { jobId }, options);
   }
 }
 
@@ -164,6 +164,45 @@ export class JobTimeoutExceedsBudgetError extends PermanentJobError {
         `the worker's whole budget of ${workerBudgetMs} ms (workerBudgetMs); use a timeoutMs of at most ${Math.max(0, workerBudgetMs - leaseGraceMs)}`,
     );
     Object.assign(this.context as Record<string, unknown>, { jobId, timeoutMs, leaseGraceMs, workerBudgetMs });
+  }
+}
+
+/**
+ * `ctx.completeWith(items)` was cancelled because the condition of one of the caller's items
+ * failed (a `ConditionCheck`, or a `Put`/`Update`/`Delete` with a `ConditionExpression`). Nothing
+ * was written: neither the items nor the job's completion. `index` is the item's position in the
+ * `items` array; `item` is its current value if that item asked for
+ * `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`. Thrown into the handler: uncaught, it fails
+ * the attempt like any error (the job is retried with backoff, or fails for good on its last
+ * attempt); throw a `PermanentJobError` instead to fail at once.
+ */
+export class TransactionConflictError extends JobTableError {
+  static override readonly kind: string = 'TransactionConflictError';
+  /** Position of the item whose condition failed, in the `items` given. */
+  readonly index: number;
+  /** The item's current attributes (DynamoDB JSON), if the item asked for them. */
+  readonly item: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(jobId: string, index: number, reason: string | undefined, item: Record<string, unknown> | undefined, options?: { cause?: unknown }) {
+    super(`The condition of items[${index}] failed${reason ? ` (${reason})` : ''}: job ${jobId} was not completed and nothing was written`, 'TRANSACTION_CONFLICT', { jobId, index }, options);
+    this.index = index;
+    this.item = item;
+  }
+}
+
+/**
+ * Too many items for `ctx.completeWith`: DynamoDB allows 100 actions in one transaction and the
+ * job's own completion takes one, so at most 99 are the caller's. Nothing was written.
+ */
+export class TooManyTransactItemsError extends ValidationError {
+  static override readonly kind: string = 'TooManyTransactItemsError';
+  /** How many items were given. */
+  readonly count: number;
+
+  constructor(count: number, max: number) {
+    super('items', `at most ${max} items (DynamoDB's 100 actions per transaction, one of them the job's completion)`, `${count} items given, over the limit of ${max}`);
+    this.count = count;
+    (this.context as Record<string, unknown>).count = count;
   }
 }
 

@@ -42,6 +42,8 @@ export {
   PayloadTooLargeError,
   PermanentJobError,
   ReadOnlyError,
+  TooManyTransactItemsError,
+  TransactionConflictError,
   ValidationError,
 } from './errors.ts';
 export { JobTimeoutExceedsBudgetError } from './errors.ts';

@@ -16,7 +16,7 @@
  *   than DynamoDB allows.
  * - **Dead letter**: a job that used all its attempts; status `failed`, redriven by `retryJob`.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 
 /** Job statuses. A job ends `completed`, `failed` or `cancelled`, or is still `pending`/`processing`. */
 export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
@@ -235,6 +235,26 @@ export interface JobContext<P = unknown> {
    * and deadline stand (the signal aborts at the old deadline).
    */
   heartbeat(): Promise<boolean>;
+  /**
+   * Exactly-once effects: completes the job with `result` AND applies `items` (the handler's own
+   * writes: TransactWriteItems `Put`, `Update`, `Delete` or `ConditionCheck` actions on the
+   * application's tables, same account and region, values in DynamoDB JSON, e.g. from
+   * `marshall` of `@aws-sdk/util-dynamodb`) in one DynamoDB transaction, conditional on this
+   * worker still holding the job. Either both happen or neither; a worker whose lease was taken
+   * over can never apply them, and a resend after a lost answer never applies them twice.
+   *
+   * Once it resolves the job is completed: return from the handler (its return value is ignored).
+   * At most 99 items, 4 MB in total, none of them the job's own item. Each item costs 2 write
+   * units per KB, the completion too (2 instead of 1).
+   *
+   * @throws TransactionConflictError a condition of `items[e.index]` failed: nothing written.
+   *   Uncaught, the attempt fails like any error (retried with backoff, or failed for good on its
+   *   last attempt).
+   * @throws LeaseLostError this worker no longer holds the job: nothing written, the outcome is
+   *   stale (another attempt runs or ran the job).
+   * @throws TooManyTransactItemsError, ValidationError bad items: nothing written.
+   */
+  completeWith(items: readonly TransactWriteItem[], result?: unknown): Promise<void>;
 }
 
 /** A job handler: returns the job's result (JSON-serialisable) or throws to fail the attempt. */

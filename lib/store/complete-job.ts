@@ -5,6 +5,7 @@ import { expiryFor } from '../model/state.ts';
 import { ATTR } from '../schema.ts';
 import type { StoreContext } from './context.ts';
 import { fencedUpdate } from './fenced-update.ts';
+import type { UpdateSpec } from './fenced-update.ts';
 import { progressClause } from './report-progress.ts';
 import type { OutcomeExtras } from './report-progress.ts';
 
@@ -15,6 +16,14 @@ import type { OutcomeExtras } from './report-progress.ts';
  * `extras.writeId` to every resend of one completion (see {@link fencedUpdate}).
  */
 export async function completeJob(ctx: StoreContext, id: string, token: string, result: JsonValue | undefined, extras: OutcomeExtras = {}): Promise<boolean> {
+  return fencedUpdate(ctx, id, token, completionUpdate(ctx, result, extras), extras.writeId);
+}
+
+/**
+ * The completion's update (before fencing): status completed, finish time, TTL, result and final
+ * progress set; the index keys, lease and (without a result) any old result removed.
+ */
+export function completionUpdate(ctx: StoreContext, result: JsonValue | undefined, extras: OutcomeExtras = {}): UpdateSpec {
   const now = ctx.clock.now();
   const ttl = expiryFor('completed', now, ctx.retention, extras.idempotencyKey);
   const sets = ['#status = :completed', '#finished = :now', '#updated = :now', '#ttl = :ttl', '#expires = :expires'];
@@ -37,5 +46,5 @@ export async function completeJob(ctx: StoreContext, id: string, token: string, 
   const progressSet = progressClause(extras.progress, now, names, values);
   const removes = ['#shard', '#ro', '#lease'];
   if (result === undefined) removes.push('#result');
-  return fencedUpdate(ctx, id, token, { update: `SET ${sets.join(', ')}${progressSet} REMOVE ${removes.join(', ')}`, names, values }, extras.writeId);
+  return { update: `SET ${sets.join(', ')}${progressSet} REMOVE ${removes.join(', ')}`, names, values };
 }

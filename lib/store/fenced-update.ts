@@ -32,18 +32,7 @@ export function newWriteId(): string {
  */
 export async function fencedUpdate(ctx: StoreContext, id: string, token: string, spec: UpdateSpec, writeId: string = newWriteId()): Promise<boolean> {
   try {
-    await ctx.client.send(
-      new UpdateItemCommand({
-        TableName: ctx.tableName,
-        Key: { [ATTR.id]: { S: id } },
-        ConditionExpression: '#fence_token = :fence_token AND #fence_status = :fence_processing',
-        // Every fenced write also records an id of its own, which the SDK resends unchanged on a retry.
-        UpdateExpression: spec.update.replace(/^SET /, 'SET #fence_write = :fence_write, '),
-        ExpressionAttributeNames: { ...spec.names, '#fence_token': ATTR.claimToken, '#fence_status': ATTR.status, '#fence_write': ATTR.lastFencedWrite },
-        ExpressionAttributeValues: { ...spec.values, ':fence_token': { S: token }, ':fence_processing': { S: 'processing' }, ':fence_write': { S: writeId } },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
+    await ctx.client.send(new UpdateItemCommand({ ...fencedUpdateInput(ctx, id, token, spec, writeId), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
     return true;
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
@@ -51,8 +40,29 @@ export async function fencedUpdate(ctx: StoreContext, id: string, token: string,
     // the table although the answer was lost: if the item carries this write id, this write is what
     // made the condition fail. (The `updated_at` instant alone is not enough: another writer in the
     // same millisecond, such as a newer claim or its outcome, would pass for this write.)
-    return landedEarlier(err, writeId);
+    return isOwnWrite(err.Item, writeId);
   }
+}
+
+/**
+ * The fenced update of job `id` as an UpdateItem (or TransactWriteItems `Update`) input: `spec`,
+ * plus `last_fenced_write = writeId`, conditional on `claim_token = token AND status = processing`.
+ */
+export function fencedUpdateInput(ctx: StoreContext, id: string, token: string, spec: UpdateSpec, writeId: string) {
+  return {
+    TableName: ctx.tableName,
+    Key: { [ATTR.id]: { S: id } },
+    ConditionExpression: '#fence_token = :fence_token AND #fence_status = :fence_processing',
+    // Every fenced write also records an id of its own, which the SDK resends unchanged on a retry.
+    UpdateExpression: spec.update.replace(/^SET /, 'SET #fence_write = :fence_write, '),
+    ExpressionAttributeNames: { ...spec.names, '#fence_token': ATTR.claimToken, '#fence_status': ATTR.status, '#fence_write': ATTR.lastFencedWrite },
+    ExpressionAttributeValues: { ...spec.values, ':fence_token': { S: token }, ':fence_processing': { S: 'processing' }, ':fence_write': { S: writeId } },
+  };
+}
+
+/** True if the job item (as returned by a failed condition) carries `writeId`: that write landed earlier. */
+export function isOwnWrite(item: Record<string, AttributeValue> | undefined, writeId: string): boolean {
+  return item?.[ATTR.lastFencedWrite]?.S === writeId;
 }
 
 /**
@@ -61,5 +71,5 @@ export async function fencedUpdate(ctx: StoreContext, id: string, token: string,
  * this very write landed (its answer lost) and made the condition fail.
  */
 export function landedEarlier(err: { Item?: Record<string, AttributeValue> }, writeId: string): boolean {
-  return err.Item?.[ATTR.lastFencedWrite]?.S === writeId;
+  return isOwnWrite(err.Item, writeId);
 }

@@ -12,6 +12,7 @@ import { ATTR, MAX_ITEM_BYTES } from '../schema.ts';
 import { truncateUtf8 } from '../util/text.ts';
 import type { Claim } from '../store/claim-job.ts';
 import { completeJob } from '../store/complete-job.ts';
+import { isResendableTransactionError, prepareCompleteJobWith } from '../store/complete-job-with.ts';
 import type { StoreContext } from '../store/context.ts';
 import { failForGood, releaseJob, retryLater } from '../store/fail-job.ts';
 import { newWriteId } from '../store/fenced-update.ts';
@@ -19,6 +20,7 @@ import { reportProgress, writeLease } from '../store/report-progress.ts';
 import { isTransient, resendUntil } from '../store/resend.ts';
 import type { ProgressInput } from '../store/report-progress.ts';
 import type { Handler, HandlerObject, Job, JobContext, WorkerEvent } from '../types.ts';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 
 /** The worker is shutting down and gave the job back. */
 export class WorkerShutdownError extends JobTableError {
@@ -109,6 +111,10 @@ class Attempt {
   private lastProgress: ProgressInput | undefined;
   private progressDirty = false;
   private lastProgressWrite = 0;
+  /** The `completeWith` transaction in flight, if any. */
+  private transaction: Promise<boolean> | undefined;
+  /** Set once a `completeWith` transaction has been applied: the job is completed. */
+  private completedByTransaction = false;
 
   constructor(
     private readonly ctx: StoreContext,
@@ -137,17 +143,60 @@ class Attempt {
     if (shutdown.aborted) onShutdown();
     else shutdown.addEventListener('abort', onShutdown, { once: true });
     this.armDeadline(this.leaseEnd);
-    let result: unknown;
+    let settled: { result: unknown } | { thrown: unknown };
     try {
-      result = await Promise.race([Promise.resolve().then(() => entry.handler(this.job.payload, this.context())), this.aborted]);
+      settled = { result: await Promise.race([Promise.resolve().then(() => entry.handler(this.job.payload, this.context())), this.aborted]) };
     } catch (err) {
-      return this.afterThrow(err);
+      settled = { thrown: err };
     } finally {
       this.finished = true;
       if (this.timer) clearTimeout(this.timer);
       shutdown.removeEventListener('abort', onShutdown);
     }
-    return this.complete(result);
+    if (await this.landedByTransaction()) return this.completedWith(settled);
+    return 'thrown' in settled ? this.afterThrow(settled.thrown) : this.complete(settled.result);
+  }
+
+  /** Waits for a `completeWith` transaction still in flight; true if one was applied. */
+  private async landedByTransaction(): Promise<boolean> {
+    await this.transaction?.catch(() => false);
+    return this.completedByTransaction;
+  }
+
+  /** The outcome of an attempt completed by `completeWith`, whatever the handler did after it. */
+  private completedWith(settled: { result: unknown } | { thrown: unknown }): RunOutcome {
+    if ('thrown' in settled && !this.controller.signal.aborted) {
+      const error = new JobTableError(`Job ${this.job.id}'s handler threw after completeWith had completed it: ${asError(settled.thrown).message}`, 'THREW_AFTER_COMPLETE', { jobId: this.job.id }, { cause: settled.thrown });
+      this.settings.emit({ kind: 'error', error, job: this.job });
+    }
+    this.settings.emit({ kind: 'completed', job: this.job, durationMs: this.ctx.clock.now() - this.started });
+    return 'completed';
+  }
+
+  /**
+   * `ctx.completeWith`: the job's completion and `items` in one fenced transaction, resent with
+   * one write id (and request token) while the lease holds. See {@link JobContext.completeWith}.
+   */
+  private async completeWith(items: readonly TransactWriteItem[], result: unknown): Promise<void> {
+    if (this.transaction || this.completedByTransaction) {
+      throw new ValidationError('completeWith', 'called once per attempt', 'it was already called in this attempt');
+    }
+    if (this.controller.signal.aborted) throw asError(this.controller.signal.reason);
+    const extras = { progress: this.finalProgress(), writeId: newWriteId(), idempotencyKey: this.job.idempotencyKey };
+    const prepared = prepareCompleteJobWith(this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras);
+    const sending = resendUntil(this.ctx, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, () => prepared.send(), { resendIf: isResendableTransactionError });
+    this.transaction = sending.then((landed) => (this.completedByTransaction = landed));
+    let landed: boolean;
+    try {
+      landed = await this.transaction;
+    } finally {
+      this.transaction = undefined;
+    }
+    if (!landed) {
+      const lost = new LeaseLostError(this.job.id);
+      this.abort(lost);
+      throw lost;
+    }
   }
 
   private abort(reason: Error): void {
@@ -177,6 +226,7 @@ class Attempt {
       signal: this.controller.signal,
       progress: (current, total, message) => this.progress(current, total, message),
       heartbeat: () => this.heartbeat(),
+      completeWith: (items, result) => this.completeWith(items, result),
     };
   }
 
