@@ -28,6 +28,9 @@ export type {
   ListJobsOptions,
   ProcessJobsOptions,
   ProcessReport,
+  RedriveFilter,
+  RedriveOptions,
+  RedriveProgress,
   RetentionOptions,
   WorkerEvent,
 } from './types.ts';

@@ -15,7 +15,9 @@ import { getJob } from './store/get-job.ts';
 import { listJobs } from './store/list-jobs.ts';
 import { putJob } from './store/put-job.ts';
 import { putJobs } from './store/put-jobs.ts';
+import { redriveJobs } from './store/redrive-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
+import { validateRedriveFilter, validateRedriveOptions } from './model/redrive-filter.ts';
 import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
 import { validateProcessArgs } from './worker/process-options.ts';
@@ -35,6 +37,9 @@ import type {
   ListJobsOptions,
   ProcessJobsOptions,
   ProcessReport,
+  RedriveFilter,
+  RedriveOptions,
+  RedriveProgress,
 } from './types.ts';
 
 const systemClock = { now: () => Date.now() };
@@ -168,6 +173,24 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   /** Puts a failed or cancelled job back to pending, attempts reset; true only if it was one. */
   async retryJob(id: string): Promise<boolean> {
     return retryJob(this.store, validateJobId(id));
+  }
+
+  /**
+   * Bulk redrive: puts every dead letter (or, with `status: 'cancelled'`, every cancelled job) of
+   * a queue that matches `filter` back to pending, attempts reset, as {@link retryJob} does for
+   * one. Resumable: pass the returned `cursor` back (with the same filter) after an interruption
+   * (`signal`, `maxJobs`, a crash between calls, using the last cursor `onProgress` saw); each job
+   * is put back at most once per redrive. Jobs that fail after the redrive began are not part of
+   * it. Cost per job: about 1 read unit and 3 write units (docs/design.md, "Bulk redrive").
+   * @throws ValidationError (before anything is read) naming the field of a bad filter or option
+   * @throws InvalidCursorError for a cursor of another filter
+   * @example
+   * const r = await queue.redrive({ type: 'send_email', errorContains: 'timeout', finishedAfter: Date.now() - 3_600_000 }, {
+   *   onProgress: (p) => console.log(`${p.redriven} of ${p.candidates}`),
+   * });
+   */
+  async redrive(filter: RedriveFilter = {}, options: RedriveOptions = {}): Promise<RedriveProgress> {
+    return redriveJobs(this.store, validateRedriveFilter(filter, 'filter.'), validateRedriveOptions(options));
   }
 
   /** Lists jobs by status, a page at a time; pass `cursor` back for the next page. */
