@@ -25,7 +25,7 @@ const runs = new Map<string, number>();
 const count = (id: string) => runs.set(id, (runs.get(id) ?? 0) + 1);
 
 /** Every job fails for good with the error its payload names. */
-const failing: Handlers = {
+const failing: Handlers<Record<string, { error: string }>> = {
   sync: (p: { error: string }, ctx) => {
     count(ctx.job.id);
     throw new PermanentJobError(p.error);
