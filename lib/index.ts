@@ -32,6 +32,7 @@ export type {
   RedriveOptions,
   RedriveProgress,
   RetentionOptions,
+  TraceContext,
   WorkerEvent,
 } from './types.ts';
 export {
@@ -59,6 +60,7 @@ export { LambdaJobClient, fromEnqueueEvent, toErrorResponse, toJobEvent } from '
 export type { EnqueueBatchEvent, EnqueueEvent, EnqueueJobEvent, EnqueueResponse, InvokeOptions, LambdaJobClientOptions } from './client/index.ts';
 export { createObservability, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, oldestDueJobAgeMs, workerEventSink } from './observability/index.ts';
 export type { EventLogger, EventMetrics, ObservabilityOptions } from './observability/index.ts';
+export { TRACE_ATTR, TRACER_NAME, traceparentFromXRay } from './observability/tracing.ts';
 export { EventBridgeScheduler, schedulerFromEnv } from './scheduler/eventbridge.ts';
 export type { EventBridgeSchedulerOptions } from './scheduler/eventbridge.ts';
 export { LocalScheduler } from './scheduler/local.ts';

@@ -18,6 +18,7 @@ import { putJobs } from './store/put-jobs.ts';
 import { redriveJobs } from './store/redrive-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
 import { validateRedriveFilter, validateRedriveOptions } from './model/redrive-filter.ts';
+import { traceItemAttributes, withEnqueueSpan } from './observability/tracing.ts';
 import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
 import { validateProcessArgs } from './worker/process-options.ts';
@@ -106,7 +107,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const bytes = itemSize(item);
     if (bytes > MAX_NEW_ITEM_BYTES) throw new PayloadTooLargeError(field, bytes, MAX_NEW_ITEM_BYTES);
     const info: EnqueuedJob = { id, queue: spec.queue, type: spec.type, runAt: new Date(spec.runAtMs), shard };
-    return { id, item, info, keyed: spec.idempotencyKey !== null };
+    return { id, item, info, keyed: spec.idempotencyKey !== null, trace: spec.trace };
   }
 
   private notify(jobs: EnqueuedJob[]): void {
@@ -127,9 +128,11 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   async enqueue<K extends keyof M & string>(type: K, payload: M[K], options?: EnqueueOptions): Promise<string> {
     const spec = validateEnqueue(type, payload, options, this.store.clock.now());
     const built = this.build(spec, '');
-    const res = await putJob(this.store, built.item);
-    if (res.created) this.notify([built.info]);
-    return res.id;
+    return withEnqueueSpan({ type: spec.type, queue: spec.queue, count: 1, explicit: spec.trace }, async (trace) => {
+      const res = await putJob(this.store, { ...built.item, ...traceItemAttributes(trace) });
+      if (res.created) this.notify([built.info]);
+      return res.id;
+    });
   }
 
   /**
@@ -148,16 +151,23 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
       return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].`);
     });
-    const plain = built.filter((b) => !b.keyed);
-    const keyed = built.filter((b) => b.keyed);
-    await putJobs(this.store, plain.map((b) => b.item));
-    const created = [...plain.map((b) => b.info)];
-    const keyedResults = await mapLimit(keyed, 16, (b) => putJob(this.store, b.item));
-    keyedResults.forEach((r, i) => {
-      if (r.created) created.push(keyed[i]!.info);
+    if (built.length === 0) return [];
+    const queues = [...new Set(built.map((b) => b.info.queue))];
+    const span = { type: built[0]?.info.type ?? '', queue: queues.length === 1 ? queues[0]! : 'many', count: built.length, explicit: null };
+    return withEnqueueSpan(span, async (trace) => {
+      // A job given its own trace context records that one; the others the batch span's.
+      const item = (b: (typeof built)[number]) => ({ ...b.item, ...traceItemAttributes(b.trace ?? trace) });
+      const plain = built.filter((b) => !b.keyed);
+      const keyed = built.filter((b) => b.keyed);
+      await putJobs(this.store, plain.map(item));
+      const created = [...plain.map((b) => b.info)];
+      const keyedResults = await mapLimit(keyed, 16, (b) => putJob(this.store, item(b)));
+      keyedResults.forEach((r, i) => {
+        if (r.created) created.push(keyed[i]!.info);
+      });
+      this.notify(created);
+      return built.map((b) => b.id);
     });
-    this.notify(created);
-    return built.map((b) => b.id);
   }
 
   /** Reads a job; null if there is none (or its retention has expired). */

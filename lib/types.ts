@@ -62,6 +62,21 @@ export interface EnqueueOptions {
    * nothing, for as long as that job's record exists (until its retention expires).
    */
   readonly idempotencyKey?: string;
+  /**
+   * The W3C trace context the job continues (e.g. an incoming request's `traceparent` header).
+   * With `@opentelemetry/api` installed it is the parent of the enqueue span and the job records
+   * that span's context; without it the job records this context as given. Each attempt's span
+   * links to what the job recorded. @default the active OpenTelemetry context, if any
+   */
+  readonly trace?: TraceContext;
+}
+
+/** A W3C trace context (https://www.w3.org/TR/trace-context/): the `traceparent` and `tracestate` headers' values. */
+export interface TraceContext {
+  /** `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>` */
+  readonly traceparent: string;
+  /** Vendor entries, at most 512 characters. */
+  readonly tracestate?: string;
 }
 
 /** Progress reported by a running job. */
@@ -98,6 +113,8 @@ export interface Job<P = unknown, R = unknown> {
   readonly leaseUntil: Date | null;
   /** When the record may be deleted by TTL (finished jobs). */
   readonly expiresAt: Date | null;
+  /** The trace context recorded at enqueue, which each attempt's span links to (null if none). */
+  readonly trace: TraceContext | null;
 }
 
 /** Input of {@link JobQueue.enqueueMany}. */
@@ -386,7 +403,7 @@ export type { DynamoDBClient };
  * Options of a recurring job: the enqueue options of every job it creates (except the due time
  * and the idempotency key, which each firing sets), plus the time zone of a cron expression.
  */
-export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey'> {
+export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey' | 'trace'> {
   /**
    * IANA time zone in which a `cron()` expression is read (daylight saving included).
    * @default "UTC"

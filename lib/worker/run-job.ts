@@ -9,6 +9,7 @@ import { toJsonValue } from '../model/json-value.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import { decideAfterFailure } from '../model/state.ts';
 import { ATTR, MAX_ITEM_BYTES } from '../schema.ts';
+import { withAttemptSpan } from '../observability/tracing.ts';
 import { truncateUtf8 } from '../util/text.ts';
 import type { Claim } from '../store/claim-job.ts';
 import { completeJob } from '../store/complete-job.ts';
@@ -63,8 +64,22 @@ const OUTCOME_OVERHEAD_BYTES = 2_048;
 /** Longest progress message kept, in UTF-8 bytes. */
 const MAX_PROGRESS_MESSAGE_BYTES = 1_000;
 
-/** Runs a claimed job to its outcome. Never throws for handler errors; store errors propagate. */
+/**
+ * Runs a claimed job to its outcome, in an OpenTelemetry span when the API is installed (see
+ * `lib/observability/tracing.ts`). Never throws for handler errors; store errors propagate.
+ */
 export async function runJob(
+  ctx: StoreContext,
+  claim: Claim,
+  entry: HandlerObject | undefined,
+  knownTypes: readonly string[],
+  settings: RunSettings,
+): Promise<RunOutcome> {
+  return withAttemptSpan(claim.job, () => runAttempt(ctx, claim, entry, knownTypes, settings));
+}
+
+/** One attempt of a claimed job: its handler, timeout and outcome write (see {@link runJob}). */
+async function runAttempt(
   ctx: StoreContext,
   claim: Claim,
   entry: HandlerObject | undefined,
