@@ -109,7 +109,7 @@ describe('bulk redrive', () => {
     expect(await redriveIdOf(matching[0]!)).toBe(first.redriveId);
     expect(await redriveIdOf(otherType[0]!)).toBeUndefined();
     expect((await queue.stats({ queue: q })).counts).toMatchObject({ failed: 1_080, cancelled: 10, pending: 0 });
-  });
+  }, 300_000); // about 20 s alone; four drains of up to 1,080 jobs take longer when the whole suite shares two cores
 
   it('puts a job back once per redrive even when a worker whose clock is behind fails it again within the redrive', async () => {
     const q = 'skew';
