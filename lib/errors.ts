@@ -256,8 +256,12 @@ export class ReadOnlyError extends JobTableError {
 /** A cursor that this library did not produce (or for another query). */
 export class InvalidCursorError extends ValidationError {
   static override readonly kind: string = 'InvalidCursorError';
-  constructor(cause?: unknown) {
-    super('cursor', 'a cursor returned by listJobs for the same status and queue', 'not a cursor from this listing', { cause });
+  /**
+   * @param limit what a valid cursor is, e.g. `a cursor returned by redrive for the same filter`
+   * @param problem what is wrong with this one
+   */
+  constructor(cause?: unknown, limit = 'a cursor returned by listJobs for the same status and queue', problem = 'not a cursor from this listing') {
+    super('cursor', limit, problem, { cause });
   }
 }
 

@@ -28,7 +28,11 @@ export type {
   ListJobsOptions,
   ProcessJobsOptions,
   ProcessReport,
+  RedriveFilter,
+  RedriveOptions,
+  RedriveProgress,
   RetentionOptions,
+  TraceContext,
   WorkerEvent,
 } from './types.ts';
 export {
@@ -61,6 +65,7 @@ export { LambdaJobClient, fromEnqueueEvent, toErrorResponse, toJobEvent } from '
 export type { EnqueueBatchEvent, EnqueueEvent, EnqueueJobEvent, EnqueueResponse, InvokeOptions, LambdaJobClientOptions } from './client/index.ts';
 export { createObservability, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, oldestDueJobAgeMs, workerEventSink } from './observability/index.ts';
 export type { EventLogger, EventMetrics, ObservabilityOptions } from './observability/index.ts';
+export { TRACE_ATTR, TRACER_NAME, traceparentFromXRay } from './observability/tracing.ts';
 export { EventBridgeScheduler, schedulerFromEnv } from './scheduler/eventbridge.ts';
 export type { EventBridgeSchedulerOptions } from './scheduler/eventbridge.ts';
 export { LocalScheduler } from './scheduler/local.ts';

@@ -2,6 +2,7 @@
  * `JobQueue`: the facade users call. Validates input, builds items, and delegates to one store
  * operation per method; `processJobs` runs the drain engine.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EnqueueError, PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
@@ -16,7 +17,10 @@ import { listJobs } from './store/list-jobs.ts';
 import { putJob, settlePut } from './store/put-job.ts';
 import { putJobs } from './store/put-jobs.ts';
 import type { PutJobsOutcome } from './store/put-jobs.ts';
+import { redriveJobs } from './store/redrive-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
+import { validateRedriveFilter, validateRedriveOptions } from './model/redrive-filter.ts';
+import { traceItemAttributes, withEnqueueSpan } from './observability/tracing.ts';
 import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
 import { validateProcessArgs } from './worker/process-options.ts';
@@ -36,6 +40,9 @@ import type {
   ListJobsOptions,
   ProcessJobsOptions,
   ProcessReport,
+  RedriveFilter,
+  RedriveOptions,
+  RedriveProgress,
 } from './types.ts';
 
 const systemClock = { now: () => Date.now() };
@@ -102,7 +109,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const bytes = itemSize(item);
     if (bytes > MAX_NEW_ITEM_BYTES) throw new PayloadTooLargeError(field, bytes, MAX_NEW_ITEM_BYTES);
     const info: EnqueuedJob = { id, queue: spec.queue, type: spec.type, runAt: new Date(spec.runAtMs), shard };
-    return { id, item, info, keyed: spec.idempotencyKey !== null };
+    return { id, item, info, keyed: spec.idempotencyKey !== null, trace: spec.trace };
   }
 
   private notify(jobs: EnqueuedJob[]): void {
@@ -123,10 +130,12 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   async enqueue<K extends keyof M & string>(type: K, payload: M[K], options?: EnqueueOptions): Promise<string> {
     const spec = validateEnqueue(type, payload, options, this.store.clock.now());
     const built = this.build(spec, '');
-    const res = await putJob(this.store, built.item);
-    // `uncertain`: an SDK retry found the job after an attempt whose answer was lost (likely ours).
-    if (res.created || res.uncertain) this.notify([built.info]);
-    return res.id;
+    return withEnqueueSpan({ type: spec.type, queue: spec.queue, count: 1, explicit: spec.trace }, async (trace) => {
+      const res = await putJob(this.store, { ...built.item, ...traceItemAttributes(trace) });
+      // `uncertain`: an SDK retry found the job after an attempt whose answer was lost (likely ours).
+      if (res.created || res.uncertain) this.notify([built.info]);
+      return res.id;
+    });
   }
 
   /**
@@ -150,34 +159,40 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
       return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].`);
     });
-    const out = await this.writeMany(built);
-    const byId = new Map(built.map((b) => [b.id, b.info]));
-    this.notify(out.notify.map((id) => byId.get(id)!));
-    const ids = built.map((b) => b.id);
-    if (out.notWritten.length === 0 && out.unknown.length === 0) return ids;
-    throw new EnqueueError(
-      `${out.written.length} of ${ids.length} jobs written, ${out.notWritten.length} not written, ${out.unknown.length} unknown: ${out.error instanceof Error ? out.error.message : String(out.error)}`,
-      { ids, written: out.written, notWritten: out.notWritten, unknown: out.unknown },
-      { cause: out.error },
-    );
+    if (built.length === 0) return [];
+    const queues = [...new Set(built.map((b) => b.info.queue))];
+    const span = { type: built[0]?.info.type ?? '', queue: queues.length === 1 ? queues[0]! : 'many', count: built.length, explicit: null };
+    return withEnqueueSpan(span, async (trace) => {
+      // A job given its own trace context records that one; the others the batch span's.
+      const out = await this.writeMany(built, (b) => ({ ...b.item, ...traceItemAttributes(b.trace ?? trace) }));
+      const byId = new Map(built.map((b) => [b.id, b.info]));
+      this.notify(out.notify.map((id) => byId.get(id)!));
+      const ids = built.map((b) => b.id);
+      if (out.notWritten.length === 0 && out.unknown.length === 0) return ids;
+      throw new EnqueueError(
+        `${out.written.length} of ${ids.length} jobs written, ${out.notWritten.length} not written, ${out.unknown.length} unknown: ${out.error instanceof Error ? out.error.message : String(out.error)}`,
+        { ids, written: out.written, notWritten: out.notWritten, unknown: out.unknown },
+        { cause: out.error },
+      );
+    });
   }
 
   /**
    * Writes unkeyed jobs in batches, then keyed ones (each id once) with conditional puts; stops at the first
    * batch that is not wholly written (the rest, keyed ones included, are not written). `notify`
-   * lists the jobs this call may have created.
+   * lists the jobs this call may have created. `itemOf` gives the item to write (with its trace).
    */
-  private async writeMany(built: ReturnType<JobQueue['build']>[]): Promise<PutJobsOutcome & { notify: string[] }> {
+  private async writeMany(built: ReturnType<JobQueue['build']>[], itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>): Promise<PutJobsOutcome & { notify: string[] }> {
     // A key repeated in one queue is one job (one id): put it once, so each id has one fate.
     const seen = new Set<string>();
     const keyed = built.filter((b) => b.keyed && !seen.has(b.id) && seen.add(b.id));
-    const out = await putJobs(this.store, built.filter((b) => !b.keyed).map((b) => b.item));
+    const out = await putJobs(this.store, built.filter((b) => !b.keyed).map(itemOf));
     const notify = [...out.written];
     if (out.notWritten.length > 0 || out.unknown.length > 0) {
       out.notWritten.push(...keyed.map((b) => b.id));
       return { ...out, notify };
     }
-    for (const s of await mapLimit(keyed, 16, (b) => settlePut(this.store, b.item))) {
+    for (const s of await mapLimit(keyed, 16, (b) => settlePut(this.store, itemOf(b)))) {
       if (s.state === 'created' || s.state === 'existed') out.written.push(s.id);
       else (s.state === 'unknown' ? out.unknown : out.notWritten).push(s.id);
       if (s.state === 'created' || (s.state === 'existed' && s.uncertain)) notify.push(s.id);
@@ -199,6 +214,24 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   /** Puts a failed or cancelled job back to pending, attempts reset; true only if it was one. */
   async retryJob(id: string): Promise<boolean> {
     return retryJob(this.store, validateJobId(id));
+  }
+
+  /**
+   * Bulk redrive: puts every dead letter (or, with `status: 'cancelled'`, every cancelled job) of
+   * a queue that matches `filter` back to pending, attempts reset, as {@link retryJob} does for
+   * one. Resumable: pass the returned `cursor` back (with the same filter) after an interruption
+   * (`signal`, `maxJobs`, a crash between calls, using the last cursor `onProgress` saw); each job
+   * is put back at most once per redrive. Jobs that fail after the redrive began are not part of
+   * it. Cost per job: about 1 read unit and 3 write units (docs/design.md, "Bulk redrive").
+   * @throws ValidationError (before anything is read) naming the field of a bad filter or option
+   * @throws InvalidCursorError for a cursor of another filter
+   * @example
+   * const r = await queue.redrive({ type: 'send_email', errorContains: 'timeout', finishedAfter: Date.now() - 3_600_000 }, {
+   *   onProgress: (p) => console.log(`${p.redriven} of ${p.candidates}`),
+   * });
+   */
+  async redrive(filter: RedriveFilter = {}, options: RedriveOptions = {}): Promise<RedriveProgress> {
+    return redriveJobs(this.store, validateRedriveFilter(filter, 'filter.'), validateRedriveOptions(options));
   }
 
   /** Lists jobs by status, a page at a time; pass `cursor` back for the next page. */

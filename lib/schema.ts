@@ -50,6 +50,12 @@ export const ATTR = {
   statusShard: 'status_shard',
   /** Index sort key: the order in which jobs of one shard are taken (see {@link encodeReadyOrder}). */
   runOrder: 'run_order',
+  /** Id of the last bulk redrive that put this job back to pending: a redrive does so at most once per job. */
+  redriveId: 'redrive_id',
+  /** W3C `traceparent` of the context the job was enqueued in; each attempt's span links to it. */
+  traceParent: 'trace_parent',
+  /** W3C `tracestate` that came with {@link ATTR.traceParent}, if any. */
+  traceState: 'trace_state',
 } as const;
 
 /** The table name of a stage: `jobtable-<stage>-jobs` (the local stack uses stage `local`). */

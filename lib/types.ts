@@ -66,6 +66,21 @@ export interface EnqueueOptions {
    * nothing, for as long as that job's record exists (until its retention expires).
    */
   readonly idempotencyKey?: string;
+  /**
+   * The W3C trace context the job continues (e.g. an incoming request's `traceparent` header).
+   * With `@opentelemetry/api` installed it is the parent of the enqueue span and the job records
+   * that span's context; without it the job records this context as given. Each attempt's span
+   * links to what the job recorded. @default the active OpenTelemetry context, if any
+   */
+  readonly trace?: TraceContext;
+}
+
+/** A W3C trace context (https://www.w3.org/TR/trace-context/): the `traceparent` and `tracestate` headers' values. */
+export interface TraceContext {
+  /** `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>` */
+  readonly traceparent: string;
+  /** Vendor entries, at most 512 characters. */
+  readonly tracestate?: string;
 }
 
 /** Progress reported by a running job. */
@@ -102,6 +117,8 @@ export interface Job<P = unknown, R = unknown> {
   readonly leaseUntil: Date | null;
   /** When the record may be deleted by TTL (finished jobs). */
   readonly expiresAt: Date | null;
+  /** The trace context recorded at enqueue, which each attempt's span links to (null if none). */
+  readonly trace: TraceContext | null;
 }
 
 /** Input of {@link JobQueue.enqueueMany}. */
@@ -360,6 +377,75 @@ export interface ProcessReport {
   readonly stoppedBecause: 'drained' | 'maxJobs' | 'timeBudget' | 'aborted';
 }
 
+/**
+ * Which jobs a bulk redrive ({@link JobQueue.redrive}) puts back to pending: the dead letters
+ * (or cancelled jobs) of one queue, narrowed by type, error text and time ranges. Time bounds are
+ * a Date, an ISO-8601 string or epoch ms; `...After` is inclusive, `...Before` exclusive.
+ */
+export interface RedriveFilter {
+  /** @default "default" */
+  readonly queue?: string;
+  /** Dead letters (`failed`) or `cancelled` jobs. @default "failed" */
+  readonly status?: 'failed' | 'cancelled';
+  /** Only jobs of this type. */
+  readonly type?: string;
+  /** Only jobs whose last error contains this text (case-sensitive), 1 to 1000 characters. */
+  readonly errorContains?: string;
+  /** Only jobs that failed (or were cancelled) at or after this time. */
+  readonly finishedAfter?: Date | string | number;
+  /** Only jobs that failed (or were cancelled) before this time. */
+  readonly finishedBefore?: Date | string | number;
+  /** Only jobs enqueued at or after this time. */
+  readonly createdAfter?: Date | string | number;
+  /** Only jobs enqueued before this time. */
+  readonly createdBefore?: Date | string | number;
+}
+
+/** Options of {@link JobQueue.redrive}. */
+export interface RedriveOptions {
+  /**
+   * The `cursor` of an earlier call with the same filter: continues that redrive after the last
+   * page it finished. A job is put back at most once per redrive, however often it is resumed.
+   */
+  readonly cursor?: string;
+  /** Aborting stops the redrive after the page in flight; the result's `cursor` resumes it. */
+  readonly signal?: AbortSignal;
+  /** Called after each page with the counts so far (and the cursor to resume from). */
+  readonly onProgress?: (progress: RedriveProgress) => void;
+  /** Examine at most this many jobs in this call, then return with a `cursor`. @default no limit */
+  readonly maxJobs?: number;
+  /** Only count the jobs that match: nothing is written. @default false */
+  readonly dryRun?: boolean;
+  /** Jobs examined per page (one index query and one BatchGetItem), 1 to 100. @default 100 */
+  readonly pageSize?: number;
+  /** Conditional writes in flight, 1 to 64. @default 8 */
+  readonly concurrency?: number;
+}
+
+/** Counts of a redrive so far (cumulative over resumed calls). */
+export interface RedriveProgress {
+  /** Identifies this redrive; it is recorded on each job it puts back (`redrive_id`). */
+  readonly redriveId: string;
+  /** The redrive covers jobs that finished up to this time; later failures are left to a new redrive. */
+  readonly asOf: Date;
+  /** Jobs in the queue's lane and finished-time range when the redrive began (before type, error and created filters). */
+  readonly candidates: number;
+  /** Jobs read so far. */
+  readonly examined: number;
+  /** Jobs that matched the filter when read. */
+  readonly matched: number;
+  /** Jobs put back to pending. */
+  readonly redriven: number;
+  /** Matched jobs left alone: they changed state after the read, or this redrive had already put them back. */
+  readonly skipped: number;
+  /** True when every candidate was examined. */
+  readonly complete: boolean;
+  /** Pass it back (with the same filter) to continue; absent once complete. */
+  readonly cursor?: string;
+  /** True for a dry run (nothing written). */
+  readonly dryRun: boolean;
+}
+
 /** Re-exported for convenience. */
 export type { DynamoDBClient };
 
@@ -369,7 +455,7 @@ export type { DynamoDBClient };
  * Options of a recurring job: the enqueue options of every job it creates (except the due time
  * and the idempotency key, which each firing sets), plus the time zone of a cron expression.
  */
-export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey'> {
+export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey' | 'trace'> {
   /**
    * IANA time zone in which a `cron()` expression is read (daylight saving included).
    * @default "UTC"

@@ -9,6 +9,8 @@ export const EXIT = {
   usage: 2,
   /** The queue cannot be reached: no local stack running, no table, no credentials. */
   unavailable: 3,
+  /** Stopped by Ctrl-C (or SIGTERM) before it finished; what was done stays done (`redrive` prints how to resume). */
+  interrupted: 130,
 } as const;
 
 /** An error the CLI prints as one line and exits with `exitCode`. */

@@ -23,14 +23,14 @@ export function formatDuration(ms: number | null): string {
 }
 
 /**
- * Parses a duration: milliseconds as a plain number, or a number with `ms`, `s`, `m` or `h`.
+ * Parses a duration: milliseconds as a plain number, or a number with `ms`, `s`, `m`, `h` or `d`.
  * Returns null for anything else.
  * @example parseDuration('30s') // 30000
  */
 export function parseDuration(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) return null;
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Math.round(Number(m[1]) * unit);
 }
 

@@ -10,6 +10,7 @@ import { out } from './command.ts';
 import { dashboardCommand } from './commands/dashboard.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
 import { cancelCommand, getCommand, listCommand, retryCommand } from './commands/jobs.ts';
+import { redriveCommand } from './commands/redrive.ts';
 import { startCommand } from './commands/start.ts';
 import { statsCommand, watchCommand } from './commands/stats.ts';
 import { workCommand } from './commands/work.ts';
@@ -18,7 +19,7 @@ import type { Connection } from './connect.ts';
 import { CliError, EXIT } from './exit.ts';
 
 /** Every command. */
-export const COMMANDS: readonly Command[] = [startCommand, enqueueCommand, getCommand, listCommand, cancelCommand, retryCommand, statsCommand, watchCommand, workCommand, dashboardCommand];
+export const COMMANDS: readonly Command[] = [startCommand, enqueueCommand, getCommand, listCommand, cancelCommand, retryCommand, redriveCommand, statsCommand, watchCommand, workCommand, dashboardCommand];
 
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
@@ -53,7 +54,7 @@ function usage(command?: Command): string {
     'Global options:',
     ...GLOBAL_HELP.map((h) => `  ${h}`),
     '',
-    'By default the CLI talks to the local stack started by `npm start`. Exit codes: 0 ok, 1 refused or failed, 2 bad input, 3 queue unreachable.',
+    'By default the CLI talks to the local stack started by `npm start`. Exit codes: 0 ok, 1 refused or failed, 2 bad input, 3 queue unreachable, 130 interrupted.',
     'Run `jobtable <command> --help` for its options.',
   ].join('\n');
 }

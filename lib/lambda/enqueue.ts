@@ -9,6 +9,8 @@
  *   invoke twice and count a caller's mistake as a function fault. `LambdaJobClient` turns it
  *   back into a `ValidationError`.
  * - Any other error (throttling, a partial batch) is thrown, so Lambda retries asynchronous invokes.
+ * - With `@opentelemetry/api` installed, Lambda's own trace (`_X_AMZN_TRACE_ID`) is the parent of
+ *   the enqueue span when no span is active, so the job's attempts link into the invocation's trace.
  * - A job without an idempotency key gets `lambda:<awsRequestId>[:<index>]`. The request id is the
  *   same on Lambda's retries of an asynchronous invoke, so a retry returns the same ids and writes
  *   nothing new. Cost: keyed jobs are written with one conditional PutItem each instead of
@@ -18,6 +20,7 @@ import { JobTableError } from '../errors.ts';
 import { fromEnqueueEvent, toErrorResponse } from '../client/protocol.ts';
 import type { EnqueueResponse } from '../client/protocol.ts';
 import { createObservability } from '../observability/powertools.ts';
+import { withLambdaTrace } from '../observability/tracing.ts';
 import type { JobQueue } from '../queue.ts';
 import { queueFromEnv } from '../queue-from-env.ts';
 
@@ -47,25 +50,31 @@ export function createEnqueueHandler(options: EnqueueHandlerOptions = {}): Enque
   let queue: JobQueue | undefined = options.queue;
   const { logger } = createObservability();
   return async (event, context) => {
-    queue ??= queueFromEnv(options.env ?? process.env);
-    const batch = typeof event === 'object' && event !== null && 'jobs' in event;
-    try {
-      const { requests } = fromEnqueueEvent(event, (i) => requestIdempotencyKey(context.awsRequestId, batch, i));
-      if (!batch) {
-        const r = requests[0]!;
-        const id = await queue.enqueue(r.type, r.payload, r.options);
-        logger.info('job enqueued', { jobId: id, jobType: r.type, jobQueue: r.options?.queue ?? 'default', requestId: context.awsRequestId });
-        return { id };
-      }
-      const ids = await queue.enqueueMany(requests);
-      logger.info('jobs enqueued', { count: ids.length, requestId: context.awsRequestId });
-      return { ids };
-    } catch (err) {
-      if (err instanceof JobTableError && err.code === 'VALIDATION') {
-        logger.warn('enqueue rejected: invalid input', { requestId: context.awsRequestId, error: err.toJSON() });
-        return toErrorResponse(err);
-      }
-      throw err;
-    }
+    const env = options.env ?? process.env;
+    queue ??= queueFromEnv(env);
+    return withLambdaTrace(env._X_AMZN_TRACE_ID, () => enqueueEvent(queue!, logger, event, context));
   };
+}
+
+/** Enqueues what one invoke asked for (see the module comment). */
+async function enqueueEvent(queue: JobQueue, logger: ReturnType<typeof createObservability>['logger'], event: unknown, context: { readonly awsRequestId: string }): Promise<EnqueueResponse> {
+  const batch = typeof event === 'object' && event !== null && 'jobs' in event;
+  try {
+    const { requests } = fromEnqueueEvent(event, (i) => requestIdempotencyKey(context.awsRequestId, batch, i));
+    if (!batch) {
+      const r = requests[0]!;
+      const id = await queue.enqueue(r.type, r.payload, r.options);
+      logger.info('job enqueued', { jobId: id, jobType: r.type, jobQueue: r.options?.queue ?? 'default', requestId: context.awsRequestId });
+      return { id };
+    }
+    const ids = await queue.enqueueMany(requests);
+    logger.info('jobs enqueued', { count: ids.length, requestId: context.awsRequestId });
+    return { ids };
+  } catch (err) {
+    if (err instanceof JobTableError && err.code === 'VALIDATION') {
+      logger.warn('enqueue rejected: invalid input', { requestId: context.awsRequestId, error: err.toJSON() });
+      return toErrorResponse(err);
+    }
+    throw err;
+  }
 }

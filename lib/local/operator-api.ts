@@ -1,17 +1,19 @@
 /**
  * What the dashboard needs beyond single jobs, kept cheap on a large table: the queues and their
  * bounded counts (`GET /queues`), the last hour's outcomes (`GET /activity`), lists filtered by
- * type, lookup by id or idempotency key (`GET /find`) and bulk retry/cancel (`POST /jobs/bulk`).
+ * type, lookup by id or idempotency key (`GET /find`) and bulk retry/cancel (`POST /jobs/bulk`; a
+ * retry by filter is a step of a bulk redrive).
  * The routes themselves are in `http-api.ts`; this file holds their logic.
  */
 import { ValidationError } from '../errors.ts';
 import { idempotentJobId } from '../model/codec.ts';
+import { validateRedriveFilter } from '../model/redrive-filter.ts';
 import { LIMITS, validateJobId, validateName } from '../model/validate.ts';
 import type { JobQueue } from '../queue.ts';
 import { discoverQueues } from '../store/discover-queues.ts';
 import { countQueue, DEFAULT_COUNT_CAP } from '../store/queue-counts.ts';
 import type { QueueCounts } from '../store/queue-counts.ts';
-import type { Job, JobPage, JobStatus } from '../types.ts';
+import type { Job, JobPage, JobStatus, RedriveFilter } from '../types.ts';
 import { mapLimit } from '../util/map-limit.ts';
 
 /** Jobs one bulk action touches at most. */
@@ -120,21 +122,29 @@ export interface BulkRequest {
   readonly ids?: readonly string[];
   readonly queue?: string;
   readonly type?: string;
+  /** Retry by filter: the redrive's filter (lane, type, error text, time ranges) and where to resume it. */
+  readonly redrive?: { readonly filter: RedriveFilter; readonly cursor?: string };
   readonly dryRun: boolean;
 }
 
 /** The status a bulk action applies to: retry takes failed jobs, cancel pending ones. */
 export const bulkStatus = (action: BulkRequest['action']): JobStatus => (action === 'retry' ? 'failed' : 'pending');
 
+/** Fields of a retry by filter besides `queue` and `type`: the rest of the redrive filter, and its cursor. */
+const REDRIVE_FIELDS = ['status', 'errorContains', 'finishedAfter', 'finishedBefore', 'createdAfter', 'createdBefore', 'cursor'] as const;
+const BULK_FIELDS = ['action', 'ids', 'queue', 'type', 'dryRun', ...REDRIVE_FIELDS];
+
 /** Checks the body of `POST /jobs/bulk`; throws ValidationError naming the field. */
 export function parseBulkRequest(body: unknown): BulkRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'a JSON object { action, ids } or { action, queue, type? }');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'a JSON object { action, ids } or { action, queue, type?, ... }');
   const b = body as Record<string, unknown>;
-  for (const key of Object.keys(b)) if (!['action', 'ids', 'queue', 'type', 'dryRun'].includes(key)) throw new ValidationError(key, 'one of action, ids, queue, type, dryRun', `unknown field "${key.slice(0, 60)}"`);
+  for (const key of Object.keys(b)) if (!BULK_FIELDS.includes(key)) throw new ValidationError(key, `one of ${BULK_FIELDS.join(', ')}`, `unknown field "${key.slice(0, 60)}"`);
   if (b.action !== 'retry' && b.action !== 'cancel') throw new ValidationError('action', '"retry" (failed jobs) or "cancel" (pending jobs)');
   if ((b.ids === undefined) === (b.queue === undefined)) throw new ValidationError('ids', 'either ids (a selection) or queue (a filter), not both and not neither');
   if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw new ValidationError('dryRun', 'true or false');
   const base = { action: b.action, dryRun: b.dryRun === true } as const;
+  const redriveField = REDRIVE_FIELDS.find((k) => b[k] !== undefined);
+  if (redriveField !== undefined && (b.action !== 'retry' || b.ids !== undefined)) throw new ValidationError(redriveField, 'only with action "retry" and a queue (a filter)');
   if (b.ids !== undefined) {
     if (!Array.isArray(b.ids) || b.ids.length === 0 || b.ids.length > BULK_MAX) throw new ValidationError('ids', `an array of 1 to ${BULK_MAX} job ids`);
     if (b.type !== undefined) throw new ValidationError('type', 'only with queue (a filter)');
@@ -142,7 +152,12 @@ export function parseBulkRequest(body: unknown): BulkRequest {
   }
   const q = validateName(b.queue, 'queue', LIMITS.queueMaxLength);
   const type = b.type === undefined ? undefined : validateName(b.type, 'type', LIMITS.typeMaxLength);
-  return { ...base, queue: q, ...(type !== undefined ? { type } : {}) };
+  if (b.action === 'cancel') return { ...base, queue: q, ...(type !== undefined ? { type } : {}) };
+  const { cursor, ...rest } = Object.fromEntries(REDRIVE_FIELDS.filter((k) => b[k] !== undefined).map((k) => [k, b[k]]));
+  const filter = { queue: q, ...(type !== undefined ? { type } : {}), ...rest } as RedriveFilter;
+  validateRedriveFilter(filter);
+  if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 4_096)) throw new ValidationError('cursor', 'the cursor of the previous answer');
+  return { ...base, queue: q, ...(type !== undefined ? { type } : {}), redrive: { filter, ...(cursor !== undefined ? { cursor: cursor as string } : {}) } };
 }
 
 /** The ids a filter selects (at most {@link BULK_MAX}); `more` if it stopped there. */
@@ -158,12 +173,25 @@ async function idsOfFilter(queue: JobQueue, req: BulkRequest): Promise<{ ids: st
 }
 
 /**
- * Runs (or, with `dryRun`, only counts) a bulk action. Each job is one conditional write, exactly
- * as `retryJob` / `cancelJob`: a job that left the right state in the meantime is skipped, never
- * forced. Cost per job: a consistent GetItem (1 read unit) and an UpdateItem (1 table + 2 index
- * write units); a filter adds the listing reads.
+ * A retry by filter is one step of a bulk redrive ({@link JobQueue.redrive}): it examines up to
+ * {@link BULK_MAX} jobs and answers the counts so far, with a `cursor` to post back for the next
+ * step while it is not `complete`.
+ */
+async function runRedriveStep(queue: JobQueue, req: BulkRequest) {
+  const { filter, cursor } = req.redrive!;
+  const progress = await queue.redrive(filter, { dryRun: req.dryRun, maxJobs: BULK_MAX, ...(cursor !== undefined ? { cursor } : {}) });
+  return { action: req.action, status: filter.status ?? 'failed', ...progress, count: progress.matched, more: !progress.complete };
+}
+
+/**
+ * Runs (or, with `dryRun`, only counts) a bulk action. A retry by filter is a bulk redrive step
+ * ({@link runRedriveStep}). Otherwise each job is one conditional write, exactly as `retryJob` /
+ * `cancelJob`: a job that left the right state in the meantime is skipped, never forced. Cost per
+ * job: a consistent GetItem (1 read unit) and an UpdateItem (1 table + 2 index write units); a
+ * filter adds the listing reads.
  */
 export async function runBulk(queue: JobQueue, req: BulkRequest) {
+  if (req.redrive) return runRedriveStep(queue, req);
   const selected = req.ids ? { ids: [...req.ids], more: false } : await idsOfFilter(queue, req);
   const status = bulkStatus(req.action);
   if (req.dryRun) return { action: req.action, status, dryRun: true, count: selected.ids.length, more: selected.more, ids: selected.ids };

@@ -102,6 +102,7 @@ export function jobFromPlain<P = unknown, R = unknown>(o: Record<string, unknown
     idempotencyKey: typeof o[ATTR.idempotencyKey] === 'string' ? (o[ATTR.idempotencyKey] as string) : null,
     leaseUntil: date(o[ATTR.leaseUntil]),
     expiresAt: typeof ttl === 'number' ? new Date(ttl * 1000) : null,
+    trace: typeof o[ATTR.traceParent] === 'string' ? { traceparent: o[ATTR.traceParent] as string, ...(typeof o[ATTR.traceState] === 'string' ? { tracestate: o[ATTR.traceState] as string } : {}) } : null,
   };
 }
 

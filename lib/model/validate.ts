@@ -6,7 +6,7 @@
 import { ValidationError } from '../errors.ts';
 import { PRIORITY_MAX, PRIORITY_MIN, MAX_SHARD_COUNT } from '../schema.ts';
 import { JOB_STATUSES, Priority } from '../types.ts';
-import type { BackoffOptions, JobStatus, RetentionOptions } from '../types.ts';
+import type { BackoffOptions, JobStatus, RetentionOptions, TraceContext } from '../types.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import { isWellFormedString, toJsonValue } from './json-value.ts';
 import type { JsonValue } from './json-value.ts';
@@ -58,9 +58,32 @@ export interface NormalizedEnqueue {
   readonly backoff: Required<BackoffOptions>;
   readonly runAtMs: number;
   readonly idempotencyKey: string | null;
+  /** The trace context given explicitly (`options.trace`), if any. */
+  readonly trace: TraceContext | null;
 }
 
-const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey']);
+const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'trace']);
+
+/** A W3C `traceparent`: version, trace id, parent id, flags (lower-case hex). */
+const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/** Longest `tracestate` kept (the W3C recommendation for what to propagate). */
+export const TRACESTATE_MAX_LENGTH = 512;
+
+/** Checks a W3C trace context (`options.trace`). */
+export function validateTraceContext(value: unknown, field: string): TraceContext {
+  if (!isPlainObject(value)) throw new ValidationError(field, 'an object { traceparent, tracestate? }', `expected an object, got ${describe(value)}`);
+  for (const key of Object.keys(value)) {
+    if (key !== 'traceparent' && key !== 'tracestate') throw new ValidationError(`${field}.${key}`, 'one of traceparent, tracestate', `unknown option "${truncate(key)}"`);
+  }
+  const rule = 'a W3C traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>, ids not all zero';
+  const m = typeof value.traceparent === 'string' ? TRACEPARENT_PATTERN.exec(value.traceparent) : null;
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) throw new ValidationError(`${field}.traceparent`, rule, `got ${describe(value.traceparent)}`);
+  const state = value.tracestate;
+  if (state !== undefined && (typeof state !== 'string' || state.length > TRACESTATE_MAX_LENGTH || !/^[\x20-\x7e]*$/.test(state))) {
+    throw new ValidationError(`${field}.tracestate`, `printable ASCII of at most ${TRACESTATE_MAX_LENGTH} characters`, `got ${describe(state)}`);
+  }
+  return { traceparent: value.traceparent as string, ...(state ? { tracestate: state } : {}) };
+}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -171,8 +194,9 @@ export function validateEnqueue(type: unknown, payload: unknown, options: unknow
     idempotencyKey = k;
   }
 
+  const trace = o.trace === undefined ? null : validateTraceContext(o.trace, f('options.trace'));
   const jsonPayload = toJsonValue(payload, f('payload'));
-  return { type: jobType, payload: jsonPayload, queue, priority, maxAttempts, timeoutMs, backoff, runAtMs, idempotencyKey };
+  return { type: jobType, payload: jsonPayload, queue, priority, maxAttempts, timeoutMs, backoff, runAtMs, idempotencyKey, trace };
 }
 
 /** Validates backoff options and applies defaults. */

@@ -21,13 +21,14 @@ export async function getJob(ctx: StoreContext, id: string): Promise<Job | null>
 const MAX_BATCH_GET_ROUNDS = 8;
 
 /**
- * Gets many jobs by id with BatchGetItem (eventually consistent, half the read cost), in the
- * order of `ids`, leaving out missing and expired ones. Retries unprocessed keys.
+ * Reads many items by id with BatchGetItem (100 keys a request), retrying unprocessed keys.
+ * Returns the items found, by id; expired items are included (callers decide). Eventually
+ * consistent unless `consistent` (which costs twice the read units).
  */
-export async function getJobs(ctx: StoreContext, ids: readonly string[]): Promise<Job[]> {
+export async function getItems(ctx: StoreContext, ids: readonly string[], consistent = false): Promise<Map<string, Record<string, AttributeValue>>> {
   const found = new Map<string, Record<string, AttributeValue>>();
   for (let i = 0; i < ids.length; i += BATCH_GET_LIMIT) {
-    let request: KeysAndAttributes | undefined = { Keys: ids.slice(i, i + BATCH_GET_LIMIT).map((id) => ({ [ATTR.id]: { S: id } })) };
+    let request: KeysAndAttributes | undefined = { Keys: ids.slice(i, i + BATCH_GET_LIMIT).map((id) => ({ [ATTR.id]: { S: id } })), ...(consistent ? { ConsistentRead: true } : {}) };
     for (let round = 0; request?.Keys?.length; round++) {
       if (round > MAX_BATCH_GET_ROUNDS) throw new Error(`BatchGetItem left ${request.Keys.length} keys unprocessed after ${MAX_BATCH_GET_ROUNDS} retries`);
       if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
@@ -36,6 +37,15 @@ export async function getJobs(ctx: StoreContext, ids: readonly string[]): Promis
       request = res.UnprocessedKeys?.[ctx.tableName];
     }
   }
+  return found;
+}
+
+/**
+ * Gets many jobs by id with BatchGetItem (eventually consistent, half the read cost), in the
+ * order of `ids`, leaving out missing and expired ones. Retries unprocessed keys.
+ */
+export async function getJobs(ctx: StoreContext, ids: readonly string[]): Promise<Job[]> {
+  const found = await getItems(ctx, ids);
   const now = ctx.clock.now();
   return ids.flatMap((id) => {
     const item = found.get(id);

@@ -9,6 +9,7 @@ import { toJsonValue } from '../model/json-value.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import { decideAfterFailure, leaseUntilMs, MAX_LEASE_GRACE_MS } from '../model/state.ts';
 import { ATTR, MAX_ITEM_BYTES } from '../schema.ts';
+import { withAttemptSpan } from '../observability/tracing.ts';
 import { truncateUtf8 } from '../util/text.ts';
 import type { Claim } from '../store/claim-job.ts';
 import { completeJob } from '../store/complete-job.ts';
@@ -77,7 +78,10 @@ const MAX_PROGRESS_MESSAGE_BYTES = 1_000;
  */
 const OUTCOME_RESEND_MARGIN_MS = 250;
 
-/** Runs a claimed job to its outcome. Never throws for handler errors; store errors propagate. */
+/**
+ * Runs a claimed job to its outcome, in an OpenTelemetry span when the API is installed (see
+ * `lib/observability/tracing.ts`). Never throws for handler errors; store errors propagate.
+ */
 export async function runJob(
   ctx: StoreContext,
   claim: Claim,
@@ -85,7 +89,7 @@ export async function runJob(
   knownTypes: readonly string[],
   settings: RunSettings,
 ): Promise<RunOutcome> {
-  return new Attempt(ctx, claim, entry, settings).run(knownTypes);
+  return withAttemptSpan(claim.job, () => new Attempt(ctx, claim, entry, settings).run(knownTypes));
 }
 
 /**

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PermanentJobError } from '../../lib/errors.ts';
 import { JobQueue } from '../../lib/queue.ts';
 import { startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
@@ -76,5 +77,40 @@ describe('jobtable CLI: bulk, lists, stats, watch, work', () => {
     expect(events.filter((e) => e.kind === 'completed')).toHaveLength(3);
     expect(events.at(-1).report).toMatchObject({ claimed: 3, completed: 3, stoppedBecause: 'maxJobs' });
     expect((await t.stack.queue.stats({ queue: 'cli-work' })).counts.completed).toBe(3);
+  });
+
+  it('redrives dead letters by filter with a progress bar, stops at --limit, prints the resume command, and resumes', async () => {
+    // A queue the stack does not serve, so the jobs put back stay pending for the check.
+    const producer = new JobQueue({ tableName: t.stack.tableName, client: t.stack.client, shardCount: 4 });
+    await producer.enqueueMany(Array.from({ length: 12 }, (_, i) => ({ type: 'sync', payload: { i }, options: { queue: 'dead', maxAttempts: 1 } })));
+    await producer.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ type: 'sync', payload: { i, other: true }, options: { queue: 'dead', maxAttempts: 1 } })));
+    await producer.processJobs({ sync: (p: { other?: boolean }) => { throw new PermanentJobError(p.other ? 'bad input' : 'upstream 503'); } }, { queue: 'dead' });
+
+    const bad = await cli(['redrive', '--queue', 'dead', '--status', 'pending']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--status must be "failed" (dead letters) or "cancelled": got the string "pending"');
+    const badSince = await cli(['redrive', '--queue', 'dead', '--since', 'yesterday']);
+    expect(badSince.code).toBe(2);
+    expect(badSince.stderr).toContain('--since must be a duration ago (30s, 5m, 1h, 7d) or an ISO-8601 time');
+
+    const dry = await cli(['redrive', '--queue', 'dead', '--error', 'upstream', '--since', '1h', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('Dry run: 12 of 15 jobs examined match; nothing was changed.');
+
+    const part = await cli(['redrive', '--queue', 'dead', '--type', 'sync', '--error', 'upstream 503', '--since', '1h', '--limit', '6', '--json']);
+    expect(part.code).toBe(0);
+    const first = JSON.parse(part.stdout);
+    expect(first).toMatchObject({ complete: false, examined: 6, candidates: 15 });
+    expect(part.stderr).toMatch(/redrive \[#+\.*\] 6\/15 +40% \d+ redriven/);
+    const resume = /Resume with: (jobtable redrive .*)$/m.exec(part.stderr)![1]!;
+    expect(resume).toMatch(/--since \d{4}-\d\d-\d\dT[\d:.]+Z .*--cursor \S+$/);
+    // Run what it printed, word by word (the values printed need no quotes except the error text).
+    const args = resume.replace(/^jobtable /, '').match(/'[^']*'|\S+/g)!.map((a) => a.replace(/^'(.*)'$/, '$1'));
+    const rest = await cli([...args, '--json']);
+    expect(rest.code).toBe(0);
+    expect(JSON.parse(rest.stdout)).toMatchObject({ complete: true, examined: 15, matched: 12, redriven: 12, skipped: 0, redriveId: first.redriveId });
+    expect(rest.stderr).toMatch(/redrive \[#+\] 15\/15 100% 12 redriven/);
+    const counts = (await producer.stats({ queue: 'dead' })).counts;
+    expect(counts).toMatchObject({ pending: 12, failed: 3 });
   });
 });

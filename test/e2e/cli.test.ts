@@ -25,7 +25,7 @@ describe('jobtable CLI', () => {
   it('prints help, and exits 2 on a missing or unknown command or option', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['start', 'enqueue', 'get', 'list', 'cancel', 'retry', 'stats', 'watch', 'work', 'dashboard']) expect(help.stdout).toContain(`  ${c}`);
+    for (const c of ['start', 'enqueue', 'get', 'list', 'cancel', 'retry', 'stats', 'watch', 'work', 'dashboard', 'redrive']) expect(help.stdout).toContain(`  ${c}`);
     const unknown = await cli(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');

@@ -111,14 +111,21 @@ describe('jobtable dashboard --table (read-write)', () => {
     expect(res.json.jobs.map((j: { id: string }) => j.id)).toEqual([ids.keyed]);
   });
 
-  it('bulk-retries failed jobs by filter after a dry run that counts them', async () => {
-    const dry = await api('POST', '/jobs/bulk', { action: 'retry', queue: 'default', type: 'bad', dryRun: true });
-    expect(dry.json).toMatchObject({ action: 'retry', status: 'failed', count: 2, more: false });
-    expect(dry.json.ids.sort()).toEqual([ids.bad1, ids.bad2].sort());
+  it('bulk-retries failed jobs by filter (a redrive) after a dry run that counts them', async () => {
+    const dry = await api('POST', '/jobs/bulk', { action: 'retry', queue: 'default', type: 'bad', errorContains: 'broken', dryRun: true });
+    expect(dry.json).toMatchObject({ action: 'retry', status: 'failed', dryRun: true, count: 2, matched: 2, redriven: 0, complete: true, more: false });
     expect((await queue.getJob(ids.bad1))!.status).toBe('failed');
-    const run = await api('POST', '/jobs/bulk', { action: 'retry', ids: dry.json.ids });
-    expect(run.json).toMatchObject({ count: 2, done: 2, skipped: [] });
+    const none = await api('POST', '/jobs/bulk', { action: 'retry', queue: 'default', type: 'bad', errorContains: 'something else' });
+    expect(none.json).toMatchObject({ matched: 0, redriven: 0, complete: true });
+    const run = await api('POST', '/jobs/bulk', { action: 'retry', queue: 'default', type: 'bad', errorContains: 'broken' });
+    expect(run.json).toMatchObject({ dryRun: false, matched: 2, redriven: 2, skipped: 0, complete: true });
     expect((await queue.getJob(ids.bad1))!.status).toBe('pending');
+    expect((await queue.getJob(ids.bad2))!.status).toBe('pending');
+    const badField = await api('POST', '/jobs/bulk', { action: 'cancel', queue: 'default', errorContains: 'x' });
+    expect(badField.status).toBe(400);
+    expect(badField.json).toMatchObject({ field: 'errorContains' });
+    const badRange = await api('POST', '/jobs/bulk', { action: 'retry', queue: 'default', finishedAfter: 'soon' });
+    expect(badRange.json).toMatchObject({ field: 'finishedAfter' });
     const again = await api('POST', '/jobs/bulk', { action: 'cancel', ids: [ids.bad1, ids.ok] });
     expect(again.json).toMatchObject({ count: 2, done: 1, skipped: [ids.ok] });
     const bad = await api('POST', '/jobs/bulk', { action: 'delete', ids: [ids.ok] });

@@ -18,6 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiListener } from '../../lib/local/http-api.ts';
 import { waitFor } from '../helpers/ddb.ts';
+import { PermanentJobError } from '../../lib/errors.ts';
 import { JobQueue } from '../../lib/queue.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
@@ -354,6 +355,28 @@ describe('dashboard in headless Chromium', () => {
     await expect.poll(() => page.locator('#action-message').textContent(), { timeout: 10_000 }).toBe('Cancelled 2 jobs.');
     expect((await api('GET', '/jobs?queue=bulk')).json.jobs).toHaveLength(0);
     expect((await api('GET', '/jobs?queue=bulk&status=cancelled')).json.jobs).toHaveLength(2);
+  });
+
+  it('bulk-retries every failed job of a type by filter (a bulk redrive), confirmed with its count', async () => {
+    // A queue no worker serves, so the jobs put back stay pending for the check.
+    const producer = new JobQueue({ tableName: t.stack.tableName, client: t.stack.client, shardCount: 4 });
+    await producer.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ type: 'boom', payload: { i }, options: { queue: 'dead', maxAttempts: 1 } })));
+    await producer.enqueue('other', {}, { queue: 'dead', maxAttempts: 1 });
+    const fail = (message: string) => () => {
+      throw new PermanentJobError(message);
+    };
+    await producer.processJobs({ boom: fail('boom'), other: fail('other') }, { queue: 'dead' });
+    await page.goto(`${t.stack.url}/?queue=dead&status=failed&type=boom`);
+    await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(3);
+    await page.getByRole('button', { name: 'Retry all failed boom jobs' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.getByRole('heading').textContent()).toBe('Retry 3 jobs?');
+    expect(await dialog.textContent()).toContain('Retry every failed job of type boom: 3 jobs in queue dead.');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.locator('#action-message').textContent(), { timeout: 10_000 }).toBe('Retried 3 jobs.');
+    expect((await api('GET', '/jobs?queue=dead&status=pending')).json.jobs).toHaveLength(3);
+    expect((await api('GET', '/jobs?queue=dead&status=failed')).json.jobs.map((j: { type: string }) => j.type)).toEqual(['other']);
   });
 
   it('charts the last hour and breaks it down by type, from the stack\'s own workers', async () => {

@@ -15,6 +15,7 @@ describe('CLI output', () => {
     expect(parseDuration('1.5s')).toBe(1_500);
     expect(parseDuration('5m')).toBe(300_000);
     expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
     expect(parseDuration('soon')).toBeNull();
     expect(parseDuration('-5s')).toBeNull();
     expect(formatDuration(850)).toBe('850 ms');

@@ -31,6 +31,7 @@ describe('validateEnqueue', () => {
       backoff: DEFAULTS.backoff,
       runAtMs: NOW,
       idempotencyKey: null,
+      trace: null,
     });
   });
 

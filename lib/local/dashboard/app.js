@@ -538,8 +538,7 @@ function renderBulk() {
   $('bulk').classList.toggle('invisible', !action);
   $('bulk-selected').disabled = !action || n === 0;
   $('bulk-selected').textContent = `${verb} ${n} selected`;
-  $('bulk-filter').hidden = state.status === 'cancelled';
-  $('bulk-filter').textContent = `${verb} all ${action === 'cancel' ? 'pending' : 'failed'}${state.type ? ` ${state.type}` : ''} jobs`;
+  $('bulk-filter').textContent = `${verb} all ${action === 'cancel' ? 'pending' : state.status}${state.type ? ` ${state.type}` : ''} jobs`;
 }
 
 /** Opens the confirmation dialog; resolves true if the operator confirmed. */
@@ -581,6 +580,7 @@ function bulkSelected() {
 async function bulkFilter() {
   const action = bulkAction();
   if (!action) return;
+  if (action === 'retry') return redriveFilter();
   const msg = $('action-message');
   try {
     const dry = await post('/jobs/bulk', { action, queue: state.queue, ...(state.type ? { type: state.type } : {}), dryRun: true });
@@ -594,6 +594,43 @@ async function bulkFilter() {
     msg.className = 'message error';
     msg.textContent = err.message;
   }
+}
+
+/**
+ * Retry by filter: a bulk redrive of every job with the list's status (failed or cancelled) and
+ * type. A dry run counts them for the confirmation; then the redrive runs step by step (up to
+ * 1,000 jobs examined a request), posting each answer's cursor back until it is complete.
+ */
+async function redriveFilter() {
+  const msg = $('action-message');
+  const filter = { action: 'retry', queue: state.queue, status: state.status, ...(state.type ? { type: state.type } : {}) };
+  const ofType = state.type ? ` of type ${state.type}` : '';
+  try {
+    const dry = await post('/jobs/bulk', { ...filter, dryRun: true });
+    if (!dry.matched) {
+      msg.className = 'message';
+      msg.textContent = `No ${state.status} jobs${ofType} in ${state.queue}${dry.complete ? '' : ' among the first 1,000'}.`;
+      return;
+    }
+    const count = `${dry.complete ? '' : 'at least '}${plural(dry.matched, 'job')}`;
+    if (!(await confirmDialog(`Retry ${count}?`, `Retry every ${state.status} job${ofType}: ${count} in queue ${state.queue}. Each goes back to pending with its attempts reset, and runs again.`))) {
+      msg.className = 'message';
+      msg.textContent = 'Nothing was changed.';
+      return;
+    }
+    msg.className = 'message';
+    let step = await post('/jobs/bulk', filter);
+    while (!step.complete) {
+      msg.textContent = `Retrying: ${plural(step.redriven, 'job')} put back, ${step.examined} of ${step.candidates} examined…`;
+      step = await post('/jobs/bulk', { ...filter, cursor: step.cursor });
+    }
+    msg.textContent = `Retried ${plural(step.redriven, 'job')}.${step.skipped ? ` ${plural(step.skipped, 'job')} had changed state and ${step.skipped === 1 ? 'was' : 'were'} left alone.` : ''}`;
+  } catch (err) {
+    msg.className = 'message error';
+    msg.textContent = err.message;
+  }
+  state.selected.clear();
+  await refresh();
 }
 
 async function enqueue(event) {
