@@ -171,7 +171,7 @@ describe('bulk redrive', () => {
     };
     await refused(() => queue.redrive({ queue: q, status: 'pending' as 'failed' }), 'filter.status', /failed/);
     await refused(() => queue.redrive({ queue: q, errorContains: '' }), 'filter.errorContains', /1 to 1000/);
-    await refused(() => queue.redrive({ queue: q, finishedAfter: '2030-01-02', finishedBefore: '2030-01-01' }), 'filter.finishedBefore', /later than finishedAfter/);
+    await refused(() => queue.redrive({ queue: q, finishedAfter: '2030-01-02T00:00:00Z', finishedBefore: '2030-01-01T00:00:00Z' }), 'filter.finishedBefore', /later than finishedAfter/);
     await refused(() => queue.redrive({ queue: q, createdAfter: 'yesterday' }), 'filter.createdAfter', /valid date/);
     await refused(() => queue.redrive({ queue: q, kind: 'x' } as never), 'filter.kind');
     await refused(() => queue.redrive({ queue: 'no spaces' }), 'filter.queue');
