@@ -159,7 +159,7 @@ export async function runBench(options: RunBenchOptions = {}): Promise<BenchResu
     // after the drains; the highest rate of each operation is kept, so ratios to it are the
     // conservative ones.
     await benchRaw(ctx); // warm-up of the JVM and the connection pool, discarded
-    await drainInProcess(ctx, 1, ctx.sizes.e2eJobs, 1); // warm-up of the drain's code paths on both sides, discarded
+    await drainInProcess({ ...ctx, log: () => {} }, 1, ctx.sizes.e2eJobs, 1); // warm-up of the drain's code paths on both sides, discarded
     const rawBefore = await benchRaw(ctx);
     const enqueueFirst = await benchEnqueue(ctx, rawBefore.putPerSec);
     const rawMiddle = await benchRaw(ctx);
