@@ -133,7 +133,10 @@ describe('the packed package in a fresh project', () => {
 
   beforeAll(async () => {
     packDir = mkdtempSync(join(tmpdir(), 'jobtable-pack-'));
-    const pack = await run('npm', ['pack', '--json', '--pack-destination', packDir], REPO);
+    // --ignore-scripts: `npm test` built dist/ already (pretest). npm pack's own prepack and prepare
+    // builds would delete dist/ for several seconds while other test files run the built CLI
+    // (npm start, the CLI and dashboard e2e tests, the no-OpenTelemetry child process).
+    const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], REPO);
     expect(pack.code, pack.stderr).toBe(0);
     packInfo = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0];
     project = mkdtempSync(join(tmpdir(), 'jobtable-consumer-'));
