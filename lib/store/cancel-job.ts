@@ -4,7 +4,7 @@ import { iso, toItem } from '../model/codec.ts';
 import { expiryFor } from '../model/state.ts';
 import { ATTR, LANE, statusShardKey } from '../schema.ts';
 import { isConditionFailed } from './context.ts';
-import { landedEarlier, newWriteId } from './fenced-update.ts';
+import { isOwnWrite, newWriteId } from './fenced-update.ts';
 import type { StoreContext } from './context.ts';
 
 /** The shard number in a `status_shard` value (`<queue>#<lane>#<NN>`). */
@@ -62,7 +62,7 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
     return true;
   } catch (err) {
     // A retry of this write (by the SDK) whose first send landed, answer lost, finds its own id.
-    if (isConditionFailed(err)) return landedEarlier(err, writeId);
+    if (isConditionFailed(err)) return isOwnWrite(err.Item, writeId);
     throw err;
   }
 }

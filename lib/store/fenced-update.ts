@@ -64,12 +64,3 @@ export function fencedUpdateInput(ctx: StoreContext, id: string, token: string, 
 export function isOwnWrite(item: Record<string, AttributeValue> | undefined, writeId: string): boolean {
   return item?.[ATTR.lastFencedWrite]?.S === writeId;
 }
-
-/**
- * For a condition failure returned with the old item (`ReturnValuesOnConditionCheckFailure:
- * ALL_OLD`): true if the item carries `writeId` in `last_fenced_write`, i.e. an earlier send of
- * this very write landed (its answer lost) and made the condition fail.
- */
-export function landedEarlier(err: { Item?: Record<string, AttributeValue> }, writeId: string): boolean {
-  return isOwnWrite(err.Item, writeId);
-}

@@ -5,7 +5,7 @@ import { isExpired, iso, toItem } from '../model/codec.ts';
 import { ATTR, LANE, encodeReadyOrder, statusShardKey } from '../schema.ts';
 import { shardOf } from './cancel-job.ts';
 import { isConditionFailed } from './context.ts';
-import { landedEarlier, newWriteId } from './fenced-update.ts';
+import { isOwnWrite, newWriteId } from './fenced-update.ts';
 import type { StoreContext } from './context.ts';
 
 /**
@@ -82,7 +82,7 @@ export async function retryItem(ctx: StoreContext, item: Record<string, Attribut
     return true;
   } catch (err) {
     // A retry of this write (by the SDK) whose first send landed, answer lost, finds its own id.
-    if (isConditionFailed(err)) return landedEarlier(err, writeId);
+    if (isConditionFailed(err)) return isOwnWrite(err.Item, writeId);
     throw err;
   }
 }
