@@ -4,7 +4,7 @@
  *
  * | route | answer |
  * | --- | --- |
- * | `POST /jobs` | 201 `{ id }` |
+ * | `POST /jobs` | 201 `{ id }`; a W3C `traceparent` (and `tracestate`) header is recorded as the job's trace context |
  * | `GET /jobs/:id` | the job, or 404 |
  * | `GET /jobs?status=&queue=&type=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
@@ -30,6 +30,7 @@ import { dashboardAssets } from './dashboard-assets.ts';
 import { parseEnqueueRequest } from './enqueue-request.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, HttpError, readJsonBody, sendJson } from './http-io.ts';
 import { findJobs, listFiltered, parseBulkRequest, QueueDirectory, queueOverview, runBulk } from './operator-api.ts';
+import { traceFromHeaders } from './trace-headers.ts';
 
 /** Options of {@link createApiListener}. */
 export interface ApiOptions {
@@ -125,7 +126,8 @@ export function apiRoutes(options: ApiOptions): Route[] {
     route('/jobs', {
       POST: async (req, res) => {
         const { type, payload, options: opts } = parseEnqueueRequest(await readJsonBody(req, limit));
-        const id = await queue.enqueue(type as string, payload, opts);
+        const trace = await traceFromHeaders(req.headers);
+        const id = await queue.enqueue(type as string, payload, trace ? { ...opts, trace } : opts);
         directory.add(opts.queue ?? 'default');
         sendJson(res, 201, { id }, { location: `/jobs/${id}` });
       },
