@@ -261,5 +261,5 @@ describe('the packed package in a fresh project', () => {
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(report).toMatchObject({ queue: 'default', claimed: 1, completed: 1 });
     expect(await queue.getJob(id)).toMatchObject({ status: 'completed', result: { hello: 'linus', by: 'the user handler' } });
-  });
+  }, 300_000); // bundling two JobTables took 48 s alone and over 60 s beside the rest of the suite
 });
