@@ -44,7 +44,7 @@ export function childJobIds(parentId: string, count: number): string[] {
 export function validateChildren(children: unknown): void {
   const limit = `an array of 1 to ${DEPENDENCY_LIMITS.childrenMax} children { type, payload, options? }`;
   if (!Array.isArray(children)) throw new ValidationError('children', limit, `expected an array, got ${describe(children)}`);
-  if (children.length === 0 || children.length > DEPENDENCY_LIMITS.childrenMax) throw new ValidationError('children', limit, `${children.length} children given`);
+  if (children.length === 0 || children.length > DEPENDENCY_LIMITS.childrenMax) throw new ValidationError('children', limit, `${children.length} children given: give 1 to ${DEPENDENCY_LIMITS.childrenMax} children`);
 }
 
 /** The attributes that make a new job child `index` of `parentId`: it knows its parent, which waits for it. */
@@ -63,7 +63,7 @@ export function validatePolicy(value: unknown, field: string): DependencyFailure
 export function validateDependsOn(value: unknown, field: string): string[] {
   const limit = `an array of 1 to ${DEPENDENCY_LIMITS.dependsOnMax} distinct job ids`;
   if (!Array.isArray(value)) throw new ValidationError(field, limit, `expected an array, got ${describe(value)}`);
-  if (value.length === 0 || value.length > DEPENDENCY_LIMITS.dependsOnMax) throw new ValidationError(field, limit, `${value.length} ids given`);
+  if (value.length === 0 || value.length > DEPENDENCY_LIMITS.dependsOnMax) throw new ValidationError(field, limit, `${value.length} ids given: give 1 to ${DEPENDENCY_LIMITS.dependsOnMax}`);
   const ids = value.map((v, i) => validateJobId(v, `${field}[${i}]`));
   const dup = ids.findIndex((id, i) => ids.indexOf(id) !== i);
   if (dup >= 0) throw new ValidationError(`${field}[${dup}]`, limit, `"${ids[dup]}" is given twice`);
