@@ -57,22 +57,27 @@ export async function cancelChildren(ctx: StoreContext, parentId: string, childC
 }
 
 /**
- * Cancels a job read as `item`. Without jobs waiting for it (or once they were counted), the plain
- * conditional cancel, also conditional on no job having registered since the read; with some, one
- * transaction: the cancel and a failure counted in each (`finishNotifying`), except in `skip`.
+ * Cancels a job read as `item`. Without jobs waiting for it (or once they were counted, or when the
+ * only one is `skip`), the plain conditional cancel, also conditional on no job having registered
+ * since the read; with some, one transaction: the cancel and a failure counted in each
+ * (`finishNotifying`), except in `skip`.
  */
 async function cancelItem(ctx: StoreContext, item: Record<string, AttributeValue>, skip?: string): Promise<boolean> {
   const notified = item[ATTR.dependentsNotified]?.BOOL === true;
   const dependents = notified ? [] : dependentsOf(item);
-  if (dependents.length === 0) {
-    const guard = notified ? undefined : { expression: 'attribute_not_exists(#dependents)', names: { '#dependents': ATTR.dependents } };
+  const targets = dependents.filter((d) => d !== skip);
+  if (targets.length === 0) {
+    // No job to count it in (or only the skipped parent): the plain cancel, conditional on the
+    // dependents seen, so that a job registering meanwhile is not missed.
+    const guard = notified ? undefined : dependents.length === 0
+      ? { expression: 'attribute_not_exists(#dependents)', names: { '#dependents': ATTR.dependents } }
+      : { expression: 'size(#dependents) = :dependent_count', names: { '#dependents': ATTR.dependents }, values: { ':dependent_count': { N: String(dependents.length) } } };
     if (await cancelSeen(ctx, item, guard)) return true;
     const now = await readItem(ctx, item[ATTR.id]!.S!);
     // Refused: if only because a job registered meanwhile, cancel again with it.
     if (!now || notified || now[ATTR.status]?.S !== item[ATTR.status]?.S || now[ATTR.runOrder]?.S !== item[ATTR.runOrder]?.S) return false;
     return cancelItem(ctx, now, skip);
   }
-  const targets = dependents.filter((d) => d !== skip);
   return finishNotifying(ctx, cancelSelf(ctx, item, targets.length !== dependents.length ? skip : undefined), item[ATTR.id]!.S!, targets, 'failed');
 }
 

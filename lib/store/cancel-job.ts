@@ -40,12 +40,13 @@ export function isCancellable(item: Record<string, AttributeValue>): boolean {
 }
 
 /** Writes the cancel of a job read as `item` (see {@link cancelJob}); `condition` is ANDed to its own. */
-export async function cancelSeen(ctx: StoreContext, item: Record<string, AttributeValue>, condition?: { expression: string; names: Record<string, string> }): Promise<boolean> {
+export async function cancelSeen(ctx: StoreContext, item: Record<string, AttributeValue>, condition?: { expression: string; names: Record<string, string>; values?: Record<string, AttributeValue> }): Promise<boolean> {
   const writeId = newWriteId();
   const input = cancelInput(ctx, item, writeId);
   if (condition) {
     input.ConditionExpression = `${input.ConditionExpression} AND (${condition.expression})`;
     Object.assign(input.ExpressionAttributeNames, condition.names);
+    Object.assign(input.ExpressionAttributeValues, condition.values ?? {});
   }
   try {
     await ctx.client.send(new UpdateItemCommand({ ...input, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
