@@ -4,10 +4,15 @@ import type { StoreContext } from '../store/context.ts';
 import type { Job } from '../types.ts';
 import { cancelChildren } from './cancel.ts';
 
-/** The error to fail `job` with instead of running it, or null if it runs. */
+/**
+ * The error to fail `job` with instead of running it, or null if it runs: a dependency failed under
+ * policy `fail`, and the job has no error yet. A released job has never run, so its error is null;
+ * once it failed this way it has one, and a `retryJob` of it (say after redriving the dependency)
+ * runs it with its dependencies as they are instead of failing it again.
+ */
 export function dependencyRefusal(job: Job): DependencyFailedError | null {
   const deps = job.dependencies;
-  if (!deps || deps.onFailure !== 'fail' || deps.failed === 0) return null;
+  if (!deps || deps.onFailure !== 'fail' || deps.failed === 0 || job.error !== null) return null;
   return new DependencyFailedError(job.id, deps.firstFailedId, deps.kind);
 }
 

@@ -153,6 +153,13 @@ describe('enqueueParent (fan-in)', () => {
     expect((await queue.getJob(childIds[1]!))!.status).toBe('cancelled');
     expect((await queue.getJob(childIds[2]!))!.status).toBe('completed');
     expect(new DependencyFailedError(id, childIds[0]!, 'children')).toBeInstanceOf(DependencyFailedError);
+    // Retried by hand (after redriving the child), the parent runs with its children as they are.
+    expect(await queue.retryJob(childIds[0]!)).toBe(true);
+    expect(await queue.retryJob(id)).toBe(true);
+    let seen: unknown[] = [];
+    await drainAll({ bad: () => 'fixed', ok: () => 'fine', merge: async (_p, ctx: JobContext) => (seen = (await ctx.dependencies()).map((d) => d?.status)) }, q, 1);
+    expect(seen).toEqual(['completed', 'cancelled', 'completed']);
+    expect(await queue.getJob(id)).toMatchObject({ status: 'completed', error: expect.stringContaining(childIds[0]!), dependencies: { onFailure: 'fail', failed: 1, done: 1, left: 1 } }); // the child cancelled with the parent is not counted in it
   });
 
   it("runs the parent with the failure visible when a child fails (policy continue)", async () => {
