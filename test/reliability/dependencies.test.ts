@@ -1,8 +1,9 @@
 /**
  * Fan-in under faults, against DynamoDB Local: a child finishing twice (a stale worker whose lease
  * was taken over, and a resend of a transaction that had landed) is counted once; a worker dying
- * right after the last child's transaction, or before it, never leaves the parent waiting; a job
- * registering on a running dependency is counted by that dependency's outcome.
+ * right after the last child's transaction, or before it, never leaves the parent waiting; an
+ * enqueue of 1,000 children failing halfway is completed by the same call again; a job registering
+ * on a running dependency is counted by that dependency's outcome.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,6 +14,7 @@ import type { Claim } from '../../lib/store/claim-job.ts';
 import { completeNotifying, failNotifying } from '../../lib/store/outcome-with-dependents.ts';
 import type { Candidate } from '../../lib/store/query-due.ts';
 import { decodeRunOrder } from '../../lib/schema.ts';
+import { idempotentJobId } from '../../lib/model/codec.ts';
 import { dropTable, freshTable, testClient } from '../helpers/ddb.ts';
 import { addFaultRule } from './helpers/faults.ts';
 
@@ -131,6 +133,53 @@ describe('a worker dies around the counting transaction', () => {
     expect(ran).toEqual(['c', 'merge']);
     expect(await queue.getJob(childIds[0]!)).toMatchObject({ status: 'completed', result: 'again', attempts: 2 });
   });
+});
+
+describe('an enqueue of 1,000 children that fails halfway', () => {
+  it('leaves a waiting parent marked incomplete; the same call again completes it without duplicating or resetting a child', async () => {
+    const q = 'half-written';
+    let refuse = false;
+    let childPuts = 0;
+    const c = testClient();
+    // DynamoDB refuses every child put after the 500th (a 400: nothing written, not resent).
+    c.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Item?: Record<string, unknown> };
+        if (context.commandName === 'PutItemCommand' && input.Item?.parent_id && refuse && ++childPuts > 500) {
+          throw Object.assign(new Error('injected: refused'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseLaterChildren' },
+    );
+    const producer = new JobQueue({ tableName, client: c, shardCount: 2 });
+    const children = Array.from({ length: 1_000 }, (_, i) => ({ type: 'c', payload: { i } }));
+    refuse = true;
+    const err = await producer.enqueueParent('merge', {}, children, { queue: q, idempotencyKey: 'half' }).catch((e) => e);
+    refuse = false;
+    expect(err.name).toBe('EnqueueError');
+    expect(err.written).toHaveLength(500);
+    expect(err.notWritten).toHaveLength(500);
+    const parentId = idempotentJobId(q, 'half');
+    expect(err.message).toContain(`Parent ${parentId} written; 500 of 1000 children written`);
+    expect((await queue.getJob(err.written[0]))!.parentId).toBe(parentId);
+    expect(await queue.getJob(parentId)).toMatchObject({ status: 'waiting', dependencies: { total: 1_000, left: 1_000, incomplete: true } });
+    // The children written run meanwhile, and count; the parent cannot run before the others exist.
+    await queue.processJobs({ c: (p: { i: number }) => p.i }, { queue: q, concurrency: 16 });
+    expect(await queue.getJob(parentId)).toMatchObject({ status: 'waiting', dependencies: { done: 500, left: 500 } });
+
+    const again = await producer.enqueueParent('merge', {}, children, { queue: q, idempotencyKey: 'half' });
+    expect(again.id).toBe(parentId);
+    expect(await queue.getJob(parentId)).toMatchObject({ status: 'waiting', dependencies: { left: 500, incomplete: false } });
+    expect((await queue.getJob(err.written[0]))!.status).toBe('completed'); // found, not reset
+    let results: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      await queue.processJobs({ c: (p: { i: number }) => p.i, merge: async (_p, ctx) => (results = (await ctx.dependencies()).map((d) => d?.result)) }, { queue: q, concurrency: 16 });
+    }
+    expect(results).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+    expect((await queue.stats({ queue: q })).counts).toMatchObject({ completed: 1_001, pending: 0, waiting: 0 });
+    c.destroy();
+  }, 300_000);
 });
 
 describe('registering on a running dependency', () => {
