@@ -23,6 +23,8 @@ import { Worker } from '../../lib/worker/worker.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { CapacityMeter } from './capacity.ts';
 import type { CommandCost } from './capacity.ts';
+import { effectsWork } from './effects.ts';
+import type { EffectsPlan } from './effects.ts';
 
 /** What a child is told. */
 export interface ChildConfig {
@@ -44,6 +46,8 @@ export interface ChildConfig {
   readonly leaseGraceMs?: number;
   /** Heartbeat once, then work `workMs` (instead of sleeping `jobSleepMs`). */
   readonly heartbeat?: HeartbeatPlan;
+  /** Each job adds 1 to a counter of an application table (with injected faults): see {@link EffectsPlan}. */
+  readonly effects?: EffectsPlan;
 }
 
 /** What a heartbeating job does. */
@@ -112,11 +116,12 @@ async function main(): Promise<void> {
     await sleepUnlessAborted(plan.workMs, ctx.signal);
     if (ctx.signal.aborted) throw ctx.signal.reason;
   };
+  const effect = cfg.effects ? effectsWork(client, cfg.effects, log) : undefined;
   const handlers = {
     noop: async (_payload: unknown, ctx: JobContext) => {
       log(`start ${ctx.job.id} ${ctx.attempt} ${process.pid} ${Date.now()}`);
       try {
-        await work(ctx);
+        await (effect ? effect(ctx, () => work(ctx)) : work(ctx));
       } finally {
         log(`end ${ctx.job.id} ${process.pid} ${Date.now()} ${ctx.signal.aborted}`);
       }

@@ -6,7 +6,9 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { errorFromJSON, JobTableError, ValidationError } from '../errors.ts';
 import { idempotentJobId } from '../model/codec.ts';
-import type { EnqueueOptions, EnqueueRequest, JobTypeMap } from '../types.ts';
+import { validateTraceContext } from '../model/validate.ts';
+import { activeTraceContext } from '../observability/tracing.ts';
+import type { EnqueueOptions, EnqueueRequest, JobTypeMap, TraceContext } from '../types.ts';
 import { toJobEvent } from './protocol.ts';
 import type { EnqueueEvent, EnqueueJobEvent } from './protocol.ts';
 
@@ -29,6 +31,24 @@ export interface InvokeOptions {
    * @default "RequestResponse"
    */
   readonly invocationType?: 'RequestResponse' | 'Event';
+  /**
+   * The caller's W3C trace context, sent in the payload so that the enqueue function's span
+   * continues it and the jobs record it (see `EnqueueOptions.trace`; a job's own `trace` option
+   * wins for that job). Give it when you hold a `traceparent` but no OpenTelemetry span.
+   * @default the active OpenTelemetry span's context, when `@opentelemetry/api` is installed and
+   *   a span is active; else none
+   */
+  readonly trace?: TraceContext;
+}
+
+/** The trace context to send: the one given, else the active span's (null: none). */
+async function callerTrace(invoke: InvokeOptions): Promise<TraceContext | null> {
+  return invoke.trace !== undefined ? validateTraceContext(invoke.trace, 'invoke.trace') : activeTraceContext();
+}
+
+/** The job with the caller's trace context, unless it has its own. */
+function withTrace(job: EnqueueJobEvent, trace: TraceContext | null): EnqueueJobEvent {
+  return job.trace === undefined && trace ? { ...job, trace } : job;
 }
 
 /**
@@ -71,9 +91,10 @@ export class LambdaJobClient<M extends JobTypeMap = Record<string, any>> {
    * @throws JobTableError for other failures the function reported
    */
   async enqueue<K extends keyof M & string>(type: K, payload: M[K], options?: EnqueueOptions, invoke: InvokeOptions = {}): Promise<string> {
+    const trace = await callerTrace(invoke);
     const event = withClientKey(toJobEvent(type, payload, options));
-    if (invoke.invocationType === 'Event') return (await this.send({ jobs: [event] }, 'Event'))[0]!;
-    const res = await this.invoke(event, 'RequestResponse');
+    if (invoke.invocationType === 'Event') return (await this.send({ jobs: [event] }, 'Event', trace))[0]!;
+    const res = await this.invoke(withTrace(event, trace), 'RequestResponse');
     if (typeof res.id !== 'string') throw new JobTableError('The enqueue function returned no id', 'BAD_RESPONSE', { response: res });
     return res.id;
   }
@@ -85,16 +106,19 @@ export class LambdaJobClient<M extends JobTypeMap = Record<string, any>> {
    */
   async enqueueMany<K extends keyof M & string>(jobs: readonly EnqueueRequest<K, M[K]>[], invoke: InvokeOptions = {}): Promise<string[]> {
     if (!Array.isArray(jobs)) throw new ValidationError('jobs', 'an array of { type, payload, options? }');
-    return this.send({ jobs: jobs.map((j) => toJobEvent(j.type, j.payload, j.options)) }, invoke.invocationType ?? 'RequestResponse');
+    const events = jobs.map((j) => toJobEvent(j.type, j.payload, j.options));
+    return this.send({ jobs: events }, invoke.invocationType ?? 'RequestResponse', await callerTrace(invoke));
   }
 
-  private async send(event: { jobs: EnqueueJobEvent[] }, type: 'RequestResponse' | 'Event'): Promise<string[]> {
-    const keyed = event.jobs.map(withClientKey);
+  /** Sends a batch, with the caller's trace context (the parent of the function's batch span) if any. */
+  private async send(event: { jobs: EnqueueJobEvent[] }, type: 'RequestResponse' | 'Event', trace: TraceContext | null): Promise<string[]> {
+    const batch = { jobs: event.jobs.map(withClientKey), ...(trace ? { trace } : {}) };
+    const keyed = batch.jobs;
     if (type === 'Event') {
-      await this.invoke({ jobs: keyed }, 'Event');
+      await this.invoke(batch, 'Event');
       return keyed.map((j) => idempotentJobId(j.queue ?? 'default', j.idempotencyKey!));
     }
-    const res = await this.invoke({ jobs: keyed }, 'RequestResponse');
+    const res = await this.invoke(batch, 'RequestResponse');
     if (!Array.isArray(res.ids)) throw new JobTableError('The enqueue function returned no ids', 'BAD_RESPONSE', { response: res });
     return res.ids as string[];
   }

@@ -4,7 +4,8 @@
  */
 import { ValidationError } from '../errors.ts';
 import type { JobTableError } from '../errors.ts';
-import type { EnqueueOptions, EnqueueRequest } from '../types.ts';
+import { validateTraceContext } from '../model/validate.ts';
+import type { EnqueueOptions, EnqueueRequest, TraceContext } from '../types.ts';
 
 /**
  * One job: `type`, `payload`, and the {@link EnqueueOptions} flattened beside them.
@@ -21,6 +22,11 @@ export interface EnqueueJobEvent extends Omit<EnqueueOptions, 'runAt'> {
 /** Many jobs in one invoke (validated together: one bad job and nothing is written). */
 export interface EnqueueBatchEvent {
   readonly jobs: readonly EnqueueJobEvent[];
+  /**
+   * The caller's W3C trace context: the parent of the function's batch span, whose context the
+   * jobs record (a job's own `trace` option still wins for that job).
+   */
+  readonly trace?: TraceContext;
 }
 
 /** What the enqueue function accepts. */
@@ -45,12 +51,13 @@ export function toJobEvent(type: string, payload: unknown, options: EnqueueOptio
  * unchecked: `JobQueue` validates them (unknown keys included) before anything is written.
  * @param defaultKey gives the idempotency key of the i-th job when the caller gave none
  *   (`undefined`: no key)
- * @throws ValidationError if the event is not an object, or `jobs` is not an array of objects
+ * @throws ValidationError if the event is not an object, `jobs` is not an array of objects, or a
+ *   batch's `trace` is not a W3C trace context
  */
 export function fromEnqueueEvent(
   event: unknown,
   defaultKey: (index: number) => string | undefined = () => undefined,
-): { readonly batch: boolean; readonly requests: EnqueueRequest[] } {
+): { readonly batch: boolean; readonly requests: EnqueueRequest[]; readonly trace: TraceContext | null } {
   if (!isObject(event)) throw new ValidationError('event', 'an object { type, payload, ...options } or { jobs: [...] }');
   const batch = 'jobs' in event;
   if (batch && !Array.isArray(event.jobs)) throw new ValidationError('jobs', 'an array of { type, payload, ...options }');
@@ -61,7 +68,8 @@ export function fromEnqueueEvent(
     const key = options.idempotencyKey === undefined ? defaultKey(i) : undefined;
     return { type: type as string, payload, options: key === undefined ? options : { ...options, idempotencyKey: key } };
   });
-  return { batch, requests };
+  const trace = batch && event.trace !== undefined ? validateTraceContext(event.trace, 'trace') : null;
+  return { batch, requests, trace };
 }
 
 /** The error response for a typed error. */

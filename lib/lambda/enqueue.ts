@@ -11,6 +11,8 @@
  * - Any other error (throttling, a partial batch) is thrown, so Lambda retries asynchronous invokes.
  * - With `@opentelemetry/api` installed, Lambda's own trace (`_X_AMZN_TRACE_ID`) is the parent of
  *   the enqueue span when no span is active, so the job's attempts link into the invocation's trace.
+ *   A caller's W3C trace context in the payload (`LambdaJobClient` forwards its active one: a
+ *   job's `trace` option, or a batch's `trace`) is the parent instead.
  * - A job without an idempotency key gets `lambda:<awsRequestId>[:<index>]`. The request id is the
  *   same on Lambda's retries of an asynchronous invoke, so a retry returns the same ids and writes
  *   nothing new. Cost: keyed jobs are written with one conditional PutItem each instead of
@@ -20,7 +22,7 @@ import { JobTableError } from '../errors.ts';
 import { fromEnqueueEvent, toErrorResponse } from '../client/protocol.ts';
 import type { EnqueueResponse } from '../client/protocol.ts';
 import { createObservability } from '../observability/powertools.ts';
-import { withLambdaTrace } from '../observability/tracing.ts';
+import { withLambdaTrace, withRemoteParent } from '../observability/tracing.ts';
 import type { JobQueue } from '../queue.ts';
 import { queueFromEnv } from '../queue-from-env.ts';
 
@@ -60,14 +62,14 @@ export function createEnqueueHandler(options: EnqueueHandlerOptions = {}): Enque
 async function enqueueEvent(queue: JobQueue, logger: ReturnType<typeof createObservability>['logger'], event: unknown, context: { readonly awsRequestId: string }): Promise<EnqueueResponse> {
   const batch = typeof event === 'object' && event !== null && 'jobs' in event;
   try {
-    const { requests } = fromEnqueueEvent(event, (i) => requestIdempotencyKey(context.awsRequestId, batch, i));
+    const { requests, trace } = fromEnqueueEvent(event, (i) => requestIdempotencyKey(context.awsRequestId, batch, i));
     if (!batch) {
       const r = requests[0]!;
       const id = await queue.enqueue(r.type, r.payload, r.options);
       logger.info('job enqueued', { jobId: id, jobType: r.type, jobQueue: r.options?.queue ?? 'default', requestId: context.awsRequestId });
       return { id };
     }
-    const ids = await queue.enqueueMany(requests);
+    const ids = await withRemoteParent(trace, () => queue.enqueueMany(requests));
     logger.info('jobs enqueued', { count: ids.length, requestId: context.awsRequestId });
     return { ids };
   } catch (err) {

@@ -4,12 +4,12 @@
  *
  * | route | answer |
  * | --- | --- |
- * | `POST /jobs` | 201 `{ id }` (with `dependsOn: [ids]` the job waits for them) |
+ * | `POST /jobs` | 201 `{ id }` (with `dependsOn: [ids]` the job waits for them); a W3C `traceparent` (and `tracestate`) header is recorded as the job's trace context |
  * | `POST /jobs/parent` | fan-in: `{ type, payload, children: [{ type, payload, ... }], onChildFailure?, ... }`, 201 `{ id, childIds }` |
  * | `GET /jobs/:id` | the job, or 404 |
  * | `GET /jobs?status=&queue=&type=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
- * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`) |
+ * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`); a cancel by filter likewise runs in steps of up to 1,000 pending jobs, resumed with `cursor` |
  * | `GET /find?q=&queue=` | `{ matches }`: the job with that id, and the one with that idempotency key |
  * | `GET /queues` | every known queue with bounded counts (`?discover=1` rescans the index for queues) |
  * | `GET /activity?queue=` | outcomes per minute and by type over the last hour |
@@ -31,6 +31,7 @@ import { dashboardAssets } from './dashboard-assets.ts';
 import { parseEnqueueRequest, parseParentRequest } from './enqueue-request.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, HttpError, readJsonBody, sendJson } from './http-io.ts';
 import { findJobs, listFiltered, parseBulkRequest, QueueDirectory, queueOverview, runBulk } from './operator-api.ts';
+import { traceFromHeaders } from './trace-headers.ts';
 
 /** Options of {@link createApiListener}. */
 export interface ApiOptions {
@@ -126,7 +127,8 @@ export function apiRoutes(options: ApiOptions): Route[] {
     route('/jobs', {
       POST: async (req, res) => {
         const { type, payload, options: opts } = parseEnqueueRequest(await readJsonBody(req, limit));
-        const id = await queue.enqueue(type as string, payload, opts);
+        const trace = await traceFromHeaders(req.headers);
+        const id = await queue.enqueue(type as string, payload, trace ? { ...opts, trace } : opts);
         directory.add(opts.queue ?? 'default');
         sendJson(res, 201, { id }, { location: `/jobs/${id}` });
       },
@@ -148,8 +150,9 @@ export function apiRoutes(options: ApiOptions): Route[] {
     route('/jobs/parent', {
       POST: async (req, res) => {
         const body = parseParentRequest(await readJsonBody(req, limit));
+        const trace = await traceFromHeaders(req.headers);
         const children = body.children.map((c) => ({ type: c.type as string, payload: c.payload, options: c.options }));
-        const out = await queue.enqueueParent(body.type as string, body.payload, children, { ...body.options, onChildFailure: body.onChildFailure } as EnqueueParentOptions);
+        const out = await queue.enqueueParent(body.type as string, body.payload, children, { ...body.options, ...(trace ? { trace } : {}), onChildFailure: body.onChildFailure } as EnqueueParentOptions);
         directory.add(body.options.queue ?? 'default');
         sendJson(res, 201, out, { location: `/jobs/${out.id}` });
       },

@@ -2,12 +2,13 @@
  * What the dashboard needs beyond single jobs, kept cheap on a large table: the queues and their
  * bounded counts (`GET /queues`), the last hour's outcomes (`GET /activity`), lists filtered by
  * type, lookup by id or idempotency key (`GET /find`) and bulk retry/cancel (`POST /jobs/bulk`; a
- * retry by filter is a step of a bulk redrive).
+ * retry by filter is a step of a bulk redrive, a cancel by filter a step of `cancel-by-filter.ts`).
  * The routes themselves are in `http-api.ts`; this file holds their logic.
  */
 import { ValidationError } from '../errors.ts';
 import { idempotentJobId } from '../model/codec.ts';
 import { validateRedriveFilter } from '../model/redrive-filter.ts';
+import { cancelByFilter } from './cancel-by-filter.ts';
 import { LIMITS, validateJobId, validateName } from '../model/validate.ts';
 import type { JobQueue } from '../queue.ts';
 import { discoverQueues } from '../store/discover-queues.ts';
@@ -124,6 +125,8 @@ export interface BulkRequest {
   readonly type?: string;
   /** Retry by filter: the redrive's filter (lane, type, error text, time ranges) and where to resume it. */
   readonly redrive?: { readonly filter: RedriveFilter; readonly cursor?: string };
+  /** Cancel by filter: where to resume it (see {@link cancelByFilter}). */
+  readonly cursor?: string;
   readonly dryRun: boolean;
 }
 
@@ -143,7 +146,9 @@ export function parseBulkRequest(body: unknown): BulkRequest {
   if ((b.ids === undefined) === (b.queue === undefined)) throw new ValidationError('ids', 'either ids (a selection) or queue (a filter), not both and not neither');
   if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw new ValidationError('dryRun', 'true or false');
   const base = { action: b.action, dryRun: b.dryRun === true } as const;
-  const redriveField = REDRIVE_FIELDS.find((k) => b[k] !== undefined);
+  // A cancel by filter takes a cursor too (it runs in steps); the rest of the fields only a retry.
+  const cancelsByFilter = b.action === 'cancel' && b.ids === undefined;
+  const redriveField = REDRIVE_FIELDS.find((k) => b[k] !== undefined && !(k === 'cursor' && cancelsByFilter));
   if (redriveField !== undefined && (b.action !== 'retry' || b.ids !== undefined)) throw new ValidationError(redriveField, 'only with action "retry" and a queue (a filter)');
   if (b.ids !== undefined) {
     if (!Array.isArray(b.ids) || b.ids.length === 0 || b.ids.length > BULK_MAX) throw new ValidationError('ids', `an array of 1 to ${BULK_MAX} job ids`);
@@ -152,24 +157,27 @@ export function parseBulkRequest(body: unknown): BulkRequest {
   }
   const q = validateName(b.queue, 'queue', LIMITS.queueMaxLength);
   const type = b.type === undefined ? undefined : validateName(b.type, 'type', LIMITS.typeMaxLength);
-  if (b.action === 'cancel') return { ...base, queue: q, ...(type !== undefined ? { type } : {}) };
-  const { cursor, ...rest } = Object.fromEntries(REDRIVE_FIELDS.filter((k) => b[k] !== undefined).map((k) => [k, b[k]]));
+  const cursor = b.cursor === undefined ? undefined : validateStepCursor(b.cursor);
+  if (b.action === 'cancel') return { ...base, queue: q, ...(type !== undefined ? { type } : {}), ...(cursor !== undefined ? { cursor } : {}) };
+  const { cursor: _cursor, ...rest } = Object.fromEntries(REDRIVE_FIELDS.filter((k) => b[k] !== undefined).map((k) => [k, b[k]]));
   const filter = { queue: q, ...(type !== undefined ? { type } : {}), ...rest } as RedriveFilter;
   validateRedriveFilter(filter);
-  if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 4_096)) throw new ValidationError('cursor', 'the cursor of the previous answer');
   return { ...base, queue: q, ...(type !== undefined ? { type } : {}), redrive: { filter, ...(cursor !== undefined ? { cursor: cursor as string } : {}) } };
 }
 
-/** The ids a filter selects (at most {@link BULK_MAX}); `more` if it stopped there. */
-async function idsOfFilter(queue: JobQueue, req: BulkRequest): Promise<{ ids: string[]; more: boolean }> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await queue.listJobs({ status: bulkStatus(req.action), queue: req.queue!, limit: BULK_MAX - ids.length, ...(req.type !== undefined ? { type: req.type } : {}), ...(cursor !== undefined ? { cursor } : {}) });
-    ids.push(...page.jobs.map((j) => j.id));
-    cursor = page.cursor;
-  } while (cursor !== undefined && ids.length < BULK_MAX);
-  return { ids, more: cursor !== undefined };
+function validateStepCursor(cursor: unknown): string {
+  if (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 4_096) throw new ValidationError('cursor', 'the cursor of the previous answer');
+  return cursor;
+}
+
+/**
+ * A cancel by filter is one step ({@link cancelByFilter}): it examines up to {@link BULK_MAX}
+ * pending jobs and answers the counts so far, with a `cursor` to post back while not `complete`.
+ */
+async function runCancelStep(queue: JobQueue, req: BulkRequest) {
+  const filter = { queue: req.queue!, ...(req.type !== undefined ? { type: req.type } : {}) };
+  const progress = await cancelByFilter(queue, filter, { dryRun: req.dryRun, maxJobs: BULK_MAX, ...(req.cursor !== undefined ? { cursor: req.cursor } : {}) });
+  return { action: req.action, status: 'pending' as const, ...progress, count: progress.matched, done: progress.cancelled, more: !progress.complete };
 }
 
 /**
@@ -185,18 +193,19 @@ async function runRedriveStep(queue: JobQueue, req: BulkRequest) {
 
 /**
  * Runs (or, with `dryRun`, only counts) a bulk action. A retry by filter is a bulk redrive step
- * ({@link runRedriveStep}). Otherwise each job is one conditional write, exactly as `retryJob` /
+ * ({@link runRedriveStep}), a cancel by filter a step of {@link cancelByFilter}. Otherwise each job is one conditional write, exactly as `retryJob` /
  * `cancelJob`: a job that left the right state in the meantime is skipped, never forced. Cost per
  * job: a consistent GetItem (1 read unit) and an UpdateItem (1 table + 2 index write units); a
  * filter adds the listing reads.
  */
 export async function runBulk(queue: JobQueue, req: BulkRequest) {
   if (req.redrive) return runRedriveStep(queue, req);
-  const selected = req.ids ? { ids: [...req.ids], more: false } : await idsOfFilter(queue, req);
+  if (!req.ids) return runCancelStep(queue, req);
+  const ids = [...req.ids];
   const status = bulkStatus(req.action);
-  if (req.dryRun) return { action: req.action, status, dryRun: true, count: selected.ids.length, more: selected.more, ids: selected.ids };
-  const outcomes = await mapLimit(selected.ids, 8, async (id) => ({ id, done: req.action === 'retry' ? await queue.retryJob(id) : await queue.cancelJob(id) }));
+  if (req.dryRun) return { action: req.action, status, dryRun: true, count: ids.length, more: false, ids };
+  const outcomes = await mapLimit(ids, 8, async (id) => ({ id, done: req.action === 'retry' ? await queue.retryJob(id) : await queue.cancelJob(id) }));
   const done = outcomes.filter((o) => o.done).map((o) => o.id);
   const skipped = outcomes.filter((o) => !o.done).map((o) => o.id);
-  return { action: req.action, status, dryRun: false, count: selected.ids.length, more: selected.more, done: done.length, skipped };
+  return { action: req.action, status, dryRun: false, count: ids.length, more: false, done: done.length, skipped };
 }

@@ -227,3 +227,27 @@ export async function withLambdaTrace<T>(xrayHeader: string | undefined, fn: () 
   const ctx: Context = api.trace.setSpanContext(api.context.active(), sc);
   return api.context.with(ctx, fn);
 }
+
+/**
+ * The W3C trace context of the caller's active span, to send along with a request that another
+ * process turns into jobs (`LambdaJobClient`'s invoke payload). Null without the API, without a
+ * registered SDK, or with no valid span active.
+ */
+export async function activeTraceContext(): Promise<TraceContext | null> {
+  const api = await loadOtel();
+  const sc = api?.trace.getSpan(api.context.active())?.spanContext();
+  return api && sc && api.trace.isSpanContextValid(sc) ? toTraceContext(sc) : null;
+}
+
+/**
+ * Runs `fn` with `tc` (a caller's trace context that came over the wire, already validated) as
+ * the active parent, so the spans `fn` starts (an `enqueueMany` batch span) continue the
+ * caller's trace. Overrides any active span: the caller's context is the more specific parent.
+ * Without the API, or with a null or malformed `tc`, just runs `fn`.
+ */
+export async function withRemoteParent<T>(tc: TraceContext | null, fn: () => Promise<T>): Promise<T> {
+  const api = tc ? await loadOtel() : null;
+  const sc = api && tc ? fromTraceContext(api, tc) : null;
+  if (!api || !sc) return fn();
+  return api.context.with(api.trace.setSpanContext(api.context.active(), sc), fn);
+}

@@ -10,7 +10,7 @@ import type { Job } from '../types.ts';
 import { isConditionFailed } from './context.ts';
 import type { StoreContext } from './context.ts';
 import type { Candidate } from './query-due.ts';
-import { isOutcomeUnknown, resendUntil, watchAttempts } from './resend.ts';
+import { isOutcomeUnknown, isTransactionConflict, resendUntil, watchAttempts } from './resend.ts';
 
 /** Longest a claim whose outcome is unknown is resent (never past its own timeout). */
 const CLAIM_RESEND_WINDOW_MS = 10_000;
@@ -55,7 +55,9 @@ export async function tryClaim(ctx: StoreContext, candidate: Candidate, workerId
   // unchanged, with its token, for a while: if it had landed, the resend finds the token below.
   const resendDeadline = now + Math.min(candidate.timeoutMs, CLAIM_RESEND_WINDOW_MS);
   try {
-    const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(watchAttempts(new UpdateItemCommand(input))), { resendIf: isOutcomeUnknown });
+    // A transaction changing the item (an earlier owner's completeWith) refuses the claim for a moment: resent too.
+    const resendIf = (err: unknown) => isOutcomeUnknown(err) || isTransactionConflict(err);
+    const res = await resendUntil(ctx, resendDeadline, () => ctx.client.send(watchAttempts(new UpdateItemCommand(input))), { resendIf });
     return { claim: { job: jobFromItem(res.Attributes!), token, shard: candidate.shard, itemBytes: itemSize(res.Attributes!) } };
   } catch (err) {
     if (isConditionFailed(err)) {

@@ -110,6 +110,10 @@ function interpretFailure(err: unknown, id: string, jobIndex: number, writeId: s
   if (err instanceof Error && err.name === 'ValidationException') {
     throw new ValidationError('items', 'actions DynamoDB accepts in one transaction', err.message, { cause: err });
   }
+  if (err instanceof Error && err.name === 'ResourceNotFoundException') {
+    // The job's table exists (the job was claimed from it): a table of the caller's items does not.
+    throw new ValidationError('items', "actions on tables that exist in the jobs table's account and region", err.message, { cause: err });
+  }
   if (!isCancellation(err)) throw err;
   const reasons = reasonsOf(err);
   const own = reasons[jobIndex];

@@ -68,10 +68,20 @@ export function watchAttempts<C extends WithMiddleware>(command: C): C {
   return command;
 }
 
-/** True for an error worth resending: throttling, a 5xx, or no answer at all. */
+/**
+ * True for DynamoDB's refusal of a plain write to an item that a transaction is changing at that
+ * moment (such as an earlier owner's `completeWith` on the job's item): nothing was applied, and
+ * the same write may succeed (or fail its condition) a moment later. The SDK does not retry it.
+ * DynamoDB Local never answers with it (it serialises requests).
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  return err instanceof Error && err.name === 'TransactionConflictException';
+}
+
+/** True for an error worth resending: throttling, a transaction conflict, a 5xx, or no answer at all. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof Error && (THROTTLING.has(err.name) || (err as { $retryable?: unknown }).$retryable !== undefined)) return true;
-  return isOutcomeUnknown(err);
+  return isTransactionConflict(err) || isOutcomeUnknown(err);
 }
 
 /** Options of {@link resendUntil}. */

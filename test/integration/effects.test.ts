@@ -183,6 +183,27 @@ describe('ctx.completeWith', () => {
     expect(events.filter((e) => e.kind === 'retrying' || e.kind === 'failed').map((e) => e.kind)).toEqual(['retrying', 'failed']);
   });
 
+  it('answers an item on a table that does not exist with a ValidationError naming items, and writes nothing', async () => {
+    const q = 'missing-table';
+    const id = await queue.enqueue('ghost', {}, { queue: q, maxAttempts: 1 });
+    const errors: unknown[] = [];
+    const report = await queue.processJobs(
+      {
+        ghost: async (_p: unknown, ctx: JobContext) => {
+          await ctx.completeWith([addOne(appTable, 'ghost'), addOne(`no-such-table-${randomUUID().slice(0, 8)}`, 'ghost')]).catch((e: unknown) => (errors.push(e), Promise.reject(e)));
+        },
+      },
+      { queue: q },
+    );
+    expect(report).toMatchObject({ claimed: 1, completed: 0, failed: 1 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(ValidationError);
+    expect(errors[0]).toMatchObject({ field: 'items' });
+    expect((errors[0] as Error).cause).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(await counter(client, appTable, 'ghost')).toBe(0);
+    expect(await queue.getJob(id)).toMatchObject({ status: 'failed' });
+  });
+
   it('refuses bad items before writing anything', async () => {
     const q = 'bad-items';
     await queue.enqueue('bad', {}, { queue: q });

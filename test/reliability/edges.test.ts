@@ -138,7 +138,9 @@ describe('reliability at the edges', () => {
         const { client, queue } = queueWith();
         const blip = addFaultRule(client, { match: isOutcomeWrite(o.kind), mode: 'before', times: SDK_ATTEMPTS });
         const q = `blip-${o.kind}`;
-        const id = await queue.enqueue('work', {}, { queue: q, maxAttempts: o.maxAttempts, timeoutMs: 5_000 });
+        // A retry due in 10 minutes: under load the blipped write can take longer than the default
+        // 1 s backoff, and the same drain would then run (and fail) the second attempt.
+        const id = await queue.enqueue('work', {}, { queue: q, maxAttempts: o.maxAttempts, timeoutMs: 5_000, backoff: { baseMs: 600_000 } });
         const events: WorkerEvent[] = [];
         const failedHook: string[] = [];
         await queue.processJobs({ work: { handler: o.handler, onFailed: (_e, job) => void failedHook.push(job.id) } }, { queue: q, onEvent: (e) => events.push(e) });

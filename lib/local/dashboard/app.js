@@ -593,20 +593,42 @@ function bulkSelected() {
 async function bulkFilter() {
   const action = bulkAction();
   if (!action) return;
-  if (action === 'retry') return redriveFilter();
+  return action === 'retry' ? redriveFilter() : cancelFilter();
+}
+
+/**
+ * Cancel by filter: every pending job of the list's type. A dry run counts them (up to 1,000
+ * examined) for the confirmation; then the cancel runs step by step (up to 1,000 jobs a request),
+ * posting each answer's cursor back until it is complete, with its progress in the message.
+ */
+async function cancelFilter() {
   const msg = $('action-message');
+  const filter = { action: 'cancel', queue: state.queue, ...(state.type ? { type: state.type } : {}) };
+  const ofType = state.type ? ` of type ${state.type}` : '';
   try {
-    const dry = await post('/jobs/bulk', { action, queue: state.queue, ...(state.type ? { type: state.type } : {}), dryRun: true });
-    if (!dry.count) {
-      msg.textContent = `No ${dry.status} jobs${state.type ? ` of type ${state.type}` : ''} in ${state.queue}.`;
+    const dry = await post('/jobs/bulk', { ...filter, dryRun: true });
+    msg.className = 'message';
+    if (!dry.matched) {
+      msg.textContent = `No pending jobs${ofType} in ${state.queue}${dry.complete ? '' : ' among the first 1,000'}.`;
       return;
     }
-    const what = `every ${dry.status} job${state.type ? ` of type ${state.type}` : ''}${dry.more ? ' (the first 1,000; run it again for the rest)' : ''}`;
-    await runBulk(action, dry.ids, what);
+    const count = `${dry.complete ? '' : 'at least '}${plural(dry.matched, 'job')}`;
+    if (!(await confirmDialog(`Cancel ${count}?`, `Cancel every pending job${ofType}: ${count} in queue ${state.queue}. They will not run.`))) {
+      msg.textContent = 'Nothing was changed.';
+      return;
+    }
+    let step = await post('/jobs/bulk', filter);
+    while (!step.complete) {
+      msg.textContent = `Cancelling: ${plural(step.cancelled, 'job')} cancelled, ${step.examined} examined…`;
+      step = await post('/jobs/bulk', { ...filter, cursor: step.cursor });
+    }
+    msg.textContent = `Cancelled ${plural(step.cancelled, 'job')}.${step.skipped ? ` ${plural(step.skipped, 'job')} had changed state and ${step.skipped === 1 ? 'was' : 'were'} left alone.` : ''}`;
   } catch (err) {
     msg.className = 'message error';
     msg.textContent = err.message;
   }
+  state.selected.clear();
+  await refresh();
 }
 
 /**

@@ -15,6 +15,7 @@ import { ATTR } from '../../../lib/schema.ts';
 import { spawnWorker } from '../../../bench/lib/spawn-worker.ts';
 import type { WorkerProcess } from '../../../bench/lib/spawn-worker.ts';
 import type { HeartbeatPlan } from '../../../bench/lib/worker-child.ts';
+import type { EffectsPlan } from '../../../bench/lib/effects.ts';
 
 /**
  * Start and end of every run, from the run logs (`start <id> <attempt> <pid> <ms>`,
@@ -69,6 +70,8 @@ export interface ChaosOptions {
   readonly leaseGraceMs?: number;
   /** Jobs heartbeat once (some responses held back), then work: see {@link HeartbeatPlan}. */
   readonly heartbeat?: HeartbeatPlan;
+  /** Jobs add 1 to an application counter, with faults after the writes: see {@link EffectsPlan}. */
+  readonly effects?: EffectsPlan;
   /** Give up after this long. */
   readonly deadlineMs: number;
   /** Progress lines. @default none */
@@ -94,6 +97,15 @@ export interface ChaosOutcome {
   readonly jobsHitByKills: number;
   readonly totalRuns: number;
   readonly staleOutcomes: number;
+  /**
+   * Runs that followed an earlier run of the same job with no retry written in between: another
+   * worker claimed the job once the previous run's lease ran out (its process killed, or its
+   * write held up), summed over the jobs.
+   */
+  readonly takeovers: number;
+  /** Injected by an {@link EffectsPlan}: transactions held past their lease, and answers lost after a write landed. */
+  readonly held: number;
+  readonly lostAnswers: number;
   readonly seconds: number;
 }
 
@@ -155,6 +167,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
       runLog: join(dir, `run-${spawned++}.log`),
       ...(o.leaseGraceMs !== undefined ? { leaseGraceMs: o.leaseGraceMs } : {}),
       ...(o.heartbeat ? { heartbeat: o.heartbeat } : {}),
+      ...(o.effects ? { effects: o.effects } : {}),
     });
   const slots = Array.from({ length: o.workers }, spawn);
   const killed = new Set<number>();
@@ -196,6 +209,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     // Evidence for runs not caused by kills: a timed-out attempt (retry) or a lease that ran out (stale).
     const retriedById = new Map<string, number>();
     const staleById = new Map<string, number>();
+    const injected = { held: 0, lost: 0 };
     for (const f of readdirSync(dir)) {
       for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
         timeline.add(line);
@@ -207,6 +221,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
           (startedIn.get(pid) ?? startedIn.set(pid, new Set()).get(pid)!).add(id);
         } else if (kind === 'retry') retriedById.set(id, (retriedById.get(id) ?? 0) + 1);
         else if (kind === 'stale') staleById.set(id, (staleById.get(id) ?? 0) + 1);
+        else if (kind === 'held' || kind === 'lost') injected[kind]++;
         else if (kind === 'done') {
           doneById.set(id, (doneById.get(id) ?? 0) + 1);
           (doneIn.get(pid) ?? doneIn.set(pid, new Set()).get(pid)!).add(id);
@@ -237,6 +252,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
       jobsHitByKills: hits.size,
       totalRuns: [...runsById.values()].reduce((a, b) => a + b, 0),
       staleOutcomes: results.reduce((s, r) => s + r.report.stale, 0),
+      takeovers: ids.reduce((sum, id) => sum + Math.max(0, (runsById.get(id) ?? 0) - 1 - (retriedById.get(id) ?? 0)), 0),
+      held: injected.held,
+      lostAnswers: injected.lost,
       seconds: Math.round((Date.now() - started) / 1000),
     };
   } finally {
