@@ -266,6 +266,39 @@ export class InvalidCursorError extends ValidationError {
 }
 
 /**
+ * `dependsOn` named a job with no record: never enqueued, or finished so long ago that its
+ * retention expired (its outcome is unknown, so it can neither count as done nor as failed).
+ * Nothing was written.
+ */
+export class DependencyNotFoundError extends ValidationError {
+  static override readonly kind: string = 'DependencyNotFoundError';
+  /** The ids that have no record. */
+  readonly missing: readonly string[];
+
+  constructor(field: string, missing: readonly string[]) {
+    super(field, 'ids of existing jobs (enqueued, and not past their retention)', `no job ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} (never enqueued, or its retention expired)`);
+    this.missing = missing;
+    (this.context as Record<string, unknown>).missing = missing;
+  }
+}
+
+/**
+ * The error a waiting job fails with, without running, when a job it waited for (a child, or a
+ * `dependsOn` job) failed for good or was cancelled and its policy is `fail`.
+ */
+export class DependencyFailedError extends PermanentJobError {
+  static override readonly kind: string = 'DependencyFailedError';
+  constructor(
+    readonly jobId: string,
+    readonly dependencyId: string | null,
+    readonly kindOfDependency: 'children' | 'jobs',
+  ) {
+    super(`Job ${jobId} did not run: ${kindOfDependency === 'children' ? 'its child' : 'the job it depends on'} ${dependencyId ?? '(unknown)'} failed for good or was cancelled (on failure: fail)`);
+    Object.assign(this.context as Record<string, unknown>, { jobId, dependencyId });
+  }
+}
+
+/**
  * Rebuilds a typed error from its JSON form (as returned by the enqueue Lambda or HTTP API).
  * Unknown shapes become a plain {@link JobTableError}.
  */

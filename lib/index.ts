@@ -74,3 +74,7 @@ export { SchedulerNotConfiguredError, isWakeEvent, wakeEvent } from './scheduler
 export type { RecurringJobOptions, RecurringSchedule, Scheduler, ScheduleOptions, WakeEvent, WakeReason } from './types.ts';
 export { parseScheduleExpression, nextFireMs } from './scheduler/expression.ts';
 export { MAX_WAKE_WAIT_MS } from './scheduler/wakeups.ts';
+// Dependencies and fan-in (issue 13 part 1).
+export { DependencyFailedError, DependencyNotFoundError } from './errors.ts';
+export { childJobId, DEPENDENCY_LIMITS } from './model/dependencies.ts';
+export type { ChildRequest, DependencyFailurePolicy, DependencyState, EnqueuedParent, EnqueueParentOptions } from './types.ts';

@@ -9,7 +9,9 @@ import { itemSize } from './model/item-size.ts';
 import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
 import type { NormalizedEnqueue } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
-import { cancelJob } from './store/cancel-job.ts';
+import { cancelWithDependents } from './dependencies/cancel.ts';
+import { enqueueDependent, enqueueFanIn } from './dependencies/enqueue.ts';
+import { childAttributes, childJobId, dependencyOptions, refuseDependencyOptions, validateChildren, validatePolicy } from './model/dependencies.ts';
 import { countJobs } from './store/count-jobs.ts';
 import type { StoreContext } from './store/context.ts';
 import { getJob } from './store/get-job.ts';
@@ -28,6 +30,9 @@ import { SchedulerNotConfiguredError } from './scheduler/port.ts';
 import type { RecurringSchedule, Scheduler, ScheduleOptions } from './scheduler/port.ts';
 import { normalizeRecurring, validateScheduleName } from './scheduler/recurring.ts';
 import type {
+  ChildRequest,
+  EnqueuedParent,
+  EnqueueParentOptions,
   EnqueuedJob,
   EnqueueOptions,
   EnqueueRequest,
@@ -94,8 +99,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     return this.store.tableName;
   }
 
-  /** Builds the item of a validated job; `prefix` is the path of its request (`""` or `jobs[3].`). */
-  private build(spec: NormalizedEnqueue, prefix: string) {
+  /** Builds the item of a validated job; `prefix` is the path of its request (`""` or `jobs[3].`); `childOf` makes it a child. */
+  private build(spec: NormalizedEnqueue, prefix: string, childOf?: { parentId: string; index: number }) {
     if (this.queues && !this.queues.includes(spec.queue)) {
       throw new ValidationError(`${prefix}options.queue`, `one of the served queues: ${this.queues.join(', ')}`, `queue "${spec.queue}" has no worker here: use one of ${this.queues.join(', ')}`);
     }
@@ -103,9 +108,9 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       throw new ValidationError(`${prefix}type`, `one of the known job types: ${this.jobTypes.join(', ')}`, `no handler for job type "${spec.type}": known types are ${this.jobTypes.join(', ')}`);
     }
     const field = `${prefix}payload`;
-    const id = spec.idempotencyKey !== null ? idempotentJobId(spec.queue, spec.idempotencyKey) : newJobId();
+    const id = childOf ? childJobId(childOf.parentId, childOf.index) : spec.idempotencyKey !== null ? idempotentJobId(spec.queue, spec.idempotencyKey) : newJobId();
     const shard = Math.floor(this.store.random() * this.store.shardCount);
-    const item = toItem(newJobItem(spec, id, shard, this.store.clock.now()));
+    const item = { ...toItem(newJobItem(spec, id, shard, this.store.clock.now())), ...(childOf ? childAttributes(childOf.parentId, childOf.index) : {}) };
     const bytes = itemSize(item);
     if (bytes > MAX_NEW_ITEM_BYTES) throw new PayloadTooLargeError(field, bytes, MAX_NEW_ITEM_BYTES);
     const info: EnqueuedJob = { id, queue: spec.queue, type: spec.type, runAt: new Date(spec.runAtMs), shard };
@@ -129,7 +134,9 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    */
   async enqueue<K extends keyof M & string>(type: K, payload: M[K], options?: EnqueueOptions): Promise<string> {
     const spec = validateEnqueue(type, payload, options, this.store.clock.now());
+    const deps = dependencyOptions(options);
     const built = this.build(spec, '');
+    if (deps) return enqueueDependent(this.store, built, deps, (info) => this.notify([info]));
     return withEnqueueSpan({ type: spec.type, queue: spec.queue, count: 1, explicit: spec.trace }, async (trace) => {
       const res = await putJob(this.store, { ...built.item, ...traceItemAttributes(trace) });
       // `uncertain`: an SDK retry found the job after an attempt whose answer was lost (likely ours).
@@ -157,6 +164,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     // Array.from visits holes of a sparse array too, so each index gets a job or an error.
     const built = Array.from(jobs, (j, i) => {
       if (typeof j !== 'object' || j === null) throw new ValidationError(`jobs[${i}]`, 'an object { type, payload, options? }');
+      refuseDependencyOptions(j.options, `jobs[${i}].`, 'enqueueMany');
       return this.build(validateEnqueue(j.type, j.payload, j.options, now, `jobs[${i}].`), `jobs[${i}].`);
     });
     if (built.length === 0) return [];
@@ -206,9 +214,48 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     return getJob(this.store, validateJobId(id));
   }
 
-  /** Cancels a job that is still pending; true only if it was pending. */
+  /**
+   * Cancels a job that is still pending or waiting; true only if it was. Jobs waiting for it count
+   * it as failed. A parent's pending and waiting children are cancelled too (calling it again on
+   * a cancelled or failed parent finishes an interrupted cancel of its children).
+   */
   async cancelJob(id: string): Promise<boolean> {
-    return cancelJob(this.store, validateJobId(id));
+    return cancelWithDependents(this.store, validateJobId(id));
+  }
+
+  /**
+   * Fan-in: enqueues a parent and its children in one call. The parent waits (status `waiting`)
+   * until every child has finished, then runs once, reading the children's results with
+   * `ctx.dependencies()`. A child that fails for good (or is cancelled) fails the parent
+   * (`onChildFailure: 'fail'`, the default: it fails without running, naming the child, and its
+   * pending children are cancelled) or is visible to it (`'continue'`). 1 to 1,000 children.
+   *
+   * Not one transaction (1,000 children exceed DynamoDB's 100 actions): the parent is written
+   * first, then the children with conditional puts, then a flag. Pass an `idempotencyKey`: if the
+   * call fails halfway (an `EnqueueError` lists the children written), calling it again with the
+   * same key writes the missing children, never duplicating any. Cost: docs/design.md,
+   * "Dependencies and fan-in".
+   * @throws ValidationError (before anything is written) naming `children[i].<field>` or `options.<field>`
+   * @throws EnqueueError if some children could not be written (the parent was)
+   * @example
+   * const { id } = await queue.enqueueParent('merge', { month: '2026-11' }, pages.map((p) => ({ type: 'render', payload: p })), { idempotencyKey: 'merge-2026-11' });
+   */
+  async enqueueParent<K extends keyof M & string>(type: K, payload: M[K], children: readonly ChildRequest[], options: EnqueueParentOptions = {}): Promise<EnqueuedParent> {
+    const now = this.store.clock.now();
+    const { onChildFailure, ...parentOptions } = (options ?? {}) as EnqueueParentOptions;
+    refuseDependencyOptions(parentOptions, '', 'a parent (its children are what it waits for)');
+    const onFailure = validatePolicy(onChildFailure, 'options.onChildFailure');
+    const parentSpec = validateEnqueue(type, payload, parentOptions, now);
+    const parent = this.build(parentSpec, '');
+    validateChildren(children);
+    const built = Array.from(children, (c, i) => {
+      if (typeof c !== 'object' || c === null) throw new ValidationError(`children[${i}]`, 'an object { type, payload, options? }');
+      refuseDependencyOptions(c.options, `children[${i}].`, 'a child');
+      // A child runs in its parent's queue unless it names its own.
+      const options = c.options === undefined || (typeof c.options === 'object' && c.options !== null && !Array.isArray(c.options)) ? { queue: parentSpec.queue, ...c.options } : c.options;
+      return this.build(validateEnqueue(c.type, c.payload, options, now, `children[${i}].`), `children[${i}].`, { parentId: parent.id, index: i });
+    });
+    return enqueueFanIn(this.store, { parent, children: built, onFailure }, (infos) => this.notify(infos));
   }
 
   /** Puts a failed or cancelled job back to pending, attempts reset; true only if it was one. */

@@ -56,6 +56,33 @@ export const ATTR = {
   traceParent: 'trace_parent',
   /** W3C `tracestate` that came with {@link ATTR.traceParent}, if any. */
   traceState: 'trace_state',
+  // ---- Dependencies and fan-in (issue 13 part 1; docs/design.md, "Dependencies and fan-in") ----
+  /** Ids of the jobs waiting for this one (its parent, and jobs enqueued with `dependsOn` naming it). */
+  dependents: 'dependents',
+  /** True once this job's final outcome was counted by every job in {@link ATTR.dependents}. */
+  dependentsNotified: 'dependents_notified',
+  /** The parent of a child of a fan-in. */
+  parentId: 'parent_id',
+  /** Position of a child among its parent's children (its id is derived from the parent's id and it). */
+  childIndex: 'child_index',
+  /** Of a waiting job: how many jobs it waits for in all (children, or `dependsOn` ids). */
+  depsTotal: 'deps_total',
+  /** Of a waiting job: how many of them have not finished yet. It runs when this reaches 0. */
+  depsLeft: 'deps_left',
+  /** Of a waiting job: how many of them failed for good or were cancelled. */
+  depsFailed: 'deps_failed',
+  /** Of a waiting job: the first of them that failed. */
+  firstFailedDep: 'first_failed_dep',
+  /** Of a waiting job: `fail` (a failed dependency fails it) or `continue` (it runs anyway). */
+  onDepFailure: 'on_dep_failure',
+  /** Of a parent: its number of children. */
+  childCount: 'child_count',
+  /** Of a parent: true once all its children were written (false while an enqueue is half done). */
+  childrenWritten: 'children_written',
+  /** Of a job enqueued with `dependsOn`: the ids it waits for, in the order given. */
+  dependsOn: 'depends_on',
+  /** Of a job enqueued with `dependsOn`: the ids its enqueue counted itself (already finished), each once. */
+  settledDeps: 'settled_deps',
 } as const;
 
 /** The table name of a stage: `jobtable-<stage>-jobs` (the local stack uses stage `local`). */
@@ -98,6 +125,8 @@ export const LANE = {
   due: 'due',
   failed: 'failed',
   cancelled: 'cancelled',
+  /** Jobs waiting for other jobs (status `waiting`): listable, never claimed. Sort key: enqueue time. */
+  waiting: 'waiting',
 } as const;
 
 /** An index lane name. */

@@ -18,11 +18,14 @@
  */
 import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 
-/** Job statuses. A job ends `completed`, `failed` or `cancelled`, or is still `pending`/`processing`. */
-export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+/**
+ * Job statuses. A job ends `completed`, `failed` or `cancelled`, or is still `pending`/`processing`,
+ * or `waiting` for other jobs (its children, or the jobs named in `dependsOn`) before it is pending.
+ */
+export type JobStatus = 'waiting' | 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
 
 /** All job statuses, in lifecycle order. */
-export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'processing', 'completed', 'failed', 'cancelled'];
+export const JOB_STATUSES: readonly JobStatus[] = ['waiting', 'pending', 'processing', 'completed', 'failed', 'cancelled'];
 
 /** Named priorities. Any integer from -1000 to 1000 is allowed; higher runs first. */
 export const Priority = { LOW: 0, NORMAL: 10, HIGH: 20, CRITICAL: 30 } as const;
@@ -73,6 +76,65 @@ export interface EnqueueOptions {
    * links to what the job recorded. @default the active OpenTelemetry context, if any
    */
   readonly trace?: TraceContext;
+  /**
+   * Ids of jobs (1 to 100, any queue) this one waits for: it is `waiting` until every one of them
+   * has finished, then pending. Ids of jobs that already finished count as finished; an id with no
+   * record (never enqueued, or its retention expired) is a `DependencyNotFoundError`, with nothing
+   * written. Results: `ctx.dependencies()`. @default none
+   */
+  readonly dependsOn?: readonly string[];
+  /**
+   * What a dependency that fails for good (or is cancelled) does to this job: `fail` (it fails too,
+   * without running, with a `DependencyFailedError` naming the dependency) or `continue` (it runs
+   * once all have finished, the failure visible in `ctx.dependencies()`). @default "fail"
+   */
+  readonly onDependencyFailure?: DependencyFailurePolicy;
+}
+
+/** What a failed dependency or child does to the job waiting for it (see {@link EnqueueOptions.onDependencyFailure}). */
+export type DependencyFailurePolicy = 'fail' | 'continue';
+
+/**
+ * What a job waits for, as counted so far (see {@link Job.dependencies}). `done + failed + left = total`.
+ */
+export interface DependencyState {
+  /** `children`: a parent of a fan-in; `jobs`: a job enqueued with `dependsOn`. */
+  readonly kind: 'children' | 'jobs';
+  readonly total: number;
+  /** Finished successfully. */
+  readonly done: number;
+  /** Failed for good or cancelled. */
+  readonly failed: number;
+  /** Not finished yet. */
+  readonly left: number;
+  readonly onFailure: DependencyFailurePolicy;
+  /** The first one that failed, if any. */
+  readonly firstFailedId: string | null;
+  /** A parent whose enqueue was interrupted before all its children were written (retry it with the same idempotency key). */
+  readonly incomplete: boolean;
+  /** The `dependsOn` ids (kind `jobs`); null for a parent (child `i`'s id is `childJobId(parentId, i)`). */
+  readonly ids: readonly string[] | null;
+}
+
+/** One child of {@link JobQueue.enqueueParent}: its own type, payload and options (no idempotency key: its id derives from the parent's). */
+export interface ChildRequest<T extends string = string, P = unknown> {
+  readonly type: T;
+  readonly payload: P;
+  readonly options?: Omit<EnqueueOptions, 'idempotencyKey' | 'dependsOn' | 'onDependencyFailure'>;
+}
+
+/** Options of {@link JobQueue.enqueueParent}: the parent's enqueue options, and what a failed child does. */
+export interface EnqueueParentOptions extends Omit<EnqueueOptions, 'dependsOn' | 'onDependencyFailure'> {
+  /** `fail` (a child that fails for good fails the parent, and its pending children are cancelled) or `continue`. @default "fail" */
+  readonly onChildFailure?: DependencyFailurePolicy;
+}
+
+/** What {@link JobQueue.enqueueParent} wrote. */
+export interface EnqueuedParent {
+  /** The parent's id. */
+  readonly id: string;
+  /** The children's ids, in the order given. */
+  readonly childIds: readonly string[];
 }
 
 /** A W3C trace context (https://www.w3.org/TR/trace-context/): the `traceparent` and `tracestate` headers' values. */
@@ -119,6 +181,14 @@ export interface Job<P = unknown, R = unknown> {
   readonly expiresAt: Date | null;
   /** The trace context recorded at enqueue, which each attempt's span links to (null if none). */
   readonly trace: TraceContext | null;
+  /** What it waits (or waited) for: its children, or its `dependsOn` jobs; null for a job that never waited. */
+  readonly dependencies: DependencyState | null;
+  /** The parent, for a child of a fan-in; else null. */
+  readonly parentId: string | null;
+  /** Jobs waiting for this one (its parent, jobs enqueued with `dependsOn` naming it). */
+  readonly dependents: readonly string[];
+  /** True once its final outcome was counted by every job in `dependents`. */
+  readonly dependentsNotified: boolean;
 }
 
 /** Input of {@link JobQueue.enqueueMany}. */
@@ -272,6 +342,13 @@ export interface JobContext<P = unknown> {
    * @throws TooManyTransactItemsError, ValidationError bad items: nothing written.
    */
   completeWith(items: readonly TransactWriteItem[], result?: unknown): Promise<void>;
+  /**
+   * The jobs this one waited for, as they are now: a parent's children in the order they were
+   * given, or the `dependsOn` jobs in the order named (their `status`, `result` and `error`). A job
+   * whose record is gone (its retention expired) is `null`. Empty for a job that never waited.
+   * Cost: one strongly consistent read per job (1 read unit per 4 KB), 100 per BatchGetItem.
+   */
+  dependencies(): Promise<Array<Job | null>>;
 }
 
 /** A job handler: returns the job's result (JSON-serialisable) or throws to fail the attempt. */

@@ -23,16 +23,29 @@ export function formatJob(job: Job): string {
     ['lease until', time(job.leaseUntil)],
     ['expires', time(job.expiresAt)],
     ['error', job.error ?? '-'],
+    ['waits for', waitsFor(job)],
+    ['parent', job.parentId ?? '-'],
     ['payload', json(job.payload)],
     ['result', json(job.result)],
   ]);
 }
 
+/** What a job waits (or waited) for: `200 children: 150 done, 2 failed, 48 left (on failure: fail)`. */
+export function waitsFor(job: Job): string {
+  const d = job.dependencies;
+  if (!d) return '-';
+  const what = d.kind === 'children' ? `${d.total} children` : `${d.total} jobs (${(d.ids ?? []).join(', ')})`;
+  return `${what}: ${d.done} done, ${d.failed} failed, ${d.left} left (on failure: ${d.onFailure})${d.incomplete ? ', enqueue incomplete' : ''}`;
+}
+
+/** The status cell of a list: a waiting job says how many it still waits for. */
+const statusCell = (j: Job) => (j.status === 'waiting' && j.dependencies ? `waiting ${j.dependencies.left}/${j.dependencies.total}` : j.status);
+
 /** Jobs as a table. */
 export function formatJobTable(jobs: readonly Job[]): string {
   return formatTable(
     ['ID', 'TYPE', 'STATUS', 'PRIO', 'ATTEMPTS', 'DUE', 'ERROR'],
-    jobs.map((j) => [j.id, j.type, j.status, String(j.priority), `${j.attempts}/${j.maxAttempts}`, time(j.runAt), (j.error ?? '').slice(0, 60)]),
+    jobs.map((j) => [j.id, j.type, statusCell(j), String(j.priority), `${j.attempts}/${j.maxAttempts}`, time(j.runAt), (j.error ?? '').slice(0, 60)]),
   );
 }
 

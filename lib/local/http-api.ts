@@ -4,7 +4,8 @@
  *
  * | route | answer |
  * | --- | --- |
- * | `POST /jobs` | 201 `{ id }`; a W3C `traceparent` (and `tracestate`) header is recorded as the job's trace context |
+ * | `POST /jobs` | 201 `{ id }` (with `dependsOn: [ids]` the job waits for them); a W3C `traceparent` (and `tracestate`) header is recorded as the job's trace context |
+ * | `POST /jobs/parent` | fan-in: `{ type, payload, children: [{ type, payload, ... }], onChildFailure?, ... }`, 201 `{ id, childIds }` |
  * | `GET /jobs/:id` | the job, or 404 |
  * | `GET /jobs?status=&queue=&type=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
@@ -23,11 +24,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { JobTableError, PayloadTooLargeError, ReadOnlyError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../queue.ts';
-import type { Job } from '../types.ts';
+import type { EnqueueParentOptions, Job } from '../types.ts';
 import { unavailableActivity } from './activity.ts';
 import type { ActivitySource } from './activity.ts';
 import { dashboardAssets } from './dashboard-assets.ts';
-import { parseEnqueueRequest } from './enqueue-request.ts';
+import { parseEnqueueRequest, parseParentRequest } from './enqueue-request.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, HttpError, readJsonBody, sendJson } from './http-io.ts';
 import { findJobs, listFiltered, parseBulkRequest, QueueDirectory, queueOverview, runBulk } from './operator-api.ts';
 import { traceFromHeaders } from './trace-headers.ts';
@@ -109,7 +110,7 @@ async function jobAction(queue: JobQueue, res: ServerResponse, id: string, actio
   const key = action === 'cancel' ? 'cancelled' : 'retried';
   if (done) return sendJson(res, 200, { id, [key]: true, job });
   if (!job) throw notFound(`No job ${id}`, { id });
-  const rule = action === 'cancel' ? 'only pending jobs can be cancelled' : 'only failed or cancelled jobs can be retried';
+  const rule = action === 'cancel' ? 'only pending or waiting jobs can be cancelled' : 'only failed or cancelled jobs can be retried';
   const conflict = new JobTableError(`Job ${id} is ${job.status}: ${rule}`, 'CONFLICT', { id, status: job.status });
   throw new HttpError(409, { ...conflict.toJSON(), [key]: false });
 }
@@ -144,6 +145,16 @@ export function apiRoutes(options: ApiOptions): Route[] {
         });
         const { rounds: _rounds, ...body } = page;
         sendJson(res, 200, body);
+      },
+    }),
+    route('/jobs/parent', {
+      POST: async (req, res) => {
+        const body = parseParentRequest(await readJsonBody(req, limit));
+        const trace = await traceFromHeaders(req.headers);
+        const children = body.children.map((c) => ({ type: c.type as string, payload: c.payload, options: c.options }));
+        const out = await queue.enqueueParent(body.type as string, body.payload, children, { ...body.options, ...(trace ? { trace } : {}), onChildFailure: body.onChildFailure } as EnqueueParentOptions);
+        directory.add(body.options.queue ?? 'default');
+        sendJson(res, 201, out, { location: `/jobs/${out.id}` });
       },
     }),
     route('/jobs/bulk', {

@@ -6,7 +6,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
 import { ATTR, LANE, encodeReadyOrder, encodeScheduledOrder, statusShardKey } from '../schema.ts';
-import type { Job, JobProgress, JobStatus } from '../types.ts';
+import type { DependencyState, Job, JobProgress, JobStatus } from '../types.ts';
 import type { NormalizedEnqueue } from './validate.ts';
 
 /** Namespace of idempotent job ids (UUID v5 of `<queue>\n<key>`). */
@@ -103,6 +103,30 @@ export function jobFromPlain<P = unknown, R = unknown>(o: Record<string, unknown
     leaseUntil: date(o[ATTR.leaseUntil]),
     expiresAt: typeof ttl === 'number' ? new Date(ttl * 1000) : null,
     trace: typeof o[ATTR.traceParent] === 'string' ? { traceparent: o[ATTR.traceParent] as string, ...(typeof o[ATTR.traceState] === 'string' ? { tracestate: o[ATTR.traceState] as string } : {}) } : null,
+    dependencies: dependencyState(o),
+    parentId: typeof o[ATTR.parentId] === 'string' ? (o[ATTR.parentId] as string) : null,
+    dependents: Array.isArray(o[ATTR.dependents]) ? (o[ATTR.dependents] as unknown[]).map(String) : [],
+    dependentsNotified: o[ATTR.dependentsNotified] === true,
+  };
+}
+
+/** What a job waits for, from its counters (null for a job that never waited). */
+function dependencyState(o: Record<string, unknown>): DependencyState | null {
+  const total = o[ATTR.depsTotal];
+  if (typeof total !== 'number') return null;
+  const left = Math.max(0, num(o[ATTR.depsLeft]));
+  const failed = num(o[ATTR.depsFailed]);
+  const isParent = typeof o[ATTR.childCount] === 'number';
+  return {
+    kind: isParent ? 'children' : 'jobs',
+    total,
+    done: Math.max(0, total - left - failed),
+    failed,
+    left,
+    onFailure: o[ATTR.onDepFailure] === 'continue' ? 'continue' : 'fail',
+    firstFailedId: typeof o[ATTR.firstFailedDep] === 'string' ? (o[ATTR.firstFailedDep] as string) : null,
+    incomplete: isParent && o[ATTR.childrenWritten] !== true,
+    ids: Array.isArray(o[ATTR.dependsOn]) ? (o[ATTR.dependsOn] as unknown[]).map(String) : null,
   };
 }
 

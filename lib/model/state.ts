@@ -13,6 +13,11 @@
  *                       |  pending <---------------------------------+   v  permanent error)
  *                       +------------------------------------------- failed
  *                                                                  completed
+ *
+ *   (none) --enqueue with dependsOn / enqueueParent--> waiting --last dependency finished--> pending
+ *                                                         | cancelJob
+ *                                                         v
+ *                                                     cancelled
  * ```
  */
 import type { BackoffOptions, JobStatus, RetentionOptions } from '../types.ts';
@@ -20,6 +25,8 @@ import { backoffDelay } from './backoff.ts';
 
 /** Which status may follow which. */
 export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  // waiting -> pending: its last dependency finished (or one failed, under onDependencyFailure 'fail').
+  waiting: ['pending', 'cancelled'],
   pending: ['processing', 'cancelled'],
   // processing -> processing is a re-claim after the lease ran out.
   processing: ['completed', 'pending', 'failed', 'processing'],

@@ -62,7 +62,7 @@ export interface NormalizedEnqueue {
   readonly trace: TraceContext | null;
 }
 
-const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'trace']);
+const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'trace', 'dependsOn', 'onDependencyFailure']);
 
 /** A W3C `traceparent`: version, trace id, parent id, flags (lower-case hex). */
 const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

@@ -41,6 +41,10 @@ export const TRACE_ATTR = {
   destination: 'messaging.destination.name',
   messageId: 'messaging.message.id',
   batchCount: 'messaging.batch.message_count',
+  /** Of a child of a fan-in: its parent's id. */
+  parentId: 'jobtable.job.parent_id',
+  /** Of a job that waited: how many jobs it waited for (children or `dependsOn`). */
+  dependencyCount: 'jobtable.job.dependency_count',
 } as const;
 
 let loading: Promise<OtelApi | null> | undefined;
@@ -136,6 +140,29 @@ async function endAfter<T>(api: OtelApi, span: Span, fn: () => Promise<T>): Prom
   }
 }
 
+/**
+ * Runs the write of a parent's children with one PRODUCER span `send <child type>` per child, each
+ * a child of the parent's enqueue span (`parent`, the context the parent records), so the parent
+ * and its children are one trace: each child records its own span's context, which its attempts
+ * link to. `write` gets the contexts in the children's order (null without the API or a valid
+ * parent). The spans end when the write does.
+ */
+export async function withChildEnqueueSpans<T>(parent: TraceContext | null, children: readonly { readonly id: string; readonly type: string; readonly queue: string }[], write: (contexts: readonly (TraceContext | null)[]) => Promise<T>): Promise<T> {
+  const api = parent ? await loadOtel() : null;
+  const sc = api && parent ? fromTraceContext(api, parent) : null;
+  if (!api || !sc) return write(children.map(() => null));
+  const ctx = api.trace.setSpanContext(api.context.active(), sc);
+  const tracer = api.trace.getTracer(TRACER_NAME);
+  const spans = children.map((c) =>
+    tracer.startSpan(`send ${c.type}`, { kind: api.SpanKind.PRODUCER, attributes: { ...enqueueAttributes({ type: c.type, queue: c.queue, count: 1, explicit: null }), [TRACE_ATTR.jobId]: c.id, [TRACE_ATTR.messageId]: c.id } }, ctx),
+  );
+  try {
+    return await write(spans.map((s) => (api.trace.isSpanContextValid(s.spanContext()) ? toTraceContext(s.spanContext()) : null)));
+  } finally {
+    for (const s of spans) s.end();
+  }
+}
+
 /** How an attempt ended (`RunOutcome` of the worker). */
 type AttemptOutcome = 'completed' | 'retried' | 'failed' | 'stale' | 'released';
 
@@ -157,6 +184,8 @@ export async function withAttemptSpan<O extends AttemptOutcome>(job: Job, run: (
     [TRACE_ATTR.jobType]: job.type,
     [TRACE_ATTR.queue]: job.queue,
     [TRACE_ATTR.attempt]: job.attempts,
+    ...(job.parentId ? { [TRACE_ATTR.parentId]: job.parentId } : {}),
+    ...(job.dependencies ? { [TRACE_ATTR.dependencyCount]: job.dependencies.total } : {}),
   };
   const options = { kind: api.SpanKind.CONSUMER, attributes, links: linked ? [{ context: linked }] : [] };
   return api.trace.getTracer(TRACER_NAME).startActiveSpan(`process ${job.type}`, options, (span) =>

@@ -59,8 +59,9 @@ async function countDueShard(ctx: StoreContext, queue: string, shard: number, no
  * records whose TTL has passed (which DynamoDB deletes days late, and DynamoDB Local never) are
  * not counted, exactly as `getJob` and `listJobs` treat them as gone.
  */
-function countLaneShard(ctx: StoreContext, queue: string, lane: typeof LANE.failed | typeof LANE.cancelled, shard: number, nowMs: number): Promise<number> {
-  const keepMs = lane === LANE.failed ? ctx.retention.failedMs : ctx.retention.cancelledMs;
+function countLaneShard(ctx: StoreContext, queue: string, lane: typeof LANE.failed | typeof LANE.cancelled | typeof LANE.waiting, shard: number, nowMs: number): Promise<number> {
+  // Waiting jobs have no TTL: all of them count (every ISO time sorts after "0").
+  const cutoff = lane === LANE.waiting ? '0' : iso(nowMs - (lane === LANE.failed ? ctx.retention.failedMs : ctx.retention.cancelledMs));
   const input: QueryCommandInput = {
     TableName: ctx.tableName,
     IndexName: TABLE.indexName,
@@ -69,7 +70,7 @@ function countLaneShard(ctx: StoreContext, queue: string, lane: typeof LANE.fail
     KeyConditionExpression: '#pk = :pk AND #ro > :cutoff',
     ProjectionExpression: '#ro',
     ExpressionAttributeNames: { '#pk': ATTR.statusShard, '#ro': ATTR.runOrder },
-    ExpressionAttributeValues: { ':pk': { S: statusShardKey(queue, lane, shard) }, ':cutoff': { S: iso(nowMs - keepMs) } },
+    ExpressionAttributeValues: { ':pk': { S: statusShardKey(queue, lane, shard) }, ':cutoff': { S: cutoff } },
   };
   return countPages((startKey) => ctx.client.send(new QueryCommand({ ...input, ...(startKey ? { ExclusiveStartKey: startKey } : {}) })));
 }
@@ -103,16 +104,18 @@ function countCompleted(ctx: StoreContext, queue: string, nowMs: number): Promis
 export async function countJobs(ctx: StoreContext, queue: string): Promise<JobStats> {
   const nowMs = ctx.clock.now();
   const shards = Array.from({ length: ctx.shardCount }, (_, i) => i);
-  const [due, failed, cancelled, completed] = await Promise.all([
+  const [due, failed, cancelled, completed, waiting] = await Promise.all([
     Promise.all(shards.map((s) => countDueShard(ctx, queue, s, nowMs))),
     Promise.all(shards.map((s) => countLaneShard(ctx, queue, LANE.failed, s, nowMs))),
     Promise.all(shards.map((s) => countLaneShard(ctx, queue, LANE.cancelled, s, nowMs))),
     countCompleted(ctx, queue, nowMs),
+    Promise.all(shards.map((s) => countLaneShard(ctx, queue, LANE.waiting, s, nowMs))),
   ]);
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const oldest = due.map((d) => d.oldestDueMs).filter((v): v is number => v !== null);
   const oldestDueMs = oldest.length ? Math.min(...oldest) : null;
   const counts: Record<JobStatus, number> = {
+    waiting: sum(waiting),
     pending: sum(due.map((d) => d.pending)),
     processing: sum(due.map((d) => d.processing)),
     completed,

@@ -11,6 +11,8 @@ export interface UpdateSpec {
   readonly update: string;
   readonly names: Record<string, string>;
   readonly values: Record<string, AttributeValue>;
+  /** A condition the write needs besides the fence (ANDed to it), e.g. that no job waits for this one. */
+  readonly condition?: string;
 }
 
 /** A fresh id for one logical fenced write; pass the same id to every resend of that write. */
@@ -52,7 +54,7 @@ export function fencedUpdateInput(ctx: StoreContext, id: string, token: string, 
   return {
     TableName: ctx.tableName,
     Key: { [ATTR.id]: { S: id } },
-    ConditionExpression: '#fence_token = :fence_token AND #fence_status = :fence_processing',
+    ConditionExpression: `#fence_token = :fence_token AND #fence_status = :fence_processing${spec.condition ? ` AND (${spec.condition})` : ''}`,
     // Every fenced write also records an id of its own, which the SDK resends unchanged on a retry.
     UpdateExpression: spec.update.replace(/^SET /, 'SET #fence_write = :fence_write, '),
     ExpressionAttributeNames: { ...spec.names, '#fence_token': ATTR.claimToken, '#fence_status': ATTR.status, '#fence_write': ATTR.lastFencedWrite },

@@ -53,6 +53,8 @@ function laneOf(status: JobStatus): { lane: Lane; newestFirst: boolean } | null 
       return { lane: LANE.cancelled, newestFirst: true };
     case 'completed':
       return null;
+    case 'waiting':
+      return { lane: LANE.waiting, newestFirst: false };
   }
 }
 

@@ -24,6 +24,8 @@ export interface QueueCounts {
   /** Dead letters still retained. */
   readonly failed: number;
   readonly cancelled: number;
+  /** Jobs with status `waiting` (for their children or `dependsOn` jobs): never run until released. */
+  readonly waitingForDependencies: number;
   /** Which lanes reached the cap: their counts are "at least". */
   readonly capped: { readonly due: boolean; readonly failed: boolean; readonly cancelled: boolean };
   /** How long the oldest waiting job has been due, in ms; null if none is (among those read). */
@@ -86,15 +88,16 @@ function tallyDue(items: readonly Record<string, AttributeValue>[], nowMs: numbe
 }
 
 /** Entries of the `failed` or `cancelled` lane of one shard still within their retention. */
-function readFinishedShard(ctx: StoreContext, queue: string, lane: typeof LANE.failed | typeof LANE.cancelled, shard: number, nowMs: number, limit: number) {
-  const keepMs = lane === LANE.failed ? ctx.retention.failedMs : ctx.retention.cancelledMs;
+function readTimeLaneShard(ctx: StoreContext, queue: string, lane: typeof LANE.failed | typeof LANE.cancelled | typeof LANE.waiting, shard: number, nowMs: number, limit: number) {
+  // Waiting jobs have no TTL: every entry counts (every ISO time sorts after "0").
+  const cutoff = lane === LANE.waiting ? '0' : iso(nowMs - (lane === LANE.failed ? ctx.retention.failedMs : ctx.retention.cancelledMs));
   return readLaneShard(
     ctx,
     {
       KeyConditionExpression: '#pk = :pk AND #ro > :cutoff',
       ProjectionExpression: '#ro',
       ExpressionAttributeNames: { '#pk': ATTR.statusShard, '#ro': ATTR.runOrder },
-      ExpressionAttributeValues: { ':pk': { S: statusShardKey(queue, lane, shard) }, ':cutoff': { S: iso(nowMs - keepMs) } },
+      ExpressionAttributeValues: { ':pk': { S: statusShardKey(queue, lane, shard) }, ':cutoff': { S: cutoff } },
     },
     limit,
   );
@@ -106,8 +109,8 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
  * Counts `queue` from its index lanes, reading at most about `cap` entries per lane (split evenly
  * over the shards; a shard that has more marks its lane `capped`).
  *
- * Cost (eventually consistent reads, 0.5 read unit per 4 KB): one query per shard and lane, 3 × the
- * shard count (48 for 16 shards); a due-lane entry is ~150 bytes and a failed or cancelled key ~90,
+ * Cost (eventually consistent reads, 0.5 read unit per 4 KB): one query per shard and lane, 4 × the
+ * shard count (64 for 16 shards: due, failed, cancelled, waiting); a due-lane entry is ~150 bytes and a failed or cancelled key ~90,
  * so an idle queue costs the queries' minimum and a queue at the cap about 20 + 12 + 12 read units.
  * `readUnits` reports what DynamoDB actually charged.
  */
@@ -131,9 +134,10 @@ export async function countQueue(ctx: StoreContext, queue: string, cap = DEFAULT
   );
   const [due, failed, cancelled] = await Promise.all([
     duePages,
-    Promise.all(shards.map((s) => readFinishedShard(ctx, queue, LANE.failed, s, nowMs, perShard))),
-    Promise.all(shards.map((s) => readFinishedShard(ctx, queue, LANE.cancelled, s, nowMs, perShard))),
+    Promise.all(shards.map((s) => readTimeLaneShard(ctx, queue, LANE.failed, s, nowMs, perShard))),
+    Promise.all(shards.map((s) => readTimeLaneShard(ctx, queue, LANE.cancelled, s, nowMs, perShard))),
   ]);
+  const waitingLane = await Promise.all(shards.map((s) => readTimeLaneShard(ctx, queue, LANE.waiting, s, nowMs, perShard)));
   const tallies = due.map((p) => tallyDue(p.items, nowMs));
   const oldest = tallies.map((t) => t.oldestDueMs).filter((v): v is number => v !== null);
   return {
@@ -143,8 +147,9 @@ export async function countQueue(ctx: StoreContext, queue: string, cap = DEFAULT
     processing: sum(tallies.map((t) => t.processing)),
     failed: sum(failed.map((p) => p.items.length)),
     cancelled: sum(cancelled.map((p) => p.items.length)),
+    waitingForDependencies: sum(waitingLane.map((p) => p.items.length)),
     capped: { due: due.some((p) => p.full), failed: failed.some((p) => p.full), cancelled: cancelled.some((p) => p.full) },
     oldestWaitingMs: oldest.length ? Math.max(0, nowMs - Math.min(...oldest)) : null,
-    readUnits: sum([...due, ...failed, ...cancelled].map((p) => p.readUnits)),
+    readUnits: sum([...due, ...failed, ...cancelled, ...waitingLane].map((p) => p.readUnits)),
   };
 }

@@ -12,10 +12,12 @@ import { ATTR, MAX_ITEM_BYTES } from '../schema.ts';
 import { withAttemptSpan } from '../observability/tracing.ts';
 import { truncateUtf8 } from '../util/text.ts';
 import type { Claim } from '../store/claim-job.ts';
-import { completeJob } from '../store/complete-job.ts';
 import { isResendableTransactionError, prepareCompleteJobWith } from '../store/complete-job-with.ts';
 import type { StoreContext } from '../store/context.ts';
-import { failForGood, releaseJob, retryLater } from '../store/fail-job.ts';
+import { releaseJob, retryLater } from '../store/fail-job.ts';
+import { completeNotifying, failNotifying } from '../store/outcome-with-dependents.ts';
+import { readDependencies } from '../dependencies/results.ts';
+import { cancelChildrenOfFailed, dependencyRefusal } from '../dependencies/refusal.ts';
 import { newWriteId } from '../store/fenced-update.ts';
 import { reportProgress, writeLease } from '../store/report-progress.ts';
 import { isTransient, resendUntil } from '../store/resend.ts';
@@ -142,6 +144,8 @@ class Attempt {
       return this.fail(new JobTableError(`Job ${this.job.id} was abandoned by its worker (lease expired) on its last attempt`, 'LEASE_EXPIRED'), true);
     }
     if (!entry) return this.fail(new HandlerNotFoundError(this.job.type, knownTypes), true);
+    const refusal = dependencyRefusal(this.job);
+    if (refusal) return this.failForDependency(refusal);
     const shutdown = this.settings.shutdownSignal;
     const onShutdown = () => this.abort(new WorkerShutdownError(this.job.id));
     if (shutdown.aborted) onShutdown();
@@ -159,6 +163,14 @@ class Attempt {
     }
     if (await this.landedByTransaction()) return this.completedWith(settled);
     return 'thrown' in settled ? this.afterThrow(settled.thrown) : this.complete(settled.result);
+  }
+
+  /** Fails a job whose dependency failed (policy `fail`) without running it, then cancels its pending children. */
+  private async failForDependency(refusal: Error): Promise<RunOutcome> {
+    const outcome = await this.fail(refusal, true);
+    const error = outcome === 'failed' ? await cancelChildrenOfFailed(this.ctx, this.job) : null;
+    if (error) this.settings.emit({ kind: 'error', error, job: this.job });
+    return outcome;
   }
 
   /** Waits for a `completeWith` transaction still in flight; true if one was applied. */
@@ -186,6 +198,9 @@ class Attempt {
       throw new ValidationError('completeWith', 'called once per attempt', 'it was already called in this attempt');
     }
     if (this.controller.signal.aborted) throw asError(this.controller.signal.reason);
+    if (this.job.dependents.length > 0 && !this.job.dependentsNotified) {
+      throw new ValidationError('completeWith', 'used by a job no other job waits for', `jobs wait for job ${this.job.id} (a parent or dependsOn): complete it by returning`);
+    }
     const extras = { progress: this.finalProgress(), writeId: newWriteId(), idempotencyKey: this.job.idempotencyKey };
     const prepared = prepareCompleteJobWith(this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras);
     const sending = resendUntil(this.ctx, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, () => prepared.send(), { resendIf: isResendableTransactionError });
@@ -231,6 +246,7 @@ class Attempt {
       progress: (current, total, message) => this.progress(current, total, message),
       heartbeat: () => this.heartbeat(),
       completeWith: (items, result) => this.completeWith(items, result),
+      dependencies: () => readDependencies(this.ctx, this.job),
     };
   }
 
@@ -344,7 +360,7 @@ class Attempt {
       this.settings.emit({ kind: 'retrying', job: this.job, error, retryAt: new Date(decision.runAtMs), durationMs });
       return 'retried';
     }
-    const ok = await this.persistFailure((writeId) => failForGood(this.ctx, this.fence, error.message, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
+    const ok = await this.persistFailure((writeId) => failNotifying(this.ctx, this.claim, error.message, { progress, writeId, idempotencyKey: this.job.idempotencyKey }, this.settings.finishBy));
     if (!ok) return this.stale('failed');
     this.settings.emit({ kind: 'failed', job: this.job, error, durationMs });
     await this.callOnFailed(error);
@@ -376,7 +392,7 @@ class Attempt {
     const progress = this.finalProgress();
     let ok: boolean;
     try {
-      ok = await this.persist((writeId) => completeJob(this.ctx, this.job.id, this.claim.token, stored, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
+      ok = await this.persist((writeId) => completeNotifying(this.ctx, this.claim, stored, { progress, writeId, idempotencyKey: this.job.idempotencyKey }, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS));
     } catch (err) {
       // DynamoDB refused the write itself (not a transient fault): retrying the handler cannot help.
       if (err instanceof Error && err.name === 'ValidationException') {

@@ -150,7 +150,7 @@ describe('jobtable dashboard --read-only', () => {
     for (const r of routes) {
       const path = r.path.replace(':id', ids.delayed!);
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
-        const body = r.path === '/jobs' ? { type: 'noop', payload: {} } : r.path === '/jobs/bulk' ? { action: 'cancel', queue: 'default' } : {};
+        const body = r.path === '/jobs' ? { type: 'noop', payload: {} } : r.path === '/jobs/bulk' ? { action: 'cancel', queue: 'default' } : r.path === '/jobs/parent' ? { type: 'noop', payload: {}, children: [{ type: 'noop', payload: {} }] } : {};
         const res = await http(d.url, method, path, body);
         expect(res.status, `${method} ${path}`).toBe(403);
         expect(res.json).toMatchObject({ code: 'READ_ONLY' });
@@ -159,7 +159,7 @@ describe('jobtable dashboard --read-only', () => {
     }
     // The write routes the read-write API has are among those tried.
     const writes = routes.flatMap((r) => Object.keys(r.methods).filter((m) => m !== 'GET').map((m) => `${m} ${r.path}`));
-    expect(writes.sort()).toEqual(['POST /jobs', 'POST /jobs/:id/cancel', 'POST /jobs/:id/retry', 'POST /jobs/bulk']);
+    expect(writes.sort()).toEqual(['POST /jobs', 'POST /jobs/:id/cancel', 'POST /jobs/:id/retry', 'POST /jobs/bulk', 'POST /jobs/parent']);
     for (const w of writes) expect(tried).toContain(w);
     expect(await tableSnapshot(client, tableName)).toBe(before);
   });

@@ -193,7 +193,7 @@ describe('GET /jobs and GET /stats', () => {
     await producer.enqueue('noop', {}, { queue: 'idle' });
     const res = await api('GET', '/stats?queue=idle');
     expect(res.status).toBe(200);
-    expect(res.json.counts).toEqual({ pending: 2, processing: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(res.json.counts).toEqual({ waiting: 0, pending: 2, processing: 0, completed: 0, failed: 0, cancelled: 0 });
     expect(res.json.oldestDueAgeMs).toBeGreaterThanOrEqual(120_000);
     const def = (await api('GET', '/stats')).json;
     expect(def.queue).toBe('default');

@@ -14,7 +14,7 @@ import { freshQueue } from '../helpers/ddb.ts';
 
 /** A handler context with a real AbortSignal and no store behind it. */
 function context(signal: AbortSignal): JobContext<any> {
-  return { job: { id: 'job-1' } as Job, attempt: 1, signal, progress: async () => true, heartbeat: async () => true, completeWith: async () => {} };
+  return { job: { id: 'job-1' } as Job, attempt: 1, signal, progress: async () => true, heartbeat: async () => true, completeWith: async () => {}, dependencies: async () => [] };
 }
 
 describe('generate_report', () => {

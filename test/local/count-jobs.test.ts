@@ -22,7 +22,7 @@ describe('JobQueue.stats', () => {
   it('counts an empty queue as zero with no due job', async () => {
     const s = await queue.stats({ queue: 'empty' });
     expect(s).toMatchObject({ queue: 'empty', total: 0, oldestDueAt: null, oldestDueAgeMs: null });
-    expect(s.counts).toEqual({ pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(s.counts).toEqual({ waiting: 0, pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 });
   });
 
   it('counts every status, and only the queue asked for', async () => {
@@ -59,7 +59,7 @@ describe('JobQueue.stats', () => {
         },
         { timeout: 15_000, interval: 200 },
       )
-      .toEqual({ counts: { pending: 3, processing: 1, completed: 2, failed: 1, cancelled: 1 }, total: 8 });
+      .toEqual({ counts: { waiting: 0, pending: 3, processing: 1, completed: 2, failed: 1, cancelled: 1 }, total: 8 });
     expect((await queue.stats({ queue: 'other' })).counts.pending).toBe(1);
     release();
     await running;

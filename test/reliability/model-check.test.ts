@@ -7,6 +7,10 @@
  * operation's success must be what the model predicts, and the index must offer exactly the
  * jobs the model says are claimable.
  *
+ * Dependencies are modelled too: jobs enqueued with `dependsOn` (status `waiting`, in the waiting
+ * lane), counted by their dependencies' final outcomes (complete, fail for good, cancel) and
+ * released to pending by the releasing count; a redriven dependency is never counted twice.
+ *
  * Stale workers are modelled: every claim token ever issued stays usable by the commands, so
  * completions, failures and heartbeats with an old token are tried too (and must be refused), as
  * are claims with an index entry read before the job changed.
@@ -20,12 +24,14 @@ import { leaseUntilMs } from '../../lib/model/state.ts';
 import { validateEnqueue, DEFAULT_RETENTION } from '../../lib/model/validate.ts';
 import { ATTR, LANE, encodeReadyOrder, encodeScheduledOrder, statusShardKey } from '../../lib/schema.ts';
 import type { Lane } from '../../lib/schema.ts';
-import { cancelJob } from '../../lib/store/cancel-job.ts';
+import { cancelWithDependents } from '../../lib/dependencies/cancel.ts';
+import { enqueueDependent } from '../../lib/dependencies/enqueue.ts';
 import { claimJob } from '../../lib/store/claim-job.ts';
 import type { Claim } from '../../lib/store/claim-job.ts';
-import { completeJob } from '../../lib/store/complete-job.ts';
 import type { StoreContext } from '../../lib/store/context.ts';
-import { failForGood, releaseJob, retryLater } from '../../lib/store/fail-job.ts';
+import { releaseJob, retryLater } from '../../lib/store/fail-job.ts';
+import { completeNotifying, failNotifying } from '../../lib/store/outcome-with-dependents.ts';
+import type { DependencyFailurePolicy, Job } from '../../lib/types.ts';
 import { putJob } from '../../lib/store/put-job.ts';
 import { queryDue } from '../../lib/store/query-due.ts';
 import type { Candidate } from '../../lib/store/query-due.ts';
@@ -59,6 +65,14 @@ interface ModelJob {
   readonly tokens: string[];
   /** The last index entry a worker read for the job (possibly stale by now). */
   seen: Candidate | null;
+  /** The job as each claim returned it, by token (what its outcome write knows). */
+  readonly claimed: Map<string, Job>;
+  /** Jobs waiting for this one. */
+  readonly dependents: string[];
+  /** True once its final outcome was counted in its dependents. */
+  notified: boolean;
+  /** Of a job enqueued with dependsOn: its counters and policy. */
+  wait: { left: number; failed: number; policy: DependencyFailurePolicy } | null;
 }
 
 interface Model {
@@ -73,7 +87,23 @@ interface Real {
 }
 
 /** What the runs exercised, so a vacuous run cannot pass unnoticed. */
-const seenEvents = { claims: 0, takeovers: 0, refusedClaims: 0, staleRefused: 0, outcomes: 0, cancels: 0, redrives: 0, delayedClaims: 0 };
+const seenEvents = { claims: 0, takeovers: 0, refusedClaims: 0, staleRefused: 0, outcomes: 0, cancels: 0, redrives: 0, delayedClaims: 0, waitingEnqueues: 0, dependencyCounts: 0, releases: 0 };
+
+/** Counts the final outcome of `j` in the jobs waiting for it, as the store must (once per job, never after a redrive). */
+function countInDependents(m: Model, j: ModelJob, outcome: 'done' | 'failed'): void {
+  if (j.notified || j.dependents.length === 0) return;
+  j.notified = true;
+  for (const id of j.dependents) {
+    const d = m.jobs.find((x) => x.id === id)!;
+    seenEvents.dependencyCounts++;
+    d.wait!.left--;
+    if (outcome === 'failed') d.wait!.failed++;
+    if (d.status === 'waiting' && (d.wait!.left === 0 || (outcome === 'failed' && d.wait!.policy === 'fail'))) {
+      seenEvents.releases++;
+      Object.assign(d, { status: 'pending', lane: LANE.due, runOrder: d.runAtMs <= m.now ? encodeReadyOrder(d.priority, m.now) : encodeScheduledOrder(d.priority, d.runAtMs) });
+    }
+  }
+}
 
 const claimable = (j: ModelJob, now: number) =>
   (j.status === 'pending' || j.status === 'processing') && j.runAtMs <= now && (j.leaseUntilMs === null || j.leaseUntilMs <= now);
@@ -92,6 +122,10 @@ async function compare(model: Model, real: Real): Promise<void> {
       shard: item[ATTR.statusShard]?.S ?? null,
       dueOrder: item[ATTR.statusShard]?.S?.includes(`#${LANE.due}#`) ? (item[ATTR.runOrder]?.S ?? null) : null,
       hasOrder: item[ATTR.runOrder] !== undefined,
+      dependents: (item[ATTR.dependents]?.L ?? []).map((v) => v.S),
+      notified: item[ATTR.dependentsNotified]?.BOOL === true,
+      left: item[ATTR.depsLeft] ? Number(item[ATTR.depsLeft].N) : null,
+      failedDeps: item[ATTR.depsFailed] ? Number(item[ATTR.depsFailed].N) : null,
     };
     const want = {
       status: j.status,
@@ -103,6 +137,10 @@ async function compare(model: Model, real: Real): Promise<void> {
       shard: j.lane === null ? null : statusShardKey(real.queue, j.lane, j.shard),
       dueOrder: j.lane === LANE.due ? j.runOrder : null,
       hasOrder: j.lane !== null,
+      dependents: j.dependents,
+      notified: j.notified,
+      left: j.wait ? j.wait.left : null,
+      failedDeps: j.wait ? j.wait.failed : null,
     };
     expect(got, `job ${j.id}`).toEqual(want);
   }
@@ -123,11 +161,36 @@ class Enqueue implements Cmd {
     m.jobs.push({
       id, shard: this.shard, priority: this.priority, timeoutMs: 5_000, status: 'pending', attempts: 0, runAtMs, lane: LANE.due,
       runOrder: this.delayMs > 0 ? encodeScheduledOrder(this.priority, runAtMs) : encodeReadyOrder(this.priority, runAtMs),
-      leaseUntilMs: null, token: null, tokens: [], seen: null,
+      leaseUntilMs: null, token: null, tokens: [], seen: null, claimed: new Map(), dependents: [], notified: false, wait: null,
     });
     await compare(m, r);
   }
   toString = () => `enqueue(p=${this.priority}, delay=${this.delayMs}, shard=${this.shard})`;
+}
+
+/** Enqueues a job waiting for one or two existing jobs (`dependsOn`), each finished or not. */
+class EnqueueDependent implements Cmd {
+  constructor(readonly picks: readonly number[], readonly policy: DependencyFailurePolicy, readonly shard: number) {}
+  check = (m: Readonly<Model>) => m.jobs.length > 0 && m.jobs.length < 6;
+  async run(m: Model, r: Real) {
+    const deps = [...new Set(this.picks.map((p) => pick(m.jobs, p)!))];
+    const spec = validateEnqueue('noop', {}, { queue: r.queue, priority: 0, timeoutMs: 5_000 }, m.now);
+    const id = newJobId();
+    const built = { id, item: toItem(newJobItem(spec, id, this.shard, m.now)), info: { id, queue: r.queue, type: 'noop', runAt: new Date(m.now), shard: this.shard }, trace: null };
+    await enqueueDependent(r.ctx, built, { dependsOn: deps.map((d) => d.id), onFailure: this.policy }, () => {});
+    seenEvents.waitingEnqueues++;
+    const outcomes = deps.map((d) => (d.status === 'completed' ? 'done' : d.notified || d.status === 'failed' || d.status === 'cancelled' ? 'failed' : null));
+    const wait = { left: outcomes.filter((o) => o === null).length, failed: outcomes.filter((o) => o === 'failed').length, policy: this.policy };
+    const waits = wait.left > 0 && !(wait.failed > 0 && this.policy === 'fail');
+    deps.forEach((d, i) => outcomes[i] === null && d.dependents.push(id));
+    m.jobs.push({
+      id, shard: this.shard, priority: 0, timeoutMs: 5_000, status: waits ? 'waiting' : 'pending', attempts: 0, runAtMs: m.now,
+      lane: waits ? LANE.waiting : LANE.due, runOrder: waits ? null : encodeReadyOrder(0, m.now),
+      leaseUntilMs: null, token: null, tokens: [], seen: null, claimed: new Map(), dependents: [], notified: false, wait,
+    });
+    await compare(m, r);
+  }
+  toString = () => `enqueueDependent(on ${this.picks.join(',')}, ${this.policy})`;
 }
 
 class ReadIndex implements Cmd {
@@ -160,6 +223,7 @@ class ClaimSeen implements Cmd {
       j.leaseUntilMs = leaseUntilMs(m.now, j.timeoutMs, GRACE_MS);
       j.token = claim.token;
       j.tokens.push(claim.token);
+      j.claimed.set(claim.token, claim.job);
       expect(claim.job.attempts).toBe(j.attempts);
     }
     await compare(m, r);
@@ -178,15 +242,17 @@ class Outcome implements Cmd {
     const fence = { id: j.id, token, priority: j.priority, queue: r.queue, shard: j.shard };
     let ok: boolean;
     if (process.env.JOBTABLE_MODEL_DEBUG) console.log('outcome', this.kind, j.id, { token, live: j.token, status: j.status, tokens: j.tokens });
-    if (this.kind === 'complete') ok = await completeJob(r.ctx, j.id, token, { done: true });
+    const claimed = { job: j.claimed.get(token)!, token, shard: j.shard };
+    if (this.kind === 'complete') ok = await completeNotifying(r.ctx, claimed, { done: true });
     else if (this.kind === 'retry') ok = await retryLater(r.ctx, fence, 'boom', m.now + this.delayMs);
-    else if (this.kind === 'fail') ok = await failForGood(r.ctx, fence, 'boom');
+    else if (this.kind === 'fail') ok = await failNotifying(r.ctx, claimed, 'boom');
     else if (this.kind === 'release') ok = await releaseJob(r.ctx, fence);
     else ok = await extendLease(r.ctx, j.id, token, j.timeoutMs, GRACE_MS);
     expect(ok, `${this.kind} of ${j.id} with ${holds ? 'the live' : 'a stale'} token`).toBe(holds);
     if (!ok && !holds) seenEvents.staleRefused++;
     if (ok) {
       seenEvents.outcomes++;
+      if (this.kind === 'complete' || this.kind === 'fail') countInDependents(m, j, this.kind === 'complete' ? 'done' : 'failed');
       if (this.kind === 'complete') Object.assign(j, { status: 'completed', lane: null, runOrder: null, leaseUntilMs: null, token: null });
       else if (this.kind === 'retry') {
         const runAtMs = m.now + this.delayMs;
@@ -206,9 +272,10 @@ class Cancel implements Cmd {
   check = (m: Readonly<Model>) => m.jobs.length > 0;
   async run(m: Model, r: Real) {
     const j = pick(m.jobs, this.job)!;
-    const ok = await cancelJob(r.ctx, j.id);
-    expect(ok, `cancel of ${j.status} job`).toBe(j.status === 'pending');
+    const ok = await cancelWithDependents(r.ctx, j.id);
+    expect(ok, `cancel of ${j.status} job`).toBe(j.status === 'pending' || j.status === 'waiting');
     if (ok) seenEvents.cancels++;
+    if (ok) countInDependents(m, j, 'failed');
     if (ok) Object.assign(j, { status: 'cancelled', lane: LANE.cancelled, runOrder: new Date(m.now).toISOString() });
     await compare(m, r);
   }
@@ -247,12 +314,16 @@ const outcomeCmd = fc
   .tuple(fc.nat(10), fc.nat(5), fc.constantFrom('complete', 'retry', 'fail', 'release', 'heartbeat') as fc.Arbitrary<Outcome['kind']>, fc.constantFrom(0, 1_000, 4_000))
   .map(([i, t, k, d]) => new Outcome(i, t, k, d));
 const claimCmd = fc.nat(10).map((i) => new ClaimSeen(i));
+const dependentCmd = fc
+  .tuple(fc.array(fc.nat(10), { minLength: 1, maxLength: 2 }), fc.constantFrom('fail', 'continue') as fc.Arbitrary<DependencyFailurePolicy>, fc.integer({ min: 0, max: SHARDS - 1 }))
+  .map(([picks, policy, shard]) => new EnqueueDependent(picks, policy, shard));
 // Small steps, and jumps past a lease (timeout 5,000 + grace 1,000).
 const advanceCmd = fc.constantFrom(1, 700, 2_500, 6_500, 6_500).map((ms) => new Advance(ms));
 // Repeats weight the mix towards reads, claims and outcomes, where the races are.
 const commands = [
   enqueueCmd,
   enqueueCmd,
+  dependentCmd,
   fc.constant(new ReadIndex()),
   fc.constant(new ReadIndex()),
   fc.constant(new ReadIndex()),

@@ -15,6 +15,10 @@ describe('TRANSITIONS / canTransition', () => {
     expect(canTransition('processing', 'cancelled')).toBe(false);
     expect(canTransition('pending', 'completed')).toBe(false);
     expect(canTransition('completed', 'pending')).toBe(false);
+    expect(canTransition('waiting', 'pending')).toBe(true);
+    expect(canTransition('waiting', 'cancelled')).toBe(true);
+    expect(canTransition('waiting', 'processing')).toBe(false);
+    expect(canTransition('pending', 'waiting')).toBe(false);
   });
 
   it('has no way out of completed, and covers every status', () => {

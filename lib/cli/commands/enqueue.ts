@@ -73,6 +73,8 @@ export const enqueueCommand: Command = {
     'max-attempts': { type: 'string' },
     timeout: { type: 'string' },
     'idempotency-key': { type: 'string' },
+    'depends-on': { type: 'string' },
+    'on-dependency-failure': { type: 'string' },
     wait: { type: 'boolean', short: 'w' },
     'wait-timeout': { type: 'string' },
   },
@@ -85,6 +87,8 @@ export const enqueueCommand: Command = {
     '--max-attempts <n>       (default 3)',
     '--timeout <duration>     per attempt (default 60s)',
     '--idempotency-key <key>  the same key returns the existing job',
+    '--depends-on <ids>       comma-separated job ids: the job waits (status waiting) until they finished',
+    '--on-dependency-failure <fail|continue>  what a failed dependency does to it (default fail)',
     '--wait, -w               wait until the job(s) finish; exit 1 unless all completed',
     '--wait-timeout <dur>     give up waiting after this long',
   ],
@@ -102,6 +106,8 @@ export const enqueueCommand: Command = {
       ...(maxAttempts !== undefined ? { maxAttempts } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(strOption(v, 'idempotency-key') !== undefined ? { idempotencyKey: strOption(v, 'idempotency-key')! } : {}),
+      ...(strOption(v, 'depends-on') !== undefined ? { dependsOn: strOption(v, 'depends-on')!.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(strOption(v, 'on-dependency-failure') !== undefined ? { onDependencyFailure: strOption(v, 'on-dependency-failure') as EnqueueOptions['onDependencyFailure'] } : {}),
     };
     const file = strOption(v, 'file');
     let ids: string[];

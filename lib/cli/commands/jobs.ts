@@ -27,7 +27,7 @@ export const listCommand: Command = {
   usage: 'list [--status <status>] [--queue <name>] [--limit <n>] [--cursor <c>]',
   summary: 'list jobs by status, a page at a time',
   options: { status: { type: 'string', short: 's', default: 'pending' }, queue: { type: 'string', short: 'q' }, limit: { type: 'string', short: 'n' }, cursor: { type: 'string' } },
-  help: ['--status, -s <status>   pending, processing, completed, failed or cancelled (default pending)', '--queue, -q <name>', '--limit, -n <n>         page size, 1 to 1000 (default 50)', '--cursor <c>            the cursor printed by the previous page'],
+  help: ['--status, -s <status>   waiting, pending, processing, completed, failed or cancelled (default pending)', '--queue, -q <name>', '--limit, -n <n>         page size, 1 to 1000 (default 50)', '--cursor <c>            the cursor printed by the previous page'],
   async run(ctx) {
     const v = ctx.values;
     const limit = intOption(v, 'limit', -1_000_000, 1_000_000);

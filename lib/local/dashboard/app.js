@@ -4,7 +4,7 @@
 'use strict';
 
 const PAGE_SIZE = 20;
-const STATUSES = ['pending', 'processing', 'failed', 'cancelled', 'completed'];
+const STATUSES = ['waiting', 'pending', 'processing', 'failed', 'cancelled', 'completed'];
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -161,6 +161,7 @@ function renderCounts() {
   set('processing', `${q.processing}${capped(q, 'due')}`);
   set('failed', `${q.failed}${capped(q, 'failed')}`);
   set('cancelled', `${q.cancelled}${capped(q, 'cancelled')}`);
+  set('waiting', String(q.waitingForDependencies ?? 0));
   const done = state.activity && state.activity.available ? state.activity.minutes.reduce((a, m) => a + m.completed, 0) : null;
   set('completed', done === null ? '–' : `${done} in 1 h`);
   $('pending-split').textContent = `${q.waiting}${capped(q, 'due')} waiting to run, ${q.delayed}${capped(q, 'due')} delayed (due later)${q.oldestWaitingMs !== null ? `; the oldest has waited ${fmtDuration(q.oldestWaitingMs)}` : ''}.`;
@@ -264,12 +265,22 @@ function timing(job) {
     }
     case 'processing':
       return [timeEl(job.startedAt, `started ${fmtRelative(job.startedAt)}`), `running ${fmtDuration(since(job.startedAt))}`];
+    case 'waiting':
+      return [timeEl(job.createdAt, `enqueued ${fmtRelative(job.createdAt)}`), waitsFor(job)];
     default:
       return [timeEl(job.finishedAt, fmtRelative(job.finishedAt)), job.startedAt && job.status !== 'cancelled' ? `ran ${fmtDuration(msBetween(job.startedAt, job.finishedAt))}` : '–'];
   }
 }
 
-const HEADINGS = { pending: ['Due', 'Waiting'], processing: ['Started', 'Running'], completed: ['Finished', 'Ran for'], failed: ['Failed', 'Ran for'], cancelled: ['Cancelled', '–'] };
+/** What a job waits for, in a few words: `48 of 200 children left`. */
+function waitsFor(job) {
+  const d = job.dependencies;
+  if (!d) return '–';
+  const what = d.kind === 'children' ? 'children' : 'jobs';
+  return `${d.left} of ${d.total} ${what} left${d.failed ? `, ${d.failed} failed` : ''}${d.incomplete ? ' (enqueue incomplete)' : ''}`;
+}
+
+const HEADINGS = { waiting: ['Enqueued', 'Waits for'], pending: ['Due', 'Waiting'], processing: ['Started', 'Running'], completed: ['Finished', 'Ran for'], failed: ['Failed', 'Ran for'], cancelled: ['Cancelled', '–'] };
 
 function jobRow(job) {
   const tr = document.createElement('tr');
@@ -386,7 +397,9 @@ function renderDetail(job) {
   $('d-error').className = job.error && job.status !== 'completed' ? 'error-text' : '';
   $('d-payload').textContent = json(job.payload);
   $('d-result').textContent = json(job.result);
-  $('cancel-job').disabled = job.status !== 'pending';
+  $('d-waits').textContent = job.dependencies ? `${waitsFor(job)}; on failure: ${job.dependencies.onFailure}` : '–';
+  $('d-parent').textContent = job.parentId || '–';
+  $('cancel-job').disabled = job.status !== 'pending' && job.status !== 'waiting';
   $('retry-job').disabled = job.status !== 'failed' && job.status !== 'cancelled';
 }
 
