@@ -31,7 +31,7 @@ const read = (candidates: Candidate[], cursor: DueCursor | null = null, leased: 
 });
 
 /** Access with no windows, back-offs or cessions, unless overridden. */
-const open = (over: Partial<ShardAccess> = {}): ShardAccess => ({ canClaim: () => true, isBackedOff: () => false, isCeded: () => false, ...over });
+const open = (over: Partial<ShardAccess> = {}): ShardAccess => ({ canClaim: () => true, isBackedOff: () => false, isCeded: () => false, isWorking: () => false, ...over });
 
 describe('shard order (rendezvous hashing)', () => {
   it('gives every worker a permutation of the shards, the same every time', () => {
@@ -254,6 +254,49 @@ describe('CandidateSource', () => {
     reads.splice(0)[0]!.resolve(read([cand('a1', 0)])); // another worker took a0 meanwhile
     await settle();
     expect(take(source)).toEqual(['a1']);
+  });
+
+  it('claims on from an old list of the shard it is working, refreshing it in the background', async () => {
+    const { source, sweep, reads, settle, clock } = sourceOver({ 0: read([cand('a0', 0), cand('a1', 0), cand('a2', 0)]) });
+    await sweep();
+    clock.advance(1_001);
+    const working = open({ isWorking: (s) => s === 0 });
+    expect(source.next(working)?.id).toBe('a0'); // no round trip lost waiting for the re-read
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.from).toBeUndefined(); // from the head
+    expect(source.next(working)?.id).toBe('a1');
+    reads.splice(0)[0]!.resolve(read([cand('a2', 0), cand('a3', 0)]));
+    await settle();
+    expect(take(source, working)).toEqual(['a2', 'a3']);
+  });
+
+  it('re-reads the next stale lists in pick order together with the best one, not one per round trip', async () => {
+    const shards = Object.fromEntries(Array.from({ length: 6 }, (_, s) => [s, read([cand(`s${s}`, s)])]));
+    const { source, sweep, reads, settle, clock } = sourceOver(shards, { ranks: [0, 1, 2, 3, 4, 5] });
+    await sweep();
+    clock.advance(1_001);
+    expect(source.next(open())).toBeNull();
+    expect(reads.map((r) => r.shard)).toEqual([0, 1, 2, 3]); // STALE_REREADS_AT_ONCE
+    for (const r of reads.splice(0)) r.resolve(read(r.shard === 3 ? [cand('s3-new', 3)] : []));
+    await settle();
+    expect(take(source)).toEqual(['s3-new']); // shards 0-2 were emptied by others meanwhile
+  });
+
+  it('with work left only in a backed-off shard, reads it again a quarter second on, not after the back-off', async () => {
+    const { source, sweep, reads, settle, clock } = sourceOver({ 0: read([cand('a0', 0), cand('a1', 0)]) });
+    await sweep();
+    const backedOff = open({ isBackedOff: () => true });
+    clock.advance(249);
+    expect(source.next(backedOff)).toBeNull();
+    expect(reads).toHaveLength(0);
+    expect(source.recheckAt).toBe(clock.now() + 1); // the drain wakes then
+    clock.advance(1);
+    expect(source.next(backedOff)).toBeNull();
+    expect(reads).toHaveLength(1);
+    reads.splice(0)[0]!.resolve(read([])); // the winner took them all
+    await settle();
+    expect(source.hasWork()).toBe(false); // the drain can end without waiting out the back-off
+    expect(source.recheckAt).toBe(Infinity);
   });
 
   it('re-reads one shard after another in the background while claims go on', async () => {

@@ -212,9 +212,10 @@ export class DrainLoop {
       const changed = this.notifier.next();
       const idleNow = this.claimer.inFlight === 0 && this.source.reading === 0 && this.room() > 0;
       if (idleNow && !this.source.hasWork()) return sent; // every list used up
-      // Wait for a claim, read or job to end; or for a backed-off shard to open again.
+      // Wait for a claim, read or job to end; for a backed-off shard to open again, or to be read again.
       const now = this.s.clock.now();
-      const reopen = this.contention.nextReopenAt() ?? Infinity;
+      const recheckAt = this.room() > 0 ? this.source.recheckAt : Infinity;
+      const reopen = Math.min(this.contention.nextReopenAt() ?? Infinity, recheckAt);
       const waitMs = Math.min(reopen - now, BUSY_RECHECK_MS, this.s.budgetEnd - now);
       await waitForAny(waitMs, undefined, this.s.signal, [changed]);
     }
