@@ -141,7 +141,10 @@ describe('ShardContention', () => {
 });
 
 /** A source over fixed shard contents; reads resolve when the test says. */
-function sourceOver(shards: Record<number, DueRead>, opts: { ranks?: number[]; exclude?: (c: Candidate) => boolean; readAheadBelow?: number; own?: Set<string> } = {}) {
+function sourceOver(
+  shards: Record<number, DueRead>,
+  opts: { ranks?: number[]; exclude?: (c: Candidate) => boolean; readAheadBelow?: number; own?: Set<string>; sweepConcurrency?: number } = {},
+) {
   const othersSeen: number[] = [];
   const clock = fakeClock();
   const reads: Array<{ shard: number; from?: DueCursor; resolve: (r: DueRead) => void }> = [];
@@ -154,6 +157,7 @@ function sourceOver(shards: Record<number, DueRead>, opts: { ranks?: number[]; e
     maxAgeMs: 1_000,
     readAheadBelow: opts.readAheadBelow ?? 1,
     readConcurrency: 8,
+    ...(opts.sweepConcurrency ? { sweepConcurrency: opts.sweepConcurrency } : {}),
     onChange: () => void changes++,
     isOwn: (e) => opts.own?.has(e.id) ?? false,
     onOthersSeen: (shard) => void othersSeen.push(shard),
@@ -297,6 +301,17 @@ describe('CandidateSource', () => {
     await settle();
     expect(source.hasWork()).toBe(false); // the drain can end without waiting out the back-off
     expect(source.recheckAt).toBe(Infinity);
+  });
+
+  it('sends a sweep’s reads of every shard together (sweepConcurrency), not in batches of readConcurrency', async () => {
+    const shards = Object.fromEntries(Array.from({ length: 16 }, (_, s) => [s, read([cand(`s${s}`, s)])]));
+    const { source, reads, settle } = sourceOver(shards, { ranks: Array.from({ length: 16 }, (_, i) => i), sweepConcurrency: 16 });
+    const done = source.sweep(Array.from({ length: 16 }, (_, i) => i));
+    await settle();
+    expect(reads).toHaveLength(16);
+    for (const r of reads.splice(0)) r.resolve(shards[r.shard]!);
+    await done;
+    expect(take(source)).toHaveLength(16);
   });
 
   it('re-reads one shard after another in the background while claims go on', async () => {

@@ -54,6 +54,11 @@ export interface CandidateSourceOptions {
   readonly readAheadBelow: number;
   /** Shard reads in flight at once. */
   readonly readConcurrency: number;
+  /**
+   * Shard reads in flight at once in a sweep (nothing is claimed until it ends, so its reads go
+   * out together). @default readConcurrency
+   */
+  readonly sweepConcurrency?: number;
   /** Called when a background read finished (or failed). */
   readonly onChange: () => void;
   /** True for an index entry this worker holds (or just held): its own lease. */
@@ -111,9 +116,9 @@ export class CandidateSource {
 
   constructor(private readonly o: CandidateSourceOptions) {}
 
-  /** Reads `shards` from their heads (at most `readConcurrency` at once) and keeps what they hold. */
+  /** Reads `shards` from their heads (at most `sweepConcurrency` at once) and keeps what they hold. */
   async sweep(shards: readonly number[]): Promise<SweepResult> {
-    const reads = await mapLimit(shards, this.o.readConcurrency, async (shard) => {
+    const reads = await mapLimit(shards, this.o.sweepConcurrency ?? this.o.readConcurrency, async (shard) => {
       const list = this.list(shard);
       const generation = ++list.generation;
       list.refreshDue = false;

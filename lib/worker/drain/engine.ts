@@ -58,6 +58,12 @@ export interface DrainSettings {
 export const MAX_CANDIDATE_AGE_MS = 1_000;
 /** Shard reads in flight at once. */
 export const READ_CONCURRENCY = 8;
+/**
+ * Shard reads in flight at once in a sweep: every shard of the default 16 in one round trip (at 8,
+ * a sweep took two, and the last one of a drain was most of the time its workers ran after the
+ * last job: 0.4 to 0.8 s with 64 requests in flight).
+ */
+export const SWEEP_CONCURRENCY = 16;
 /** While jobs run and nothing else is due, look again this often (plain drains). */
 export const BUSY_RECHECK_MS = 2_000;
 /** Consecutive failed rounds before the drain gives up and throws. */
@@ -113,6 +119,7 @@ export class DrainLoop {
       maxAgeMs: MAX_CANDIDATE_AGE_MS,
       readAheadBelow: this.s.concurrency,
       readConcurrency: READ_CONCURRENCY,
+      sweepConcurrency: SWEEP_CONCURRENCY,
       onChange: () => this.notifier.notify(),
       isOwn: (e) => this.memory.has(e),
       onOthersSeen: (shard) => this.contention.othersSeen(shard),
