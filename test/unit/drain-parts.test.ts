@@ -274,16 +274,23 @@ describe('CandidateSource', () => {
     expect(take(source, working)).toEqual(['a2', 'a3']);
   });
 
-  it('re-reads the next stale lists in pick order together with the best one, not one per round trip', async () => {
-    const shards = Object.fromEntries(Array.from({ length: 6 }, (_, s) => [s, read([cand(`s${s}`, s)])]));
-    const { source, sweep, reads, settle, clock } = sourceOver(shards, { ranks: [0, 1, 2, 3, 4, 5] });
+  it('while re-reads of stale lists find nothing, re-reads the next ones in pick order with them, not one per round trip', async () => {
+    const shards = Object.fromEntries(Array.from({ length: 10 }, (_, s) => [s, read([cand(`s${s}`, s)])]));
+    const { source, sweep, reads, settle, clock } = sourceOver(shards, { ranks: Array.from({ length: 10 }, (_, i) => i), sweepConcurrency: 16 });
     await sweep();
     clock.advance(1_001);
-    expect(source.next(open())).toBeNull();
-    expect(reads.map((r) => r.shard)).toEqual([0, 1, 2, 3]); // STALE_REREADS_AT_ONCE
-    for (const r of reads.splice(0)) r.resolve(read(r.shard === 3 ? [cand('s3-new', 3)] : []));
-    await settle();
-    expect(take(source)).toEqual(['s3-new']); // shards 0-2 were emptied by others meanwhile
+    const round = async (found: Record<number, Candidate[]> = {}) => {
+      expect(source.next(open())).toBeNull();
+      const shardsRead = reads.map((r) => r.shard);
+      for (const r of reads.splice(0)) r.resolve(read(found[r.shard] ?? [])); // others emptied them
+      await settle();
+      return shardsRead;
+    };
+    expect(await round()).toEqual([0]); // a shard switch reads one list: the next one usually has work
+    expect(await round()).toEqual([1, 2]);
+    expect(await round()).toEqual([3, 4, 5, 6]); // STALE_REREADS_AT_ONCE
+    expect(await round({ 8: [cand('s8-new', 8)] })).toEqual([7, 8, 9]);
+    expect(take(source)).toEqual(['s8-new']);
   });
 
   it('with work left only in a backed-off shard, reads it again a quarter second on, not after the back-off', async () => {

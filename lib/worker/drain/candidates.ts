@@ -110,6 +110,8 @@ export class CandidateSource {
    * them falls due (the caller wakes then); Infinity otherwise.
    */
   recheckAt = Infinity;
+  /** Head reads in a row that found nothing (see `rereadStale`). */
+  private emptyRereads = 0;
   /** The shard {@link refreshNext} reads next (modulo the shard count). */
   private refreshTurn = 0;
   private failure: { error: unknown } | undefined;
@@ -186,14 +188,16 @@ export class CandidateSource {
 
   /**
    * The best list is too old to claim from (others may have taken its candidates): it is read
-   * again from the head, and so are the next stale lists in pick order, up to
-   * {@link STALE_REREADS_AT_ONCE} in all, so that a worker whose own shards ran dry finds the
-   * next one with work in one round trip rather than one shard per round trip.
+   * again from the head. While such re-reads keep finding nothing (other workers emptied those
+   * shards: the end of a drain), the next stale lists in pick order are read with it, twice as
+   * many each time up to {@link STALE_REREADS_AT_ONCE}, so the worker finds the next shard with
+   * work (or that none has any) in a few round trips rather than one shard per round trip.
    */
   private rereadStale(best: ShardList, inOrder: readonly ShardList[], access: ShardAccess): void {
+    const atOnce = Math.min(STALE_REREADS_AT_ONCE, 2 ** this.emptyRereads);
     let started = 0;
     for (const list of inOrder) {
-      if (started >= STALE_REREADS_AT_ONCE) return;
+      if (started >= atOnce) return;
       if (list !== best && (list.next >= list.candidates.length || this.trusted(list, access))) continue;
       started++;
       if (list.reading !== 'head') this.startRead(list, 'head');
@@ -261,6 +265,7 @@ export class CandidateSource {
       .read(list.shard, mode === 'append' ? (list.cursor ?? undefined) : undefined)
       .then(
         (read) => {
+          if (mode === 'head') this.emptyRereads = read.candidates.length === 0 ? Math.min(this.emptyRereads + 1, 8) : 0;
           if (generation === list.generation) this.keep(list, read, mode);
         },
         (error: unknown) => {
