@@ -15,7 +15,7 @@ import { JobQueue } from '../lib/index.ts';
 import type { ProcessReport } from '../lib/index.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { CapacityMeter } from './lib/capacity.ts';
-import { benchClient, benchTable, BENCH_SHARDS, FULL_SIZES } from './lib/context.ts';
+import { benchClient, benchTable, BENCH_SHARDS, FULL_SIZES, processCpuMicros } from './lib/context.ts';
 import type { BenchContext } from './lib/context.ts';
 import { IndexLag } from './lib/index-lag.ts';
 import { benchRaw } from './parts/raw.ts';
@@ -24,13 +24,6 @@ import { round } from './lib/stats.ts';
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
-/** CPU time of a process (user + system), in µs, from /proc. */
-function procCpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000; // clock ticks of 10 ms
 }
 
 /** Time-weighted requests in flight, per command, over every attached client. */
@@ -103,7 +96,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
     if (lag) await new Promise((r) => setTimeout(r, lagMs + 50));
     meter.reset();
     const cpu0 = process.cpuUsage();
-    const jvm0 = procCpuMicros(jvmPid);
+    const jvm0 = (processCpuMicros(jvmPid) ?? 0);
     const go = performance.now();
     const doneAt: number[] = [];
     const workerEnd: number[] = [];
@@ -128,7 +121,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
     );
     const wallMs = performance.now() - go;
     const cpu = process.cpuUsage(cpu0);
-    const jvm = procCpuMicros(jvmPid) - jvm0;
+    const jvm = (processCpuMicros(jvmPid) ?? 0) - jvm0;
     const sum = (k: keyof ProcessReport) => reports.reduce((s, r) => s + (r[k] as number), 0);
     const completed = sum('completed');
     const per = (n: number) => round(n / completed, 3);
