@@ -152,7 +152,7 @@ export async function runBench(options: RunBenchOptions = {}): Promise<BenchResu
   const started = Date.now();
   const ddb = options.endpoint ? undefined : await startDynamoDbLocal();
   const endpoint = options.endpoint ?? ddb!.endpoint;
-  const ctx: BenchContext = { endpoint, sizes: quick ? QUICK_SIZES : FULL_SIZES, quick, log };
+  const ctx: BenchContext = { endpoint, sizes: quick ? QUICK_SIZES : FULL_SIZES, quick, log, ...(ddb?.process.pid ? { serverPid: ddb.process.pid } : {}) };
   try {
     // After discarded warm-up runs (raw writes, then a drain: DynamoDB Local's JVM keeps getting
     // faster for minutes), the raw bound is measured before and after the enqueue part and again
@@ -169,7 +169,7 @@ export async function runBench(options: RunBenchOptions = {}): Promise<BenchResu
     const raw = bestRaw([rawBefore, rawMiddle, rawAfter]);
     const bound = raw.conditionalUpdatePerSec / CONDITIONAL_WRITES_PER_JOB;
     const enqueue = { ...enqueueFirst, enqueueVsRawPut: round(enqueueFirst.enqueuePerSec / raw.putPerSec, 3), enqueueManyVsRawPut: round(enqueueFirst.enqueueManyJobsPerSec / raw.putPerSec, 3) };
-    const inProcess = { ...inProcessFirst, runs: againstBound(inProcessFirst.runs, bound), lagged: againstBound(inProcessFirst.lagged, bound) };
+    const inProcess = { ...inProcessFirst, runs: againstBound(inProcessFirst.runs, bound), lagged: againstBound(inProcessFirst.lagged, bound), sameSlots: againstBound([inProcessFirst.sameSlots], bound)[0]! };
     const e2e = { ...e2eFirst, boundJobsPerSec: round(bound, 1), runs: againstBound(e2eFirst.runs, bound) };
     const cost = { ...(await benchCost(ctx)), lostRacesPerJobAtMostWorkers: e2e.runs[e2e.runs.length - 1]!.lostRacesPerJob };
     const pickup = await benchPickup(ctx);

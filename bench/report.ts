@@ -61,6 +61,11 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
     '',
   );
   drainTable(lines, r.inProcess.runs);
+  const same = r.inProcess.sameSlots;
+  lines.push('', `The same slots shared: ${same.workers} workers x concurrency ${same.concurrency} (as many requests in flight as 1 worker x ${r.inProcess.concurrencyPerWorker}).`, '');
+  drainTable(lines, [same]);
+  lines.push('', 'CPU per job completed, µs (Node: this process, workers and meters; DynamoDB Local: its JVM): ' +
+    [...r.inProcess.runs, same].map((x) => `${x.workers} x ${x.concurrency}: ${f(x.nodeCpuUsPerJob, 0)} + ${x.serverCpuUsPerJob === null ? '?' : f(x.serverCpuUsPerJob, 0)}`).join('; ') + '.');
   lines.push('', `With index lag: every index query answered from a snapshot ${r.inProcess.lagged[0]?.indexLagMs ?? 0} ms old (\`bench/lib/index-lag.ts\`).`, '');
   drainTable(lines, r.inProcess.lagged);
   lines.push('');

@@ -1,6 +1,7 @@
 /** What every benchmark part gets: the shared DynamoDB Local, sizes for the mode, and a logger. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createJobsTable } from '../../lib/index.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
@@ -63,6 +64,8 @@ export interface BenchContext {
   readonly endpoint: string;
   readonly sizes: BenchSizes;
   readonly quick: boolean;
+  /** DynamoDB Local's process id, when the harness started it (for its CPU time). */
+  readonly serverPid?: number;
   log(message: string): void;
 }
 
@@ -82,3 +85,18 @@ export async function benchTable(client: DynamoDBClient, label: string): Promise
     },
   };
 }
+
+/** CPU time (user + system) of process `pid` so far, in µs, from /proc; null where /proc is missing. */
+export function processCpuMicros(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / CLOCK_TICKS_PER_SECOND);
+  } catch {
+    return null;
+  }
+}
+
+/** Linux clock ticks per second (`getconf CLK_TCK`), the unit of /proc/<pid>/stat times. */
+const CLOCK_TICKS_PER_SECOND = 100;

@@ -11,7 +11,7 @@
 import { JobQueue } from '../../lib/index.ts';
 import type { ProcessReport } from '../../lib/index.ts';
 import { CapacityMeter } from '../lib/capacity.ts';
-import { benchClient, benchTable, BENCH_SHARDS } from '../lib/context.ts';
+import { benchClient, benchTable, BENCH_SHARDS, processCpuMicros } from '../lib/context.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { IndexLag } from '../lib/index-lag.ts';
 import { round } from '../lib/stats.ts';
@@ -24,6 +24,8 @@ export const INDEX_LAG_MS = 300;
 /** One worker count's in-process drain. */
 export interface InProcessRun {
   readonly workers: number;
+  /** Concurrency of each worker. */
+  readonly concurrency: number;
   readonly jobs: number;
   readonly completed: number;
   /** Index lag simulated, ms (0: none). */
@@ -36,6 +38,10 @@ export interface InProcessRun {
   /** Write units per job as AWS bills them: enqueue, claim, completion and lost races. */
   readonly billedWriteUnitsPerJob: number;
   readonly stale: number;
+  /** CPU time of this process (the workers, and the meters) per job completed, µs. */
+  readonly nodeCpuUsPerJob: number;
+  /** CPU time of DynamoDB Local's JVM per job completed, µs (null if its process is unknown). */
+  readonly serverCpuUsPerJob: number | null;
 }
 
 /** Result of part 3a. */
@@ -44,10 +50,15 @@ export interface InProcessResult {
   readonly runs: InProcessRun[];
   /** The same worker counts under index lag. */
   readonly lagged: InProcessRun[];
+  /**
+   * Several workers sharing the 1-worker run's slots (4 x concurrency 4 = 1 x 16; quick: 2 x 8):
+   * as many requests in flight as 1 worker, so a gap to it is the sharing, not the load.
+   */
+  readonly sameSlots: InProcessRun;
 }
 
 /** Drains `jobs` no-op jobs with `workers` in-process workers on a fresh table. */
-export async function drainInProcess(ctx: BenchContext, workers: number, jobs: number, bound: number, indexLagMs = 0): Promise<InProcessRun> {
+export async function drainInProcess(ctx: BenchContext, workers: number, jobs: number, bound: number, indexLagMs = 0, concurrency = INPROCESS_CONCURRENCY): Promise<InProcessRun> {
   const producerClient = benchClient(ctx);
   const { tableName, drop } = await benchTable(producerClient, `inproc${workers}`);
   const clients = Array.from({ length: workers }, () => benchClient(ctx));
@@ -63,18 +74,23 @@ export async function drainInProcess(ctx: BenchContext, workers: number, jobs: n
       await producer.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k } })));
     }
     if (lag) await new Promise((r) => setTimeout(r, indexLagMs + 50)); // the lagging index shows them all
+    const cpuBefore = process.cpuUsage();
+    const serverBefore = processCpuMicros(ctx.serverPid);
     const go = Date.now();
     const reports: ProcessReport[] = await Promise.all(
       clients.map((client, w) =>
-        new JobQueue({ tableName, client, shardCount: BENCH_SHARDS }).processJobs({ noop: () => null }, { concurrency: INPROCESS_CONCURRENCY, workerId: `inproc-${w}-${go}` }),
+        new JobQueue({ tableName, client, shardCount: BENCH_SHARDS }).processJobs({ noop: () => null }, { concurrency, workerId: `inproc-${w}-${go}` }),
       ),
     );
     const wallMs = Date.now() - go;
+    const cpu = process.cpuUsage(cpuBefore);
+    const serverAfter = processCpuMicros(ctx.serverPid);
     const sum = (k: keyof ProcessReport) => reports.reduce((s, r) => s + (r[k] as number), 0);
     const completed = sum('completed');
     const jobsPerSec = (completed / wallMs) * 1000;
     const run: InProcessRun = {
       workers,
+      concurrency,
       jobs,
       completed,
       indexLagMs,
@@ -85,10 +101,12 @@ export async function drainInProcess(ctx: BenchContext, workers: number, jobs: n
       queriesPerJob: round(sum('queries') / Math.max(1, completed), 3),
       billedWriteUnitsPerJob: round(meter.totals().billedWriteUnits / jobs, 3),
       stale: sum('stale'),
+      nodeCpuUsPerJob: Math.round((cpu.user + cpu.system) / Math.max(1, completed)),
+      serverCpuUsPerJob: serverBefore !== null && serverAfter !== null ? Math.round((serverAfter - serverBefore) / Math.max(1, completed)) : null,
     };
     ctx.log(
-      `in-process ${workers} workers${indexLagMs ? ` (index lag ${indexLagMs} ms)` : ''}: ${completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
-        `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob} WRU/job`,
+      `in-process ${workers} workers x ${concurrency}${indexLagMs ? ` (index lag ${indexLagMs} ms)` : ''}: ${completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
+        `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob} WRU/job, CPU µs/job ${run.nodeCpuUsPerJob} (Node) + ${run.serverCpuUsPerJob ?? '?'} (DynamoDB Local)`,
     );
     return run;
   } finally {
@@ -104,5 +122,7 @@ export async function benchInProcess(ctx: BenchContext, rawUpdatePerSec: number)
   for (const w of ctx.sizes.e2eWorkers) runs.push(await drainInProcess(ctx, w, ctx.sizes.e2eJobs, bound));
   const lagged: InProcessRun[] = [];
   for (const w of ctx.sizes.e2eWorkers) lagged.push(await drainInProcess(ctx, w, ctx.sizes.e2eJobs, bound, INDEX_LAG_MS));
-  return { concurrencyPerWorker: INPROCESS_CONCURRENCY, runs, lagged };
+  const sharers = ctx.quick ? 2 : 4;
+  const sameSlots = await drainInProcess(ctx, sharers, ctx.sizes.e2eJobs, bound, 0, INPROCESS_CONCURRENCY / sharers);
+  return { concurrencyPerWorker: INPROCESS_CONCURRENCY, runs, lagged, sameSlots };
 }

@@ -38,6 +38,12 @@ describe('bench quick mode', () => {
       // Put, claim and completion: at least 6 write units billed per job.
       expect(run.billedWriteUnitsPerJob).toBeGreaterThanOrEqual(6);
     }
+    // Several workers sharing one worker's slots: every job once, and the CPU each job cost.
+    const same = r.inProcess.sameSlots;
+    expect(same.completed).toBe(r.sizes.e2eJobs);
+    expect(same.workers).toBeGreaterThan(1);
+    expect(same.workers * same.concurrency).toBe(r.inProcess.concurrencyPerWorker);
+    for (const run of [...r.inProcess.runs, same]) positive(run.nodeCpuUsPerJob);
     expect(r.inProcess.lagged.map((x) => x.indexLagMs)).toEqual(r.sizes.e2eWorkers.map(() => 300));
     expect(r.inProcess.lagged[0]!.lostRaces).toBe(0); // one worker alone never races itself, lag or not
     for (const run of r.e2e.runs) expect(run.billedWriteUnitsPerJob).toBeGreaterThanOrEqual(6);

@@ -31,7 +31,7 @@ const read = (candidates: Candidate[], cursor: DueCursor | null = null, leased: 
 });
 
 /** Access with no windows, back-offs or cessions, unless overridden. */
-const open = (over: Partial<ShardAccess> = {}): ShardAccess => ({ canClaim: () => true, isBackedOff: () => false, isCeded: () => false, ...over });
+const open = (over: Partial<ShardAccess> = {}): ShardAccess => ({ canClaim: () => true, isBackedOff: () => false, isCeded: () => false, isWorking: () => false, ...over });
 
 describe('shard order (rendezvous hashing)', () => {
   it('gives every worker a permutation of the shards, the same every time', () => {
@@ -141,7 +141,10 @@ describe('ShardContention', () => {
 });
 
 /** A source over fixed shard contents; reads resolve when the test says. */
-function sourceOver(shards: Record<number, DueRead>, opts: { ranks?: number[]; exclude?: (c: Candidate) => boolean; readAheadBelow?: number; own?: Set<string> } = {}) {
+function sourceOver(
+  shards: Record<number, DueRead>,
+  opts: { ranks?: number[]; exclude?: (c: Candidate) => boolean; readAheadBelow?: number; own?: Set<string>; sweepConcurrency?: number } = {},
+) {
   const othersSeen: number[] = [];
   const clock = fakeClock();
   const reads: Array<{ shard: number; from?: DueCursor; resolve: (r: DueRead) => void }> = [];
@@ -154,6 +157,7 @@ function sourceOver(shards: Record<number, DueRead>, opts: { ranks?: number[]; e
     maxAgeMs: 1_000,
     readAheadBelow: opts.readAheadBelow ?? 1,
     readConcurrency: 8,
+    ...(opts.sweepConcurrency ? { sweepConcurrency: opts.sweepConcurrency } : {}),
     onChange: () => void changes++,
     isOwn: (e) => opts.own?.has(e.id) ?? false,
     onOthersSeen: (shard) => void othersSeen.push(shard),
@@ -254,6 +258,67 @@ describe('CandidateSource', () => {
     reads.splice(0)[0]!.resolve(read([cand('a1', 0)])); // another worker took a0 meanwhile
     await settle();
     expect(take(source)).toEqual(['a1']);
+  });
+
+  it('claims on from an old list of the shard it is working, refreshing it in the background', async () => {
+    const { source, sweep, reads, settle, clock } = sourceOver({ 0: read([cand('a0', 0), cand('a1', 0), cand('a2', 0)]) });
+    await sweep();
+    clock.advance(1_001);
+    const working = open({ isWorking: (s) => s === 0 });
+    expect(source.next(working)?.id).toBe('a0'); // no round trip lost waiting for the re-read
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.from).toBeUndefined(); // from the head
+    expect(source.next(working)?.id).toBe('a1');
+    reads.splice(0)[0]!.resolve(read([cand('a2', 0), cand('a3', 0)]));
+    await settle();
+    expect(take(source, working)).toEqual(['a2', 'a3']);
+  });
+
+  it('while re-reads of stale lists find nothing, re-reads the next ones in pick order with them, not one per round trip', async () => {
+    const shards = Object.fromEntries(Array.from({ length: 10 }, (_, s) => [s, read([cand(`s${s}`, s)])]));
+    const { source, sweep, reads, settle, clock } = sourceOver(shards, { ranks: Array.from({ length: 10 }, (_, i) => i), sweepConcurrency: 16 });
+    await sweep();
+    clock.advance(1_001);
+    const round = async (found: Record<number, Candidate[]> = {}) => {
+      expect(source.next(open())).toBeNull();
+      const shardsRead = reads.map((r) => r.shard);
+      for (const r of reads.splice(0)) r.resolve(read(found[r.shard] ?? [])); // others emptied them
+      await settle();
+      return shardsRead;
+    };
+    expect(await round()).toEqual([0]); // a shard switch reads one list: the next one usually has work
+    expect(await round()).toEqual([1, 2]);
+    expect(await round()).toEqual([3, 4, 5, 6]); // STALE_REREADS_AT_ONCE
+    expect(await round({ 8: [cand('s8-new', 8)] })).toEqual([7, 8, 9]);
+    expect(take(source)).toEqual(['s8-new']);
+  });
+
+  it('with work left only in a backed-off shard, reads it again a quarter second on, not after the back-off', async () => {
+    const { source, sweep, reads, settle, clock } = sourceOver({ 0: read([cand('a0', 0), cand('a1', 0)]) });
+    await sweep();
+    const backedOff = open({ isBackedOff: () => true });
+    clock.advance(249);
+    expect(source.next(backedOff)).toBeNull();
+    expect(reads).toHaveLength(0);
+    expect(source.recheckAt).toBe(clock.now() + 1); // the drain wakes then
+    clock.advance(1);
+    expect(source.next(backedOff)).toBeNull();
+    expect(reads).toHaveLength(1);
+    reads.splice(0)[0]!.resolve(read([])); // the winner took them all
+    await settle();
+    expect(source.hasWork()).toBe(false); // the drain can end without waiting out the back-off
+    expect(source.recheckAt).toBe(Infinity);
+  });
+
+  it('sends a sweep’s reads of every shard together (sweepConcurrency), not in batches of readConcurrency', async () => {
+    const shards = Object.fromEntries(Array.from({ length: 16 }, (_, s) => [s, read([cand(`s${s}`, s)])]));
+    const { source, reads, settle } = sourceOver(shards, { ranks: Array.from({ length: 16 }, (_, i) => i), sweepConcurrency: 16 });
+    const done = source.sweep(Array.from({ length: 16 }, (_, i) => i));
+    await settle();
+    expect(reads).toHaveLength(16);
+    for (const r of reads.splice(0)) r.resolve(shards[r.shard]!);
+    await done;
+    expect(take(source)).toHaveLength(16);
   });
 
   it('re-reads one shard after another in the background while claims go on', async () => {

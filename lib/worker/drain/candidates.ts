@@ -19,6 +19,12 @@ import type { Candidate, DueCursor, DueRead } from '../../store/query-due.ts';
 import type { Clock } from '../../types.ts';
 import { mapLimit } from '../../util/map-limit.ts';
 
+/** A backed-off shard's list this old is read again when no other shard has work. */
+export const RECHECK_BACKED_OFF_MS = 250;
+
+/** Stale lists read again at once when the best one is stale (see `rereadStale`). */
+export const STALE_REREADS_AT_ONCE = 4;
+
 /** Reads one shard: from its head, or continuing after `from`. */
 export type ShardReader = (shard: number, from?: DueCursor) => Promise<DueRead>;
 
@@ -30,6 +36,8 @@ export interface ShardAccess {
   isBackedOff(shard: number): boolean;
   /** True while another worker works the shard. */
   isCeded(shard: number): boolean;
+  /** True while this worker works the shard itself (it won a claim there just now). */
+  isWorking(shard: number): boolean;
 }
 
 /** What {@link CandidateSource} needs. */
@@ -46,6 +54,11 @@ export interface CandidateSourceOptions {
   readonly readAheadBelow: number;
   /** Shard reads in flight at once. */
   readonly readConcurrency: number;
+  /**
+   * Shard reads in flight at once in a sweep (nothing is claimed until it ends, so its reads go
+   * out together). @default readConcurrency
+   */
+  readonly sweepConcurrency?: number;
   /** Called when a background read finished (or failed). */
   readonly onChange: () => void;
   /** True for an index entry this worker holds (or just held): its own lease. */
@@ -92,15 +105,22 @@ export interface SweepResult {
 export class CandidateSource {
   private readonly lists = new Map<number, ShardList>();
   private backgroundReads = 0;
+  /**
+   * When the last {@link next} found only backed-off shards with work: the time a read of one of
+   * them falls due (the caller wakes then); Infinity otherwise.
+   */
+  recheckAt = Infinity;
+  /** Head reads in a row that found nothing (see `rereadStale`). */
+  private emptyRereads = 0;
   /** The shard {@link refreshNext} reads next (modulo the shard count). */
   private refreshTurn = 0;
   private failure: { error: unknown } | undefined;
 
   constructor(private readonly o: CandidateSourceOptions) {}
 
-  /** Reads `shards` from their heads (at most `readConcurrency` at once) and keeps what they hold. */
+  /** Reads `shards` from their heads (at most `sweepConcurrency` at once) and keeps what they hold. */
   async sweep(shards: readonly number[]): Promise<SweepResult> {
-    const reads = await mapLimit(shards, this.o.readConcurrency, async (shard) => {
+    const reads = await mapLimit(shards, this.o.sweepConcurrency ?? this.o.readConcurrency, async (shard) => {
       const list = this.list(shard);
       const generation = ++list.generation;
       list.refreshDue = false;
@@ -135,22 +155,53 @@ export class CandidateSource {
    */
   next(access: ShardAccess): Candidate | null {
     this.pump();
+    this.recheckAt = Infinity;
     const open = this.openLists(access);
     if (open.length === 0) this.recheckBackedOff(access);
     const own = open.filter((l) => !access.isCeded(l.shard));
     const best = (own.length > 0 ? own : open)[0];
     if (!best) return null;
     const head = best.candidates[best.next];
-    const fresh = this.o.clock.now() - best.readAt <= this.o.maxAgeMs;
-    if (head && !fresh && best.reading !== 'head') this.startRead(best, 'head'); // others may have taken these
+    const trusted = this.trusted(best, access);
+    if (head && !trusted) this.rereadStale(best, own.length > 0 ? own : open, access);
     let taken: Candidate | null = null;
-    if (head && fresh && best.reading !== 'head' && access.canClaim(best.shard)) {
+    if (head && trusted && best.reading !== 'head' && access.canClaim(best.shard)) {
       best.next++;
       best.lastPriority = head.priority;
       taken = head;
     }
     this.readAhead(best);
     return taken;
+  }
+
+  /**
+   * Whether `list` may be claimed from now: it was read within `maxAgeMs`, or this worker is
+   * working its shard (it won a claim there just now, so few others claim there; a refresh of an
+   * old list is started in the background and claims go on meanwhile).
+   */
+  private trusted(list: ShardList, access: ShardAccess): boolean {
+    if (this.o.clock.now() - list.readAt <= this.o.maxAgeMs) return true;
+    if (!access.isWorking(list.shard)) return false;
+    if (list.reading === null) this.startRead(list, 'refresh');
+    return true;
+  }
+
+  /**
+   * The best list is too old to claim from (others may have taken its candidates): it is read
+   * again from the head. While such re-reads keep finding nothing (other workers emptied those
+   * shards: the end of a drain), the next stale lists in pick order are read with it, twice as
+   * many each time up to {@link STALE_REREADS_AT_ONCE}, so the worker finds the next shard with
+   * work (or that none has any) in a few round trips rather than one shard per round trip.
+   */
+  private rereadStale(best: ShardList, inOrder: readonly ShardList[], access: ShardAccess): void {
+    const atOnce = Math.min(STALE_REREADS_AT_ONCE, 2 ** this.emptyRereads);
+    let started = 0;
+    for (const list of inOrder) {
+      if (started >= atOnce) return;
+      if (list !== best && (list.next >= list.candidates.length || this.trusted(list, access))) continue;
+      started++;
+      if (list.reading !== 'head') this.startRead(list, 'head');
+    }
   }
 
   /** Continues `list` after its cursor in the background if it runs low (and has more). */
@@ -177,14 +228,17 @@ export class CandidateSource {
 
   /**
    * Only backed-off shards have work, as last read: read those lists again (from the head) once
-   * they are stale, to learn whether the worker that won them has emptied them meanwhile, rather
-   * than wait out the back-off for work that is gone.
+   * they are {@link RECHECK_BACKED_OFF_MS} old, to learn whether the worker that won them has
+   * emptied them meanwhile, rather than wait out the back-off (up to a second) for work that is
+   * gone. Sets {@link recheckAt} to when the next such read falls due.
    */
   private recheckBackedOff(access: ShardAccess): void {
     const now = this.o.clock.now();
     for (const list of this.lists.values()) {
-      const stale = now - list.readAt > this.o.maxAgeMs;
-      if (stale && list.reading === null && list.next < list.candidates.length && access.isBackedOff(list.shard)) this.startRead(list, 'refresh');
+      if (list.reading !== null || list.next >= list.candidates.length || !access.isBackedOff(list.shard)) continue;
+      const due = list.readAt + RECHECK_BACKED_OFF_MS;
+      if (due <= now) this.startRead(list, 'refresh');
+      else this.recheckAt = Math.min(this.recheckAt, due);
     }
   }
 
@@ -211,6 +265,7 @@ export class CandidateSource {
       .read(list.shard, mode === 'append' ? (list.cursor ?? undefined) : undefined)
       .then(
         (read) => {
+          if (mode === 'head') this.emptyRereads = read.candidates.length === 0 ? Math.min(this.emptyRereads + 1, 8) : 0;
           if (generation === list.generation) this.keep(list, read, mode);
         },
         (error: unknown) => {

@@ -81,6 +81,11 @@ export class ShardContention {
     return !this.isBackedOff(shard) && s.inFlight < s.window;
   }
 
+  /** True while this worker works `shard`: it won a claim there in the last {@link WORKING_SHARD_MS}. */
+  isWorking(shard: number): boolean {
+    return this.clock.now() - this.state(shard).lastWinAt <= WORKING_SHARD_MS;
+  }
+
   /** Claims in flight in `shard`. */
   inFlight(shard: number): number {
     return this.state(shard).inFlight;
@@ -108,7 +113,7 @@ export class ShardContention {
   othersSeen(shard: number): void {
     const s = this.state(shard);
     const now = this.clock.now();
-    if (now - s.lastWinAt <= WORKING_SHARD_MS) return;
+    if (this.isWorking(shard)) return;
     s.cededUntil = Math.max(s.cededUntil, now + this.settings.cedeMs);
     s.window = 1;
   }

@@ -58,6 +58,12 @@ export interface DrainSettings {
 export const MAX_CANDIDATE_AGE_MS = 1_000;
 /** Shard reads in flight at once. */
 export const READ_CONCURRENCY = 8;
+/**
+ * Shard reads in flight at once in a sweep: every shard of the default 16 in one round trip (at 8,
+ * a sweep took two, and the last one of a drain was most of the time its workers ran after the
+ * last job: 0.4 to 0.8 s with 64 requests in flight).
+ */
+export const SWEEP_CONCURRENCY = 16;
 /** While jobs run and nothing else is due, look again this often (plain drains). */
 export const BUSY_RECHECK_MS = 2_000;
 /** Consecutive failed rounds before the drain gives up and throws. */
@@ -113,6 +119,7 @@ export class DrainLoop {
       maxAgeMs: MAX_CANDIDATE_AGE_MS,
       readAheadBelow: this.s.concurrency,
       readConcurrency: READ_CONCURRENCY,
+      sweepConcurrency: SWEEP_CONCURRENCY,
       onChange: () => this.notifier.notify(),
       isOwn: (e) => this.memory.has(e),
       onOthersSeen: (shard) => this.contention.othersSeen(shard),
@@ -212,9 +219,10 @@ export class DrainLoop {
       const changed = this.notifier.next();
       const idleNow = this.claimer.inFlight === 0 && this.source.reading === 0 && this.room() > 0;
       if (idleNow && !this.source.hasWork()) return sent; // every list used up
-      // Wait for a claim, read or job to end; or for a backed-off shard to open again.
+      // Wait for a claim, read or job to end; for a backed-off shard to open again, or to be read again.
       const now = this.s.clock.now();
-      const reopen = this.contention.nextReopenAt() ?? Infinity;
+      const recheckAt = this.room() > 0 ? this.source.recheckAt : Infinity;
+      const reopen = Math.min(this.contention.nextReopenAt() ?? Infinity, recheckAt);
       const waitMs = Math.min(reopen - now, BUSY_RECHECK_MS, this.s.budgetEnd - now);
       await waitForAny(waitMs, undefined, this.s.signal, [changed]);
     }
