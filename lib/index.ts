@@ -74,3 +74,7 @@ export { SchedulerNotConfiguredError, isWakeEvent, wakeEvent } from './scheduler
 export type { RecurringJobOptions, RecurringSchedule, Scheduler, ScheduleOptions, WakeEvent, WakeReason } from './types.ts';
 export { parseScheduleExpression, nextFireMs } from './scheduler/expression.ts';
 export { MAX_WAKE_WAIT_MS } from './scheduler/wakeups.ts';
+export { LimitsError } from './errors.ts';
+export { validateLimits, validateQueueLimits, MAX_CONCURRENCY_LIMIT, MAX_RATE_PER_SECOND } from './model/limits.ts';
+export type { GroupLimits, LimitsByQueue, QueueLimits, RateLimit } from './model/limits.ts';
+export type { LimitedEvent } from './types.ts';

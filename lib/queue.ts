@@ -20,6 +20,7 @@ import type { PutJobsOutcome } from './store/put-jobs.ts';
 import { redriveJobs } from './store/redrive-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
 import { validateRedriveFilter, validateRedriveOptions } from './model/redrive-filter.ts';
+import { validateLimits } from './model/limits.ts';
 import { traceItemAttributes, withEnqueueSpan } from './observability/tracing.ts';
 import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
@@ -82,6 +83,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       clock: options.clock ?? systemClock,
       random: options.random ?? Math.random,
       retention: validateRetention(options.retention),
+      ...(options.limits !== undefined ? { limits: validateLimits(options.limits) } : {}),
     };
     this.onEnqueued = options.onEnqueued;
     this.scheduler = options.scheduler;
