@@ -135,34 +135,61 @@ export function limitItemId(kind: LimitKind, queue: string, group?: string | nul
 }
 
 /**
- * Margin of a rate limit for clocks and start latency: the starts of one key are spaced
- * `(intervalMs + margin) / limit` apart, the margin being 2.5% of the interval, at most 50 ms.
- * Workers start a job at their own clock's idea of its slot, and a start is seen a claim's round
- * trip after it; without a margin, two starts exactly `intervalMs` apart could land within one
- * interval as seen by an observer. Costs at most 2.5% of the rate.
+ * Spacing of the starts of one key: `(intervalMs + margin) / limit` (see {@link rateMarginMs}).
+ * Workers start a job at their own clock's idea of its slot, and a start may come a little after
+ * it; without a margin, two starts exactly `intervalMs` apart could land within one interval as
+ * seen by an observer. Costs at most 5% of the rate.
  */
 export function rateSpacingMs(rate: RateLimit): number {
-  return (rate.intervalMs + Math.min(50, rate.intervalMs * 0.025)) / rate.limit;
+  return (rate.intervalMs + rateMarginMs(rate)) / rate.limit;
+}
+
+/**
+ * The rate's margin: 5% of its interval, at most 100 ms. A worker starts a job no later than 80%
+ * of it after the job's slot (else it takes another slot), so any `intervalMs` window of observed
+ * starts holds at most `limit` of them, even with the start delayed by a slow claim or a busy
+ * event loop.
+ */
+export function rateMarginMs(rate: RateLimit): number {
+  return Math.min(100, rate.intervalMs * 0.05);
+}
+
+/** How late after its slot a job may still start on it (see {@link rateMarginMs}). */
+export function rateLatenessMs(rate: RateLimit): number {
+  return rateMarginMs(rate) * 0.8;
 }
 
 /** How far ahead a worker may reserve a start slot (and wait for it, holding its claim slot). */
 export function maxReserveMs(rate: RateLimit): number {
-  return Math.min(1_000, Math.max(rateSpacingMs(rate), rate.intervalMs / 4));
+  return Math.min(1_000, Math.max(rateSpacingMs(rate), rate.intervalMs / 2));
 }
 
-/** The GCRA step: what taking a start at `nowMs` from a key whose theoretical arrival time is `tat` gives. */
-export type RateStep = { readonly kind: 'granted'; readonly startAtMs: number; readonly newTat: number } | { readonly kind: 'denied'; readonly retryAtMs: number };
+/**
+ * How far ahead of now a start is granted at the earliest: the claim that follows the grant (one
+ * write, tens of ms) then lands before the start, and the job starts on its slot rather than a
+ * round trip late (which would bunch starts whose claims were quick behind one that was slow).
+ */
+export function startLeadMs(rate: RateLimit): number {
+  return Math.min(250, maxReserveMs(rate) / 2);
+}
+
+/** The GCRA step: what taking up to `count` starts at `nowMs` from a key whose theoretical arrival time is `tat` gives. */
+export type RateStep = { readonly kind: 'granted'; readonly startsAtMs: readonly number[]; readonly newTat: number } | { readonly kind: 'denied'; readonly retryAtMs: number };
 
 /**
  * GCRA (generic cell rate algorithm) without burst: the key's theoretical arrival time `tat` is
- * when its next start may happen. A start is granted at `max(tat, now)` if that is at most
- * `maxReserveMs` ahead (the worker then waits until then), and moves `tat` one spacing on;
- * otherwise it is denied until the slot comes within reach. `tat` stays a whole number of ms
+ * when its next start may happen. Starts are granted at `max(tat, now + lead)` (see
+ * {@link startLeadMs}) and every spacing after it, as many of `count` as fall at most
+ * `maxReserveMs` ahead (the workers then wait until each); `tat` moves on past the last. None
+ * within reach: denied until the next slot comes within reach. `tat` stays a whole number of ms
  * (rounded up: never faster than the rate). Pure.
  */
-export function rateStep(rate: RateLimit, tat: number | null, nowMs: number): RateStep {
-  const startAtMs = Math.max(tat ?? nowMs, nowMs);
+export function rateStep(rate: RateLimit, tat: number | null, nowMs: number, count = 1): RateStep {
+  const first = Math.max(tat ?? nowMs, nowMs + startLeadMs(rate));
   const reserve = maxReserveMs(rate);
-  if (startAtMs - nowMs > reserve) return { kind: 'denied', retryAtMs: startAtMs - reserve };
-  return { kind: 'granted', startAtMs, newTat: Math.ceil(startAtMs + rateSpacingMs(rate)) };
+  if (first - nowMs > reserve) return { kind: 'denied', retryAtMs: first - reserve };
+  const spacing = rateSpacingMs(rate);
+  const startsAtMs: number[] = [];
+  for (let i = 0; i < count && first + i * spacing - nowMs <= reserve; i++) startsAtMs.push(Math.ceil(first + i * spacing));
+  return { kind: 'granted', startsAtMs, newTat: Math.ceil(first + startsAtMs.length * spacing) };
 }

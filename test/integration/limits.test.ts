@@ -154,11 +154,11 @@ describe('limit items', () => {
     const [a, b] = await Promise.all([takeRateToken(ctx, id, rate, null, 'ta'), takeRateToken(ctx, id, rate, null, 'tb')]);
     expect(a.granted && b.granted).toBe(true);
     if (!a.granted || !b.granted) return;
-    expect(Math.abs(a.startAtMs - b.startAtMs)).toBeGreaterThanOrEqual(100);
+    expect(Math.abs(a.startsAtMs[0]! - b.startsAtMs[0]!)).toBeGreaterThanOrEqual(100);
     const later = a.tat > b.tat ? a : b;
     const earlier = later === a ? b : a;
-    expect(await giveBackRateToken(ctx, id, later === a ? 'tb' : 'ta', earlier.tat, earlier.startAtMs)).toBe(false);
-    expect(await giveBackRateToken(ctx, id, later === a ? 'ta' : 'tb', later.tat, later.startAtMs)).toBe(true);
+    expect(await giveBackRateToken(ctx, id, later === a ? 'tb' : 'ta', earlier.tat, earlier.startsAtMs[0]!)).toBe(false);
+    expect(await giveBackRateToken(ctx, id, later === a ? 'ta' : 'tb', later.tat, later.startsAtMs[0]!)).toBe(true);
     // Taking further ahead than the reservation window is refused, with the time to come back.
     let last = await takeRateToken(ctx, id, rate, null, 'tc');
     for (let i = 0; i < 20 && last.granted; i++) last = await takeRateToken(ctx, id, rate, last.tat, `t${i}`);

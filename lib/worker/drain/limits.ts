@@ -13,21 +13,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { leaseUntilMs } from '../../model/state.ts';
-import { limitItemId, maxReserveMs } from '../../model/limits.ts';
+import { limitItemId, maxReserveMs, rateLatenessMs } from '../../model/limits.ts';
 import type { QueueLimits, RateLimit } from '../../model/limits.ts';
 import type { ClaimAttempt, ClaimFixed } from '../../store/claim-job.ts';
 import type { SlotAttempt } from '../../store/acquire-slot.ts';
 import type { Candidate } from '../../store/query-due.ts';
-import type { RateTake } from '../../store/take-rate-token.ts';
+import { RateStarts } from './rate-starts.ts';
+import type { RateGrant, RatePorts } from './rate-starts.ts';
 import type { Clock, LimitedEvent } from '../../types.ts';
 
 /** The limit writes (see `lib/store/acquire-slot.ts`, `release-slot.ts`, `take-rate-token.ts`). */
-export interface LimitPorts {
+export interface LimitPorts extends RatePorts {
   acquire(itemId: string, limit: number, token: string, leaseUntilMs: number): Promise<SlotAttempt>;
   release(itemId: string, token: string): Promise<boolean>;
   extend(itemId: string, token: string, leaseUntilMs: number): Promise<boolean>;
-  takeRate(itemId: string, rate: RateLimit, seenTat: number | null, token: string): Promise<RateTake>;
-  giveBackRate(itemId: string, token: string, grantedTat: number, startAtMs: number): Promise<boolean>;
 }
 
 /** A claim attempt through the gate: as the claim ended, or refused by a limit before any claim. */
@@ -48,16 +47,16 @@ interface Key {
 
 interface Held {
   readonly slots: string[];
-  readonly rates: Array<{ itemId: string; tat: number; startAtMs: number }>;
-  readonly startAtMs: number;
+  readonly rates: Array<{ readonly itemId: string; readonly rate: RateLimit; grant: Extract<RateGrant, { granted: true }> }>;
+  startAtMs: number;
 }
 
 /** The gate of one queue's limits, for one drain. */
 export class LimitGate {
   /** Limit item id -> epoch ms until which this worker leaves the key alone. */
   private readonly blocked = new Map<string, number>();
-  /** Rate item id -> its `tat` as last seen. */
-  private readonly tats = new Map<string, number>();
+  /** This worker's start requests, batched per rate key. */
+  private readonly starts: RateStarts;
   /** Claim token -> what it holds. */
   private readonly held = new Map<string, Held>();
   /** Concurrency item id -> slots this worker holds or is taking: it never asks past the limit itself. */
@@ -71,7 +70,9 @@ export class LimitGate {
     private readonly ports: LimitPorts,
     private readonly clock: Clock,
     private readonly leaseGraceMs: number,
-  ) {}
+  ) {
+    this.starts = new RateStarts(ports);
+  }
 
   /** The slots a candidate needs: queue-wide, and its group's if it has one. */
   private concurrencyKeys(c: Candidate): Array<Key & { n: number }> {
@@ -168,12 +169,12 @@ export class LimitGate {
     const slotLease = leaseUntilMs(this.clock.now() + reserve, c.timeoutMs, this.leaseGraceMs);
     const held: Held = { slots: [], rates: [], startAtMs: this.clock.now() };
     try {
-      const refused = (await this.takeSlots(c, token, slotLease, held)) ?? (await this.takeRates(c, token, held));
+      const refused = (await this.takeSlots(c, token, slotLease, held)) ?? (await this.takeRates(c, held));
       if (refused) {
         await this.undo(token, held, counted);
         return { claim: null, blocked: refused };
       }
-      const startAtMs = Math.max(held.startAtMs, ...held.rates.map((r) => r.startAtMs));
+      const startAtMs = Math.max(held.startAtMs, ...held.rates.map((r) => r.grant.startAtMs));
       const attempt = await claim({ token, leaseUntil: leaseUntilMs(startAtMs, c.timeoutMs, this.leaseGraceMs) });
       if (!attempt.claim) await this.undo(token, held, counted);
       else this.held.set(token, { ...held, slots: counted, startAtMs });
@@ -194,12 +195,11 @@ export class LimitGate {
     return null;
   }
 
-  private async takeRates(c: Candidate, token: string, held: Held): Promise<LimitedEvent | null> {
+  private async takeRates(c: Candidate, held: Held): Promise<LimitedEvent | null> {
     for (const k of this.rateKeys(c)) {
-      const got = await this.ports.takeRate(k.itemId, k.rate, this.tats.get(k.itemId) ?? null, token);
-      if (got.tat !== null) this.tats.set(k.itemId, got.tat);
-      if (!got.granted) return this.block(c, k, got.retryAtMs);
-      held.rates.push({ itemId: k.itemId, tat: got.tat, startAtMs: got.startAtMs });
+      const grant = await this.starts.request(k.itemId, k.rate);
+      if (!grant.granted) return this.block(c, k, grant.retryAtMs);
+      held.rates.push({ itemId: k.itemId, rate: k.rate, grant });
     }
     return null;
   }
@@ -214,7 +214,7 @@ export class LimitGate {
     this.count(counted, -1);
     await Promise.all([
       ...held.slots.map((id) => this.ports.release(id, token)),
-      ...held.rates.map((r) => this.ports.giveBackRate(r.itemId, token, r.tat, r.startAtMs)),
+      ...held.rates.map((r) => this.starts.giveBack(r.itemId, r.grant)),
     ]);
   }
 
@@ -225,20 +225,35 @@ export class LimitGate {
    */
   async run<T>(token: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
-      await this.waitForStart(token, signal);
+      await this.startOnTime(token, signal);
       return await fn();
     } finally {
       await this.release(token).catch(() => {});
     }
   }
 
-  /** Waits until the start reserved for the claim of `token` (a rate limit may have set it ahead). */
-  async waitForStart(token: string, signal?: AbortSignal): Promise<void> {
-    const wait = (this.held.get(token)?.startAtMs ?? 0) - this.clock.now();
+  /**
+   * Waits for the start reserved for the claim of `token`. A job that starts later than
+   * `rateLatenessMs` after its slot (a slow claim, a busy event loop) pushes the key's starts not
+   * yet granted back by as much as it is later than that (in the background, once it has started), so that no
+   * interval of observed starts holds more than the limit; see docs/design.md, "Rate limits".
+   */
+  private async startOnTime(token: string, signal?: AbortSignal): Promise<void> {
+    const held = this.held.get(token);
+    if (!held || held.rates.length === 0) return;
+    await this.sleepUntil(held.startAtMs, signal);
+    for (const r of held.rates) {
+      const late = this.clock.now() - r.grant.startAtMs - rateLatenessMs(r.rate);
+      if (late > 0) void this.starts.pushBack(r.itemId, late).catch(() => {});
+    }
+  }
+
+  private async sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {
+    const wait = atMs - this.clock.now();
     if (wait <= 0 || signal?.aborted) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, wait);
-      signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
     });
   }
 
