@@ -6,7 +6,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EnqueueError, PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
-import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
+import { validateEnqueue, validateGroup, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
 import type { NormalizedEnqueue } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
 import { cancelJob } from './store/cancel-job.ts';
@@ -244,7 +244,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const limit = validateListLimit(options.limit);
     if (options.cursor !== undefined && typeof options.cursor !== 'string') throw new ValidationError('cursor', 'a string returned by listJobs');
     const type = options.type === undefined ? undefined : validateName(options.type, 'type', LIMITS.typeMaxLength);
-    return listJobs(this.store, { status, queue, limit, ...(options.cursor ? { cursor: options.cursor } : {}), ...(type !== undefined ? { type } : {}) });
+    const group = options.group === undefined ? undefined : validateGroup(options.group, 'group');
+    return listJobs(this.store, { status, queue, limit, ...(options.cursor ? { cursor: options.cursor } : {}), ...(type !== undefined ? { type } : {}), ...(group !== undefined ? { group } : {}) });
   }
 
   /**

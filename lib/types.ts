@@ -217,6 +217,12 @@ export interface ListJobsOptions {
    * read: a page may hold fewer than `limit` jobs (even none) while `cursor` leads on.
    */
   readonly type?: string;
+  /**
+   * Only jobs of this group. The group is projected into the index, so for pending, processing,
+   * failed and cancelled jobs the index query filters it (no job read); a page may hold fewer than
+   * `limit` jobs while `cursor` leads on.
+   */
+  readonly group?: string;
 }
 
 /** A page of {@link JobQueue.listJobs}. */

@@ -6,7 +6,7 @@
  * | --- | --- |
  * | `POST /jobs` | 201 `{ id }` |
  * | `GET /jobs/:id` | the job, or 404 |
- * | `GET /jobs?status=&queue=&type=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
+ * | `GET /jobs?status=&queue=&type=&group=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
  * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`) |
  * | `GET /find?q=&queue=` | `{ matches }`: the job with that id, and the one with that idempotency key |
@@ -51,7 +51,7 @@ export interface ApiOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-const LIST_PARAMS = new Set(['status', 'queue', 'type', 'limit', 'cursor']);
+const LIST_PARAMS = new Set(['status', 'queue', 'type', 'group', 'limit', 'cursor']);
 const QUEUE_PARAM = new Set(['queue']);
 const FIND_PARAMS = new Set(['q', 'queue']);
 const QUEUES_PARAMS = new Set(['discover']);
@@ -139,6 +139,7 @@ export function apiRoutes(options: ApiOptions): Route[] {
           limit: /^\d+$/.test(rawLimit) ? Number(rawLimit) : (rawLimit as unknown as number),
           ...(q.get('cursor') ? { cursor: q.get('cursor')! } : {}),
           ...(q.has('type') ? { type: q.get('type')! } : {}),
+          ...(q.has('group') ? { group: q.get('group')! } : {}),
         });
         const { rounds: _rounds, ...body } = page;
         sendJson(res, 200, body);

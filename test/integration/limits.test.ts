@@ -13,6 +13,7 @@ import { acquireSlot } from '../../lib/store/acquire-slot.ts';
 import { extendSlot, releaseSlot } from '../../lib/store/release-slot.ts';
 import { giveBackRateToken, takeRateToken } from '../../lib/store/take-rate-token.ts';
 import { ddbEndpoint, freshQueue } from '../helpers/ddb.ts';
+import { maxConcurrent } from '../reliability/helpers/limits-run.ts';
 
 let queue: JobQueue;
 let tableName: string;
@@ -21,21 +22,7 @@ let cleanup: () => Promise<void>;
 beforeAll(async () => ({ queue, tableName, cleanup } = await freshQueue()));
 afterAll(async () => cleanup());
 
-type Run = { group: string | null; start: number; end: number };
-
-/** The most runs of one key (by `keyOf`) that overlapped in time. */
-function maxOverlap(runs: readonly Run[], keyOf: (r: Run) => string): Map<string, number> {
-  const events = runs.flatMap((r) => [{ t: r.start, d: 1, k: keyOf(r) }, { t: r.end, d: -1, k: keyOf(r) }]);
-  events.sort((a, b) => a.t - b.t || a.d - b.d); // an end before a start at the same instant
-  const now = new Map<string, number>();
-  const max = new Map<string, number>();
-  for (const e of events) {
-    const n = (now.get(e.k) ?? 0) + e.d;
-    now.set(e.k, n);
-    max.set(e.k, Math.max(max.get(e.k) ?? 0, n));
-  }
-  return max;
-}
+type Run = { id: string; pid: string; group: string | null; start: number; end: number };
 
 /** Runs `workers` drains of `q` in this process (one client each) with `limits`, recording every run. */
 async function drainWith(q: string, limits: QueueLimits, workers: number, concurrency: number, runMs: () => number): Promise<{ runs: Run[]; limited: number }> {
@@ -50,7 +37,7 @@ async function drainWith(q: string, limits: QueueLimits, workers: number, concur
             work: async (_p, ctx) => {
               const start = Date.now();
               await new Promise((r) => setTimeout(r, runMs()));
-              runs.push({ group: ctx.job.group, start, end: Date.now() });
+              runs.push({ id: ctx.job.id, pid: `w${w}`, group: ctx.job.group, start, end: Date.now() });
             },
           },
           { queue: q, concurrency, workerId: `w${w}`, waitForDueWithinMs: 2_000 },
@@ -173,7 +160,7 @@ describe('the drain keeps to the limits (several workers in one process)', () =>
     await queue.enqueueMany(Array.from({ length: 60 }, (_, i) => ({ type: 'work', payload: { i }, options: { queue: q, group: `g${i % 3}` } })));
     const { runs, limited } = await drainWith(q, { group: { concurrency: 2 } }, 3, 8, () => 20 + Math.random() * 40);
     expect(runs).toHaveLength(60);
-    const max = maxOverlap(runs, (r) => r.group ?? '');
+    const max = maxConcurrent(runs, (r) => r.group ?? '');
     expect([...max.values()].every((n) => n <= 2)).toBe(true);
     expect(Math.max(...max.values())).toBe(2);
     expect(limited).toBeGreaterThan(0);
@@ -188,7 +175,7 @@ describe('the drain keeps to the limits (several workers in one process)', () =>
     await queue.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ type: 'work', payload: { i }, options: { queue: q, ...(i % 2 ? { group: 'x' } : {}) } })));
     const { runs } = await drainWith(q, { concurrency: 3 }, 3, 8, () => 20 + Math.random() * 30);
     expect(runs).toHaveLength(40);
-    expect(maxOverlap(runs, () => 'all').get('all')).toBe(3);
+    expect(maxConcurrent(runs, () => 'all').get('all')).toBe(3);
   });
 
   it('a queue without limits writes no limit item', async () => {

@@ -73,6 +73,7 @@ export const enqueueCommand: Command = {
     'max-attempts': { type: 'string' },
     timeout: { type: 'string' },
     'idempotency-key': { type: 'string' },
+    group: { type: 'string', short: 'g' },
     wait: { type: 'boolean', short: 'w' },
     'wait-timeout': { type: 'string' },
   },
@@ -85,6 +86,7 @@ export const enqueueCommand: Command = {
     '--max-attempts <n>       (default 3)',
     '--timeout <duration>     per attempt (default 60s)',
     '--idempotency-key <key>  the same key returns the existing job',
+    '--group, -g <group>      the job group (a tenant, a customer): what per-group limits count',
     '--wait, -w               wait until the job(s) finish; exit 1 unless all completed',
     '--wait-timeout <dur>     give up waiting after this long',
   ],
@@ -102,6 +104,7 @@ export const enqueueCommand: Command = {
       ...(maxAttempts !== undefined ? { maxAttempts } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(strOption(v, 'idempotency-key') !== undefined ? { idempotencyKey: strOption(v, 'idempotency-key')! } : {}),
+      ...(strOption(v, 'group') !== undefined ? { group: strOption(v, 'group')! } : {}),
     };
     const file = strOption(v, 'file');
     let ids: string[];
