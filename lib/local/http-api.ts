@@ -11,6 +11,7 @@
  * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`) |
  * | `GET /find?q=&queue=` | `{ matches }`: the job with that id, and the one with that idempotency key |
  * | `GET /queues` | every known queue with bounded counts (`?discover=1` rescans the index for queues) |
+ * | `GET /limits?queue=` | the queue's flow-control limits: running / limit per group, due jobs waiting on a limit |
  * | `GET /activity?queue=` | outcomes per minute and by type over the last hour |
  * | `GET /stats?queue=` | exact counts by status (scans the table for completed jobs) and the oldest due job |
  * | `GET /meta` | table, job types, queues, read-only flag, refresh interval |
@@ -30,6 +31,8 @@ import { dashboardAssets } from './dashboard-assets.ts';
 import { parseEnqueueRequest } from './enqueue-request.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, HttpError, readJsonBody, sendJson } from './http-io.ts';
 import { findJobs, listFiltered, parseBulkRequest, QueueDirectory, queueOverview, runBulk } from './operator-api.ts';
+import { limitOverview } from './limit-overview.ts';
+import { LIMITS, validateName } from '../model/validate.ts';
 
 /** Options of {@link createApiListener}. */
 export interface ApiOptions {
@@ -51,6 +54,7 @@ export interface ApiOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+const LIMITS_PARAMS = new Set(['queue']);
 const LIST_PARAMS = new Set(['status', 'queue', 'type', 'group', 'limit', 'cursor']);
 const QUEUE_PARAM = new Set(['queue']);
 const FIND_PARAMS = new Set(['q', 'queue']);
@@ -181,6 +185,13 @@ export function apiRoutes(options: ApiOptions): Route[] {
         checkParams(url, QUEUE_PARAM);
         const q = url.searchParams.get('queue');
         sendJson(res, 200, await queue.stats(q !== null ? { queue: q } : {}));
+      },
+    }),
+    route('/limits', {
+      GET: async (_req, res, _p, url) => {
+        checkParams(url, LIMITS_PARAMS);
+        const name = validateName(queueParam(url), 'queue', LIMITS.queueMaxLength);
+        sendJson(res, 200, await limitOverview(queue.store, name, queue.store.limits?.[name] ?? null));
       },
     }),
     route('/meta', {
