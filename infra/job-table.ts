@@ -145,6 +145,7 @@ export class JobTable extends Construct {
     const target = bundlingTarget(handlersPath, props.depsLockFilePath);
     this.queues = parseQueueList((props.queues ?? ['default']).join(','), 'queues');
     validateSettings(props);
+    const limits = props.limits !== undefined ? validateServedLimits(props.limits, this.queues) : undefined;
     this.serviceName = props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -155,7 +156,7 @@ export class JobTable extends Construct {
       [ENV.tableName]: this.table.tableName,
       [ENV.shardCount]: String(props.shardCount ?? DEFAULT_SHARD_COUNT),
       [ENV.queues]: this.queues.join(','),
-      ...(props.limits !== undefined ? { [ENV.limits]: JSON.stringify(validateServedLimits(props.limits, this.queues)) } : {}),
+      ...(limits !== undefined ? { [ENV.limits]: JSON.stringify(limits) } : {}),
     };
     const common = { ...this.queueEnvironment, [ENV.queue]: this.queues[0]!, [POWERTOOLS_ENV.serviceName]: this.serviceName };
     const fn = (fnId: string, s: Omit<JobFunctionSettings, 'logRetention' | 'removalPolicy'>) => jobFunction(this, fnId, target, { ...s, logRetention, removalPolicy });

@@ -67,7 +67,7 @@ describe('workerEventSink', () => {
     expect(emf[METRIC.jobsFailed]).toBe(1);
     expect(emf[METRIC.jobsStale]).toBe(1);
     expect(emf[METRIC.workerErrors]).toBe(1);
-    expect(emf[METRIC.jobsDelayedByLimit]).toBe(2);
+    expect(emf[METRIC.jobsDelayedByLimit]).toEqual([1, 1]);
     expect(lines.some((l) => l.jobId === 'job-5')).toBe(false); // counted, not logged
     expect(emf[METRIC.pickupDelay]).toBe(1500);
     expect(emf[METRIC.jobDuration]).toEqual([40, 70, 90]);

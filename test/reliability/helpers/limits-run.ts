@@ -187,8 +187,8 @@ export async function dueCount(client: DynamoDBClient, tableName: string, queue:
   return n;
 }
 
-/** The concurrency limit items of the table: id to the holders they list. */
-export async function slotHolders(client: DynamoDBClient, tableName: string): Promise<Map<string, string[]>> {
+/** The concurrency limit items of the table: id to the holders they list, each with its lease end (epoch ms). */
+export async function slotHolders(client: DynamoDBClient, tableName: string): Promise<Map<string, Array<{ token: string; leaseUntilMs: number }>>> {
   const res = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, FilterExpression: 'begins_with(#id, :p)', ExpressionAttributeNames: { '#id': ATTR.id }, ExpressionAttributeValues: { ':p': { S: 'limit#concurrency#' } } }));
-  return new Map((res.Items ?? []).map((it) => [it[ATTR.id]!.S!, Object.keys(it.holders?.M ?? {})]));
+  return new Map((res.Items ?? []).map((it) => [it[ATTR.id]!.S!, Object.entries(it.holders?.M ?? {}).map(([token, v]) => ({ token, leaseUntilMs: Number(v.N) }))]));
 }

@@ -57,7 +57,7 @@ describe('group concurrency across worker processes', () => {
     expect([...max.keys()].sort()).toEqual(groups);
     for (const g of groups) expect(max.get(g)).toBe(2);
     expect(new Set(out.runs.map((r) => r.id))).toEqual(new Set(ids));
-    for (const [id, holders] of await slotHolders(client, tableName)) if (id.includes(queue)) expect(holders).toEqual([]);
+    for (const [id, holders] of await slotHolders(client, tableName)) if (id.includes(`#${queue}#`)) expect(holders).toEqual([]);
   });
 
   it('the same with 3 workers SIGKILLed mid-run: never more than 2, no slot lost for good, nothing stuck', async () => {
@@ -79,13 +79,15 @@ describe('group concurrency across worker processes', () => {
     expect(out.kills).toBe(3);
     const max = maxConcurrent(out.runs, (r) => r.group ?? '-');
     console.log('group concurrency 2 with kills: max running per group', Object.fromEntries(max), 'runs', out.runs.length);
-    for (const g of groups) expect(max.get(g)).toBeLessThanOrEqual(2);
+    for (const g of groups) expect(max.get(g)).toBe(2);
     expect(new Set(out.runs.map((r) => r.id))).toEqual(new Set(ids));
     const q = new JobQueue({ tableName, client, shardCount: SHARDS });
     for (const id of ids) expect((await q.getJob(id))?.status).toBe('completed');
-    // The killed workers' holders expired and were removed, or wait to be: none is live.
-    const live = [...(await slotHolders(client, tableName))].filter(([id]) => id.includes(`#${queue}#`)).flatMap(([, h]) => h);
-    expect(live.length).toBeLessThanOrEqual(2 * 3); // at most the killed workers' own, expired
+    // No slot is lost for good: what is left are the killed workers' holders, all expired (the next
+    // request for the group removes them), none live.
+    const left = [...(await slotHolders(client, tableName))].filter(([id]) => id.includes(`#${queue}#`)).flatMap(([, h]) => h);
+    for (const h of left) expect(h.leaseUntilMs).toBeLessThanOrEqual(Date.now());
+    console.log(`expired holders left by the killed workers: ${left.length}`);
   });
 });
 
