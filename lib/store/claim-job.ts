@@ -31,8 +31,8 @@ export interface Claim {
  */
 export interface ClaimFixed {
   readonly token?: string;
-  /** Epoch ms the lease ends: a start reserved for later (a rate limit) counts its timeout from then. */
-  readonly leaseUntil?: number;
+  /** Epoch ms the attempt starts at the earliest: a start reserved for later (a rate limit) counts its lease from then. */
+  readonly notBefore?: number;
 }
 
 /** How a claim attempt ended: the claim, or the race lost and to whom. */
@@ -59,7 +59,7 @@ export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId
 export async function tryClaim(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number, fixed: ClaimFixed = {}): Promise<ClaimAttempt> {
   const now = ctx.clock.now();
   const token = fixed.token ?? randomUUID();
-  const input = claimInput(ctx.tableName, candidate, { workerId, token, now, leaseUntil: fixed.leaseUntil ?? leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs) });
+  const input = claimInput(ctx.tableName, candidate, { workerId, token, now, leaseUntil: leaseUntilMs(Math.max(now, fixed.notBefore ?? now), candidate.timeoutMs, leaseGraceMs) });
   // A claim whose outcome is unknown (some SDK attempt got a 5xx or no answer, even if the last
   // one was throttled) is resent
   // unchanged, with its token, for a while: if it had landed, the resend finds the token below.

@@ -178,6 +178,44 @@ describe('the drain keeps to the limits (several workers in one process)', () =>
     expect(maxConcurrent(runs, () => 'all').get('all')).toBe(3);
   });
 
+  it('a heartbeating job keeps its slot past its first lease: another worker cannot start its group meanwhile', async () => {
+    const q = 'hb';
+    const [long] = await queue.enqueueMany([
+      { type: 'long', payload: {}, options: { queue: q, group: 'g', timeoutMs: 2_000 } },
+      { type: 'short', payload: {}, options: { queue: q, group: 'g', timeoutMs: 2_000, delayMs: 1_500 } },
+    ]);
+    const runs: Run[] = [];
+    const stop = new AbortController();
+    const ran = (r: Run) => {
+      runs.push(r);
+      if (runs.length === 2) stop.abort();
+    };
+    const handlers = {
+      long: async (_p: unknown, ctx: { job: { id: string; group: string | null }; heartbeat(): Promise<boolean> }) => {
+        const start = Date.now();
+        // 5 s of work on a 2.5 s lease (2 s timeout + 0.5 s grace), kept alive by heartbeats.
+        for (let i = 0; i < 10; i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          expect(await ctx.heartbeat()).toBe(true);
+        }
+        ran({ id: ctx.job.id, pid: 'a', group: ctx.job.group, start, end: Date.now() });
+      },
+      short: async (_p: unknown, ctx: { job: { id: string; group: string | null } }) => {
+        ran({ id: ctx.job.id, pid: 'b', group: ctx.job.group, start: Date.now(), end: Date.now() + 1 });
+      },
+    };
+    const limits = { [q]: { group: { concurrency: 1 } } };
+    const workers = [0, 1].map(() => {
+      const client = localClient(ddbEndpoint());
+      const wq = new JobQueue({ tableName, client, limits });
+      return wq.processJobs(handlers, { queue: q, concurrency: 2, leaseGraceMs: 500, pollIntervalMs: 100, timeBudgetMs: 30_000, signal: stop.signal }).finally(() => client.destroy());
+    });
+    await Promise.all(workers);
+    expect(runs.map((r) => r.id)).toContain(long);
+    expect(runs).toHaveLength(2);
+    expect(maxConcurrent(runs, (r) => r.group ?? '').get('g')).toBe(1);
+  });
+
   it('a queue without limits writes no limit item', async () => {
     const q = 'plain';
     await queue.enqueueMany(Array.from({ length: 10 }, () => ({ type: 'work', payload: {}, options: { queue: q, group: 'g' } })));

@@ -175,14 +175,29 @@ export class LimitGate {
         return { claim: null, blocked: refused };
       }
       const startAtMs = Math.max(held.startAtMs, ...held.rates.map((r) => r.grant.startAtMs));
-      const attempt = await claim({ token, leaseUntil: leaseUntilMs(startAtMs, c.timeoutMs, this.leaseGraceMs) });
-      if (!attempt.claim) await this.undo(token, held, counted);
-      else this.held.set(token, { ...held, slots: counted, startAtMs });
-      return attempt;
+      const attempt = await claim({ token, notBefore: startAtMs });
+      if (!attempt.claim) {
+        await this.undo(token, held, counted);
+        return attempt;
+      }
+      this.held.set(token, { ...held, slots: counted, startAtMs });
+      return (await this.slotsCover(token, attempt.claim.job.leaseUntil?.getTime() ?? 0, slotLease)) ? attempt : { claim: null, winner: undefined };
     } catch (err) {
       await this.undo(token, held, counted).catch(() => {}); // what is not given back expires with its lease
       throw err;
     }
+  }
+
+  /**
+   * Makes the slots of `token` last as long as its job's lease: the claim counts the lease from when
+   * it is sent, so slow writes before it may have made it end after the slots' (then they are
+   * extended, one write each). A slot already gone (the writes took longer than a whole lease) cannot
+   * be: the job is then left alone, as if the claim had been lost, and runs again once its lease ends.
+   */
+  private async slotsCover(token: string, jobLease: number, slotLease: number): Promise<boolean> {
+    if (jobLease <= slotLease || (await this.extend(token, jobLease).catch(() => false))) return true;
+    await this.release(token);
+    return false;
   }
 
   private async takeSlots(c: Candidate, token: string, lease: number, held: Held): Promise<LimitedEvent | null> {
