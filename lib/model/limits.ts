@@ -173,6 +173,15 @@ export function startLeadMs(rate: RateLimit): number {
   return Math.min(250, maxReserveMs(rate) / 2);
 }
 
+/**
+ * When a worker refused for a key whose next start is at `nextStartMs` asks again: once half the
+ * reservation window ahead of it is free, so that one write then takes several starts (a batch)
+ * rather than every refused worker racing for each single start as it comes within reach.
+ */
+export function rateRetryAtMs(rate: RateLimit, nextStartMs: number): number {
+  return nextStartMs - maxReserveMs(rate) / 2;
+}
+
 /** The GCRA step: what taking up to `count` starts at `nowMs` from a key whose theoretical arrival time is `tat` gives. */
 export type RateStep = { readonly kind: 'granted'; readonly startsAtMs: readonly number[]; readonly newTat: number } | { readonly kind: 'denied'; readonly retryAtMs: number };
 
@@ -181,13 +190,13 @@ export type RateStep = { readonly kind: 'granted'; readonly startsAtMs: readonly
  * when its next start may happen. Starts are granted at `max(tat, now + lead)` (see
  * {@link startLeadMs}) and every spacing after it, as many of `count` as fall at most
  * `maxReserveMs` ahead (the workers then wait until each); `tat` moves on past the last. None
- * within reach: denied until the next slot comes within reach. `tat` stays a whole number of ms
+ * within reach: denied until a few come within reach (see {@link rateRetryAtMs}). `tat` stays a whole number of ms
  * (rounded up: never faster than the rate). Pure.
  */
 export function rateStep(rate: RateLimit, tat: number | null, nowMs: number, count = 1): RateStep {
   const first = Math.max(tat ?? nowMs, nowMs + startLeadMs(rate));
   const reserve = maxReserveMs(rate);
-  if (first - nowMs > reserve) return { kind: 'denied', retryAtMs: first - reserve };
+  if (first - nowMs > reserve) return { kind: 'denied', retryAtMs: rateRetryAtMs(rate, first) };
   const spacing = rateSpacingMs(rate);
   const startsAtMs: number[] = [];
   for (let i = 0; i < count && first + i * spacing - nowMs <= reserve; i++) startsAtMs.push(Math.ceil(first + i * spacing));

@@ -68,7 +68,7 @@ describe('rateStep (GCRA without burst)', () => {
     expect(s.startsAtMs.length).toBeLessThan(100);
     expect(s.startsAtMs.at(-1)! - 0).toBeLessThanOrEqual(maxReserveMs(rate));
     const next = rateStep(rate, s.newTat, 0);
-    expect(next).toEqual({ kind: 'denied', retryAtMs: s.newTat - maxReserveMs(rate) });
+    expect(next).toEqual({ kind: 'denied', retryAtMs: s.newTat - maxReserveMs(rate) / 2 });
   });
 
   it('never lets any interval hold more than the limit (starts at their slots)', () => {

@@ -5,7 +5,7 @@
  * other, and a worker with many jobs of one key waiting writes the key's item once per batch.
  */
 import { randomUUID } from 'node:crypto';
-import { maxReserveMs } from '../../model/limits.ts';
+import { rateRetryAtMs } from '../../model/limits.ts';
 import type { RateLimit } from '../../model/limits.ts';
 import type { RateTake } from '../../store/take-rate-token.ts';
 
@@ -81,7 +81,7 @@ export class RateStarts {
     const n = got.startsAtMs.length;
     batch.forEach((w, i) => {
       if (i < n) w.resolve({ granted: true, startAtMs: got.startsAtMs[i]!, tat: got.tat, owner, last: i === n - 1 });
-      else w.resolve({ granted: false, retryAtMs: got.tat - maxReserveMs(rate) });
+      else w.resolve({ granted: false, retryAtMs: rateRetryAtMs(rate, got.tat) });
     });
   }
 
