@@ -10,6 +10,8 @@ import type { BenchContext, BenchSizes } from './lib/context.ts';
 import { benchBacklog } from './parts/backlog.ts';
 import type { BacklogResult } from './parts/backlog.ts';
 import { benchCost } from './parts/cost.ts';
+import { benchLimits } from './parts/limits.ts';
+import type { LimitsResult } from './parts/limits.ts';
 import type { CostResult } from './parts/cost.ts';
 import { benchE2e, CONDITIONAL_WRITES_PER_JOB } from './parts/e2e.ts';
 import type { E2eResult } from './parts/e2e.ts';
@@ -51,6 +53,8 @@ export interface BenchResults {
   readonly e2e: E2eResult;
   readonly inProcess: InProcessResult;
   readonly cost: CostResult & { readonly lostRacesPerJobAtMostWorkers: number };
+  /** Flow control: units per job per feature, throughput with a group limit (part 4b). */
+  readonly limits: LimitsResult;
   readonly pickup: PickupResult;
   readonly backlog: BacklogResult;
   readonly targets: BenchTargets;
@@ -137,6 +141,8 @@ function targets(r: Omit<BenchResults, 'targets' | 'durationSeconds' | 'environm
   }
   t['write units per job'] = { target: '<= 6 (happy path, as billed)', measured: `${r.cost.happy.billedWriteUnitsPerJob}`, met: r.cost.happy.billedWriteUnitsPerJob <= 6 };
   t['read units per job'] = { target: '<= 0.5 (happy path, as billed)', measured: `${r.cost.happy.billedReadUnitsPerJob}`, met: r.cost.happy.billedReadUnitsPerJob <= 0.5 };
+  const grouped = r.limits.features.find((c) => c.feature === 'group, no limit');
+  if (grouped) t['write units per job, group without limits'] = { target: '<= 6 (as a plain job)', measured: `${grouped.billedWriteUnitsPerJob}`, met: grouped.billedWriteUnitsPerJob <= 6 };
   t['enqueue vs raw PutItem'] = { target: '>= 0.8', measured: `${r.enqueue.enqueueVsRawPut}`, met: r.enqueue.enqueueVsRawPut >= 0.8 };
   t['pickup p99'] = { target: '< 250 ms', measured: `${r.pickup.dueMs.p99} ms`, met: r.pickup.dueMs.p99 < 250 };
   t['idle worker calls/s'] = { target: '<= 5', measured: `${r.pickup.idleCallsPerSec}`, met: r.pickup.idleCallsPerSec <= 5 };
@@ -172,9 +178,10 @@ export async function runBench(options: RunBenchOptions = {}): Promise<BenchResu
     const inProcess = { ...inProcessFirst, runs: againstBound(inProcessFirst.runs, bound), lagged: againstBound(inProcessFirst.lagged, bound), sameSlots: againstBound([inProcessFirst.sameSlots], bound)[0]! };
     const e2e = { ...e2eFirst, boundJobsPerSec: round(bound, 1), runs: againstBound(e2eFirst.runs, bound) };
     const cost = { ...(await benchCost(ctx)), lostRacesPerJobAtMostWorkers: e2e.runs[e2e.runs.length - 1]!.lostRacesPerJob };
+    const limits = await benchLimits(ctx);
     const pickup = await benchPickup(ctx);
     const backlog = await benchBacklog(ctx);
-    const measured = { raw, enqueue, e2e, inProcess, cost, pickup, backlog };
+    const measured = { raw, enqueue, e2e, inProcess, cost, limits, pickup, backlog };
     return { environment: environment(quick), sizes: ctx.sizes, ...measured, targets: targets(measured), durationSeconds: Math.round((Date.now() - started) / 1000) };
   } finally {
     await ddb?.stop();

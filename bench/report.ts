@@ -94,6 +94,17 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
       `SQS for comparison: $${r.cost.prices.sqsPerMillionRequests} per million requests x 3 (send, receive, delete) = $${f(r.cost.sqsDollarsPerMillionJobs, 2)} per million jobs.`,
     '',
   );
+  lines.push('## 4b. Flow control: cost per job per feature (one worker), and throughput with a group limit', '');
+  row('feature', 'write units billed', 'failed conditions', 'read units billed', 'calls per job');
+  row('---', '---:', '---:', '---:', '---');
+  for (const c of r.limits.features) {
+    row(c.feature, f(c.billedWriteUnitsPerJob, 3), f(c.failedConditionsPerJob, 3), f(c.billedReadUnitsPerJob, 3), Object.entries(c.callsPerJob).map(([k, v]) => `${k} ${f(v, 2)}`).join(', '));
+  }
+  lines.push('');
+  row('drain (in-process workers x 16, 20 ms jobs, 20 groups)', 'jobs', 'jobs/s', 'starts refused per job', 'queries per job');
+  row('---', '---:', '---:', '---:', '---:');
+  for (const t of r.limits.throughput) row(`${t.setting}, ${t.workers} workers`, String(t.jobs), f(t.jobsPerSec, 1), f(t.limitedPerJob, 3), f(t.queriesPerJob, 3));
+  lines.push('');
   lines.push('## 5. Pickup latency (idle in-process `Worker`, woken by `onEnqueued`)', '');
   row('jobs', 'count', 'p50 ms', 'p99 ms', 'max ms');
   row('---', '---:', '---:', '---:', '---:');

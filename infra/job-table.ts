@@ -16,8 +16,10 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, parseQueueList } from '../lib/env.ts';
-import { ValidationError } from '../lib/errors.ts';
+import { LimitsError, ValidationError } from '../lib/errors.ts';
 import { validateInteger, validateShardCount } from '../lib/model/validate.ts';
+import { validateLimits } from '../lib/model/limits.ts';
+import type { LimitsByQueue } from '../lib/model/limits.ts';
 import { METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, POWERTOOLS_ENV } from '../lib/observability/names.ts';
 import { DEFAULT_SHARD_COUNT, TABLE } from '../lib/schema.ts';
 import { wakeEvent } from '../lib/scheduler/wake-event.ts';
@@ -55,6 +57,13 @@ export interface JobTableProps {
   readonly deletionProtection?: boolean;
   /** Retention of the functions' logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Flow-control limits per served queue (`{ emails: { group: { concurrency: 2, rate: { limit:
+   * 20, intervalMs: 1000 } } } }`, see `QueueLimits`), carried to every function in
+   * `JOBTABLE_LIMITS` so that every worker enforces the same. Checked at synth (a `LimitsError`
+   * naming the field). @default none
+   */
+  readonly limits?: LimitsByQueue;
   /** Reserved (and maximum) concurrency of the worker. @default 2 */
   readonly workerReservedConcurrency?: number;
   /** Jobs one worker invocation runs at once. @default 4 */
@@ -136,6 +145,7 @@ export class JobTable extends Construct {
     const target = bundlingTarget(handlersPath, props.depsLockFilePath);
     this.queues = parseQueueList((props.queues ?? ['default']).join(','), 'queues');
     validateSettings(props);
+    const limits = props.limits !== undefined ? validateServedLimits(props.limits, this.queues) : undefined;
     this.serviceName = props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -146,6 +156,7 @@ export class JobTable extends Construct {
       [ENV.tableName]: this.table.tableName,
       [ENV.shardCount]: String(props.shardCount ?? DEFAULT_SHARD_COUNT),
       [ENV.queues]: this.queues.join(','),
+      ...(limits !== undefined ? { [ENV.limits]: JSON.stringify(limits) } : {}),
     };
     const common = { ...this.queueEnvironment, [ENV.queue]: this.queues[0]!, [POWERTOOLS_ENV.serviceName]: this.serviceName };
     const fn = (fnId: string, s: Omit<JobFunctionSettings, 'logRetention' | 'removalPolicy'>) => jobFunction(this, fnId, target, { ...s, logRetention, removalPolicy });
@@ -395,6 +406,15 @@ function validateSettings(props: JobTableProps): void {
   if (timeoutS !== undefined && (timeoutS < 30 || timeoutS > 900)) {
     throw new ValidationError('workerTimeout', 'from 30 seconds to 15 minutes (the Lambda maximum)', `got ${timeoutS} s`);
   }
+}
+
+/** Checks `limits` and that each names a served queue (limits of a queue no worker drains would do nothing). */
+function validateServedLimits(limits: unknown, queues: readonly string[]): LimitsByQueue {
+  const valid = validateLimits(limits, 'limits');
+  for (const queue of Object.keys(valid)) {
+    if (!queues.includes(queue)) throw new LimitsError(`limits.${queue}`, `a served queue: ${queues.join(', ')}`, `queue "${queue}" is not served by this JobTable`);
+  }
+  return valid;
 }
 
 /** The table's CDK key schema, from the same CreateTable definition the runtime uses. */

@@ -3,7 +3,9 @@
  * (no SDK import), so the CDK construct sets them from the same constants without loading the
  * runtime. `queueFromEnv` (in `./queue-from-env.ts`) builds a `JobQueue` from them.
  */
-import { ValidationError } from './errors.ts';
+import { LimitsError, ValidationError } from './errors.ts';
+import { validateLimits } from './model/limits.ts';
+import type { LimitsByQueue } from './model/limits.ts';
 import { LIMITS, validateInteger, validateName, validateShardCount } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT } from './schema.ts';
 
@@ -24,6 +26,12 @@ export const ENV = {
   concurrency: 'JOBTABLE_CONCURRENCY',
   /** A DynamoDB endpoint override (DynamoDB Local). */
   dynamoEndpoint: 'JOBTABLE_DYNAMODB_ENDPOINT',
+  /**
+   * Flow-control limits per queue, as JSON (`{"emails":{"group":{"concurrency":2}}}`, see
+   * `QueueLimits`): the CDK construct sets it on every function from `JobTable`'s `limits`, so
+   * every worker enforces the same ones.
+   */
+  limits: 'JOBTABLE_LIMITS',
   /** EventBridge Scheduler group holding wake-ups and recurring schedules (see lib/scheduler). */
   scheduleGroup: 'JOBTABLE_SCHEDULE_GROUP',
   /** Role EventBridge Scheduler assumes to invoke the targets. */
@@ -44,6 +52,19 @@ export interface EnvQueueOptions {
   readonly queues?: readonly string[];
   readonly concurrency: number;
   readonly endpoint?: string;
+  /** Flow-control limits per queue (`JOBTABLE_LIMITS`), validated; undefined if not set. */
+  readonly limits?: LimitsByQueue;
+}
+
+/** Parses `JOBTABLE_LIMITS`: JSON of a limits map (see `validateLimits`). */
+export function parseLimitsEnv(text: string, field: string = ENV.limits): LimitsByQueue {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new LimitsError(field, 'JSON of an object mapping queue names to { concurrency?, rate?, group? }', `${field} is not JSON`);
+  }
+  return validateLimits(parsed, field);
 }
 
 /** Parses `JOBTABLE_QUEUES`: a comma-separated list of valid queue names, at least one. */
@@ -62,5 +83,6 @@ export function queueOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): EnvQu
   const queues = env[ENV.queues] ? parseQueueList(env[ENV.queues]!) : undefined;
   const queue = env[ENV.queue] ? validateName(env[ENV.queue]!, ENV.queue, LIMITS.queueMaxLength) : (queues?.[0] ?? 'default');
   const endpoint = env[ENV.dynamoEndpoint];
-  return { tableName, shardCount, queue, ...(queues ? { queues } : {}), concurrency, ...(endpoint ? { endpoint } : {}) };
+  const limits = env[ENV.limits] ? parseLimitsEnv(env[ENV.limits]!) : undefined;
+  return { tableName, shardCount, queue, ...(queues ? { queues } : {}), concurrency, ...(endpoint ? { endpoint } : {}), ...(limits ? { limits } : {}) };
 }

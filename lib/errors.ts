@@ -299,6 +299,14 @@ export class DependencyFailedError extends PermanentJobError {
 }
 
 /**
+ * Invalid flow-control limits (`limits` of a queue, worker or `JobTable`): names the field, e.g.
+ * `limits.emails.group.concurrency`, and the rule it broke. Thrown before anything runs.
+ */
+export class LimitsError extends ValidationError {
+  static override readonly kind: string = 'LimitsError';
+}
+
+/**
  * Rebuilds a typed error from its JSON form (as returned by the enqueue Lambda or HTTP API).
  * Unknown shapes become a plain {@link JobTableError}.
  */

@@ -78,3 +78,7 @@ export { MAX_WAKE_WAIT_MS } from './scheduler/wakeups.ts';
 export { DependencyFailedError, DependencyNotFoundError } from './errors.ts';
 export { childJobId, DEPENDENCY_LIMITS } from './model/dependencies.ts';
 export type { ChildRequest, DependencyFailurePolicy, DependencyState, EnqueuedParent, EnqueueParentOptions } from './types.ts';
+export { LimitsError } from './errors.ts';
+export { validateLimits, validateQueueLimits, MAX_CONCURRENCY_LIMIT, MAX_RATE_PER_SECOND } from './model/limits.ts';
+export type { GroupLimits, LimitsByQueue, QueueLimits, RateLimit } from './model/limits.ts';
+export type { LimitedEvent } from './types.ts';

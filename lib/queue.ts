@@ -6,7 +6,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EnqueueError, PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
-import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
+import { validateEnqueue, validateGroup, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
 import type { NormalizedEnqueue } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
 import { cancelWithDependents } from './dependencies/cancel.ts';
@@ -22,6 +22,7 @@ import type { PutJobsOutcome } from './store/put-jobs.ts';
 import { redriveJobs } from './store/redrive-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
 import { validateRedriveFilter, validateRedriveOptions } from './model/redrive-filter.ts';
+import { validateLimits } from './model/limits.ts';
 import { traceItemAttributes, withEnqueueSpan } from './observability/tracing.ts';
 import { mapLimit } from './util/map-limit.ts';
 import { drain } from './worker/drain.ts';
@@ -87,6 +88,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       clock: options.clock ?? systemClock,
       random: options.random ?? Math.random,
       retention: validateRetention(options.retention),
+      ...(options.limits !== undefined ? { limits: validateLimits(options.limits) } : {}),
     };
     this.onEnqueued = options.onEnqueued;
     this.scheduler = options.scheduler;
@@ -289,7 +291,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const limit = validateListLimit(options.limit);
     if (options.cursor !== undefined && typeof options.cursor !== 'string') throw new ValidationError('cursor', 'a string returned by listJobs');
     const type = options.type === undefined ? undefined : validateName(options.type, 'type', LIMITS.typeMaxLength);
-    return listJobs(this.store, { status, queue, limit, ...(options.cursor ? { cursor: options.cursor } : {}), ...(type !== undefined ? { type } : {}) });
+    const group = options.group === undefined ? undefined : validateGroup(options.group, 'group');
+    return listJobs(this.store, { status, queue, limit, ...(options.cursor ? { cursor: options.cursor } : {}), ...(type !== undefined ? { type } : {}), ...(group !== undefined ? { group } : {}) });
   }
 
   /**

@@ -83,6 +83,11 @@ export const ATTR = {
   dependsOn: 'depends_on',
   /** Of a job enqueued with `dependsOn`: the ids its enqueue counted itself (already finished), each once. */
   settledDeps: 'settled_deps',
+  /**
+   * The job's group (a tenant, a customer...): what per-group limits count. Set at enqueue, never
+   * changed; projected into the index. A DynamoDB reserved word: always use a name placeholder.
+   */
+  group: 'group',
 } as const;
 
 /** The table name of a stage: `jobtable-<stage>-jobs` (the local stack uses stage `local`). */
@@ -101,7 +106,7 @@ export const TABLE = {
    * Non-key attributes copied into the index. Only attributes that change on transitions
    * which already rewrite the index entry, so projecting them costs no extra index writes.
    */
-  indexProjection: [ATTR.status, ATTR.leaseUntil, ATTR.timeoutMs] as readonly string[],
+  indexProjection: [ATTR.status, ATTR.leaseUntil, ATTR.timeoutMs, ATTR.group] as readonly string[],
   ttlAttribute: ATTR.ttl,
 } as const;
 

@@ -17,6 +17,7 @@
  * - **Dead letter**: a job that used all its attempts; status `failed`, redriven by `retryJob`.
  */
 import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { LimitsByQueue } from './model/limits.ts';
 
 /**
  * Job statuses. A job ends `completed`, `failed` or `cancelled`, or is still `pending`/`processing`,
@@ -76,6 +77,12 @@ export interface EnqueueOptions {
    * links to what the job recorded. @default the active OpenTelemetry context, if any
    */
   readonly trace?: TraceContext;
+  /**
+   * The job's group (a tenant, a customer...): 1 to 128 characters of `A-Z a-z 0-9 _ . : @ / -`.
+   * Per-group limits of the queue ({@link QueueLimits}) count the jobs of each group apart.
+   * @default none (the job counts only towards queue-wide limits)
+   */
+  readonly group?: string;
   /**
    * Ids of jobs (1 to 100, any queue) this one waits for: it is `waiting` until every one of them
    * has finished, then pending. Ids of jobs that already finished count as finished; an id with no
@@ -189,6 +196,8 @@ export interface Job<P = unknown, R = unknown> {
   readonly dependents: readonly string[];
   /** True once its final outcome was counted by every job in `dependents`. */
   readonly dependentsNotified: boolean;
+  /** The job's group (see {@link EnqueueOptions.group}), or null. */
+  readonly group: string | null;
 }
 
 /** Input of {@link JobQueue.enqueueMany}. */
@@ -242,6 +251,13 @@ export interface JobQueueOptions {
   /** Called after jobs are written, e.g. to wake a worker (prompt pickup). */
   readonly onEnqueued?: (jobs: readonly EnqueuedJob[]) => void;
   /**
+   * Flow-control limits per queue name: `{ emails: { concurrency: 10, group: { concurrency: 2,
+   * rate: { limit: 20, intervalMs: 1000 } } } }`. `processJobs` enforces those of the queue it
+   * drains, across every worker; all workers of a queue must be given the same. Checked here:
+   * invalid limits throw a `LimitsError` naming the field. @default none
+   */
+  readonly limits?: LimitsByQueue;
+  /**
    * Where recurring schedules live (`schedule`, `unschedule`, `listSchedules`): an
    * `EventBridgeScheduler` in AWS, a `LocalScheduler` locally. @default none (those methods throw)
    */
@@ -271,6 +287,12 @@ export interface ListJobsOptions {
    * read: a page may hold fewer than `limit` jobs (even none) while `cursor` leads on.
    */
   readonly type?: string;
+  /**
+   * Only jobs of this group. The group is projected into the index, so for pending, processing,
+   * failed and cancelled jobs the index query filters it (no job read); a page may hold fewer than
+   * `limit` jobs while `cursor` leads on.
+   */
+  readonly group?: string;
 }
 
 /** A page of {@link JobQueue.listJobs}. */
@@ -381,7 +403,27 @@ export type WorkerEvent =
   | { readonly kind: 'retrying'; readonly job: Job; readonly error: Error; readonly retryAt: Date; readonly durationMs: number }
   | { readonly kind: 'failed'; readonly job: Job; readonly error: Error; readonly durationMs: number }
   | { readonly kind: 'stale'; readonly job: Job; readonly outcome: 'completed' | 'failed' }
-  | { readonly kind: 'error'; readonly error: Error; readonly job?: Job };
+  | { readonly kind: 'error'; readonly error: Error; readonly job?: Job }
+  | LimitedEvent;
+
+/**
+ * A due job whose start a flow-control limit of its queue delayed (see `QueueLimits`): nothing
+ * was written to the job; the worker leaves the limit's key alone until `retryAt` and claims
+ * other jobs meanwhile. The `JobsDelayedByLimit` metric counts these.
+ */
+export interface LimitedEvent {
+  readonly kind: 'limited';
+  readonly jobId: string;
+  readonly queue: string;
+  /** The job's group, or null. */
+  readonly group: string | null;
+  /** Which limit refused: all slots taken (`concurrency`) or no start free soon enough (`rate`). */
+  readonly limit: 'concurrency' | 'rate';
+  /** The queue-wide limit or the job's group's. */
+  readonly scope: 'queue' | 'group';
+  /** When this worker tries the key again. */
+  readonly retryAt: Date;
+}
 
 /** Options for {@link JobQueue.processJobs}. */
 export interface ProcessJobsOptions {
@@ -434,6 +476,12 @@ export interface ProcessJobsOptions {
   readonly pollIntervalMs?: number;
   /** After `signal` aborts, how long running jobs may finish before they are aborted and released. @default 5000 */
   readonly shutdownGraceMs?: number;
+  /**
+   * Flow-control limits per queue name (concurrency and rate, queue-wide and per group), enforced
+   * across every worker: every worker of a queue must be given the same. Overrides the queue's
+   * own `JobQueueOptions.limits` for the drained queue. @default the queue's `limits`, else none
+   */
+  readonly limits?: LimitsByQueue;
 }
 
 /** What a drain did. */
@@ -450,6 +498,8 @@ export interface ProcessReport {
   readonly queries: number;
   /** Due jobs left unclaimed because their timeout would not end before `finishBy`. */
   readonly deferred: number;
+  /** Starts a flow-control limit delayed (each refusal counts; the job stays pending). */
+  readonly limited: number;
   readonly durationMs: number;
   readonly stoppedBecause: 'drained' | 'maxJobs' | 'timeBudget' | 'aborted';
 }

@@ -6,7 +6,7 @@
  * line on stdin if asked, then drains (`mode: 'drain'`, returns when nothing is due) or runs a
  * long-lived `Worker` (`mode: 'worker'`, until SIGTERM). It prints one JSON line
  * {@link ChildResult} at the end. The `noop` handler optionally sleeps and, with `runLog`, appends
- * `start <id> <attempt>` before running and `done <id>` after its completion was written, so a
+ * `start <id> <attempt> <pid> <epoch ms> [<group>]` before running and `done <id>` after its completion was written, so a
  * parent can count runs per job even across SIGKILLs (appendFileSync reaches the page cache
  * before the handler returns). Every `start` line ends with the epoch ms it was written, and
  * every handler that returns or throws appends `end <id> <pid> <epoch ms> <aborted>`, so a parent
@@ -18,6 +18,7 @@ import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 // Direct imports rather than lib/index.ts: the bundle stays small and free of the local stack.
 import { JobQueue } from '../../lib/queue.ts';
+import type { LimitsByQueue } from '../../lib/model/limits.ts';
 import type { JobContext, ProcessReport, WorkerEvent } from '../../lib/types.ts';
 import { Worker } from '../../lib/worker/worker.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
@@ -48,6 +49,12 @@ export interface ChildConfig {
   readonly heartbeat?: HeartbeatPlan;
   /** Each job adds 1 to a counter of an application table (with injected faults): see {@link EffectsPlan}. */
   readonly effects?: EffectsPlan;
+  /** Each job sleeps `jobSleepMs` plus up to this many ms more, at random. @default 0 */
+  readonly jobSleepJitterMs?: number;
+  /** The queue drained. @default "default" */
+  readonly queue?: string;
+  /** Flow-control limits per queue (`JobQueueOptions.limits`). @default none */
+  readonly limits?: LimitsByQueue;
 }
 
 /** What a heartbeating job does. */
@@ -101,7 +108,7 @@ async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
   const client = localClient(cfg.endpoint);
   const meter = new CapacityMeter().attach(client);
-  const queue = new JobQueue({ tableName: cfg.tableName, client, shardCount: cfg.shardCount });
+  const queue = new JobQueue({ tableName: cfg.tableName, client, shardCount: cfg.shardCount, ...(cfg.limits ? { limits: cfg.limits } : {}) });
   const errors: string[] = [];
   const log = (line: string) => {
     if (cfg.runLog) appendFileSync(cfg.runLog, `${line}\n`);
@@ -110,7 +117,8 @@ async function main(): Promise<void> {
   if (cfg.heartbeat) holdBackHeartbeats(client, slow, cfg.heartbeat.slowResponseMs);
   const work = async (ctx: JobContext) => {
     const plan = cfg.heartbeat;
-    if (!plan) return cfg.jobSleepMs ? sleep(cfg.jobSleepMs) : undefined;
+    const sleepMs = (cfg.jobSleepMs ?? 0) + Math.random() * (cfg.jobSleepJitterMs ?? 0);
+    if (!plan) return sleepMs > 0 ? sleep(sleepMs) : undefined;
     if (ctx.attempt === 1 && Math.random() < plan.slowRate) slow.add(ctx.job.id);
     await ctx.heartbeat();
     await sleepUnlessAborted(plan.workMs, ctx.signal);
@@ -119,7 +127,7 @@ async function main(): Promise<void> {
   const effect = cfg.effects ? effectsWork(client, cfg.effects, log) : undefined;
   const handlers = {
     noop: async (_payload: unknown, ctx: JobContext) => {
-      log(`start ${ctx.job.id} ${ctx.attempt} ${process.pid} ${Date.now()}`);
+      log(`start ${ctx.job.id} ${ctx.attempt} ${process.pid} ${Date.now()}${ctx.job.group ? ` ${ctx.job.group}` : ''}`);
       try {
         await (effect ? effect(ctx, () => work(ctx)) : work(ctx));
       } finally {
@@ -143,9 +151,9 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   let report: ProcessReport;
   if (cfg.mode === 'drain') {
-    report = await queue.processJobs(handlers, { concurrency: cfg.concurrency, onEvent, ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}) });
+    report = await queue.processJobs(handlers, { concurrency: cfg.concurrency, onEvent, ...(cfg.queue ? { queue: cfg.queue } : {}), ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}) });
   } else {
-    const worker = new Worker(queue, handlers, { concurrency: cfg.concurrency, pollIntervalMs: cfg.pollIntervalMs ?? 200, onEvent, ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}) });
+    const worker = new Worker(queue, handlers, { concurrency: cfg.concurrency, pollIntervalMs: cfg.pollIntervalMs ?? 200, onEvent, ...(cfg.queue ? { queue: cfg.queue } : {}), ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}) });
     const done = worker.start();
     await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
     await worker.stop();

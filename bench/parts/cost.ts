@@ -39,7 +39,8 @@ export interface CostResult {
   readonly sqsDollarsPerMillionJobs: number;
 }
 
-function perJob(t: CostTotals, jobs: number, completed: number): PathCost {
+/** Units per job of a measured path. */
+export function perJob(t: CostTotals, jobs: number, completed: number): PathCost {
   const d = (n: number) => round(n / jobs, 3);
   const billedW = d(t.billedWriteUnits);
   const billedR = d(t.billedReadUnits);

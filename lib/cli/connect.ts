@@ -37,7 +37,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
   let tableName: string;
   let shardCount = options.shardCount ?? DEFAULT_SHARD_COUNT;
   let where: string;
-  let served: Pick<JobQueueOptions, 'queues' | 'jobTypes'> = {};
+  let served: Pick<JobQueueOptions, 'queues' | 'jobTypes' | 'limits'> = {};
   if (options.table) {
     // An endpoint without a region is a DynamoDB Local of your own: its any-credentials config.
     client = options.endpoint && !options.region
@@ -55,6 +55,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     tableName = o.tableName;
     shardCount = options.shardCount ?? o.shardCount;
     where = `table ${tableName} (from ${ENV.tableName})`;
+    if (o.limits) served = { limits: o.limits };
   } else {
     const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
     const state = readStackState(dataDir);

@@ -12,6 +12,7 @@ export function formatJob(job: Job): string {
     ['id', job.id],
     ['type', job.type],
     ['queue', job.queue],
+    ['group', job.group ?? '-'],
     ['status', job.status],
     ['priority', String(job.priority)],
     ['attempts', `${job.attempts} of ${job.maxAttempts}`],

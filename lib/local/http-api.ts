@@ -7,11 +7,12 @@
  * | `POST /jobs` | 201 `{ id }` (with `dependsOn: [ids]` the job waits for them); a W3C `traceparent` (and `tracestate`) header is recorded as the job's trace context |
  * | `POST /jobs/parent` | fan-in: `{ type, payload, children: [{ type, payload, ... }], onChildFailure?, ... }`, 201 `{ id, childIds }` |
  * | `GET /jobs/:id` | the job, or 404 |
- * | `GET /jobs?status=&queue=&type=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
+ * | `GET /jobs?status=&queue=&type=&group=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
  * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`); a cancel by filter likewise runs in steps of up to 1,000 pending jobs, resumed with `cursor` |
  * | `GET /find?q=&queue=` | `{ matches }`: the job with that id, and the one with that idempotency key |
  * | `GET /queues` | every known queue with bounded counts (`?discover=1` rescans the index for queues) |
+ * | `GET /limits?queue=` | the queue's flow-control limits: running / limit per group, due jobs waiting on a limit |
  * | `GET /activity?queue=` | outcomes per minute and by type over the last hour |
  * | `GET /stats?queue=` | exact counts by status (scans the table for completed jobs) and the oldest due job |
  * | `GET /meta` | table, job types, queues, read-only flag, refresh interval |
@@ -32,6 +33,8 @@ import { parseEnqueueRequest, parseParentRequest } from './enqueue-request.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, HttpError, readJsonBody, sendJson } from './http-io.ts';
 import { findJobs, listFiltered, parseBulkRequest, QueueDirectory, queueOverview, runBulk } from './operator-api.ts';
 import { traceFromHeaders } from './trace-headers.ts';
+import { limitOverview } from './limit-overview.ts';
+import { LIMITS, validateName } from '../model/validate.ts';
 
 /** Options of {@link createApiListener}. */
 export interface ApiOptions {
@@ -53,7 +56,8 @@ export interface ApiOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-const LIST_PARAMS = new Set(['status', 'queue', 'type', 'limit', 'cursor']);
+const LIMITS_PARAMS = new Set(['queue']);
+const LIST_PARAMS = new Set(['status', 'queue', 'type', 'group', 'limit', 'cursor']);
 const QUEUE_PARAM = new Set(['queue']);
 const FIND_PARAMS = new Set(['q', 'queue']);
 const QUEUES_PARAMS = new Set(['discover']);
@@ -142,6 +146,7 @@ export function apiRoutes(options: ApiOptions): Route[] {
           limit: /^\d+$/.test(rawLimit) ? Number(rawLimit) : (rawLimit as unknown as number),
           ...(q.get('cursor') ? { cursor: q.get('cursor')! } : {}),
           ...(q.has('type') ? { type: q.get('type')! } : {}),
+          ...(q.has('group') ? { group: q.get('group')! } : {}),
         });
         const { rounds: _rounds, ...body } = page;
         sendJson(res, 200, body);
@@ -193,6 +198,13 @@ export function apiRoutes(options: ApiOptions): Route[] {
         checkParams(url, QUEUE_PARAM);
         const q = url.searchParams.get('queue');
         sendJson(res, 200, await queue.stats(q !== null ? { queue: q } : {}));
+      },
+    }),
+    route('/limits', {
+      GET: async (_req, res, _p, url) => {
+        checkParams(url, LIMITS_PARAMS);
+        const name = validateName(queueParam(url), 'queue', LIMITS.queueMaxLength);
+        sendJson(res, 200, await limitOverview(queue.store, name, queue.store.limits?.[name] ?? null));
       },
     }),
     route('/meta', {

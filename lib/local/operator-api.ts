@@ -77,12 +77,12 @@ export async function queueOverview(queue: JobQueue, directory: QueueDirectory, 
 }
 
 /**
- * A page of jobs with `status` in `queue`, optionally of one `type`. With a type, index pages are
+ * A page of jobs with `status` in `queue`, optionally of one `type` and/or `group`. With a filter, index pages are
  * read until `limit` matching jobs are found, the lane ends, or {@link TYPE_FILTER_ROUNDS} rounds
  * were read; the returned cursor continues after the last job read.
  */
-export async function listFiltered(queue: JobQueue, o: { status: JobStatus; queue: string; limit: number; cursor?: string; type?: string }): Promise<JobPage & { readonly rounds: number }> {
-  if (o.type === undefined) return { ...(await queue.listJobs(o)), rounds: 1 };
+export async function listFiltered(queue: JobQueue, o: { status: JobStatus; queue: string; limit: number; cursor?: string; type?: string; group?: string }): Promise<JobPage & { readonly rounds: number }> {
+  if (o.type === undefined && o.group === undefined) return { ...(await queue.listJobs(o)), rounds: 1 };
   const jobs: Job[] = [];
   let cursor = o.cursor;
   let rounds = 0;

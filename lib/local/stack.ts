@@ -4,6 +4,7 @@
  * minute tick, one-time wake-ups, recurring schedules, TTL deletion). `npm start` runs it; tests
  * and other tools reuse it through {@link startLocalStack}.
  */
+import type { LimitsByQueue } from '../model/limits.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -86,6 +87,8 @@ export interface LocalStackOptions {
   readonly queues?: readonly string[];
   /** Jobs each worker runs at once. @default 4 */
   readonly concurrency?: number;
+  /** Flow-control limits per queue (see `QueueLimits`); `jobtable start` reads `JOBTABLE_LIMITS`. @default none */
+  readonly limits?: LimitsByQueue;
   /**
    * Longest idle sleep of a worker. Jobs enqueued through the stack wake it at once; jobs written
    * by another process (the CLI) are seen within this interval.
@@ -189,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Refuse what no local worker would run: other queues and unknown job types.
       queues: queueNames,
       jobTypes: Object.keys(handlers),
+      ...(options.limits ? { limits: options.limits } : {}),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       onEnqueued: options.scheduler?.onEnqueued ?? wakeQueuesOf,
     });

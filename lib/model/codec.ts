@@ -59,6 +59,7 @@ export function newJobItem(spec: NormalizedEnqueue, id: string, shard: number, n
     [ATTR.runOrder]: dueRunOrder(spec.priority, spec.runAtMs, nowMs),
   };
   if (spec.idempotencyKey !== null) item[ATTR.idempotencyKey] = spec.idempotencyKey;
+  if (spec.group !== null) item[ATTR.group] = spec.group;
   return item;
 }
 
@@ -103,6 +104,7 @@ export function jobFromPlain<P = unknown, R = unknown>(o: Record<string, unknown
     leaseUntil: date(o[ATTR.leaseUntil]),
     expiresAt: typeof ttl === 'number' ? new Date(ttl * 1000) : null,
     trace: typeof o[ATTR.traceParent] === 'string' ? { traceparent: o[ATTR.traceParent] as string, ...(typeof o[ATTR.traceState] === 'string' ? { tracestate: o[ATTR.traceState] as string } : {}) } : null,
+    group: typeof o[ATTR.group] === 'string' ? (o[ATTR.group] as string) : null,
     dependencies: dependencyState(o),
     parentId: typeof o[ATTR.parentId] === 'string' ? (o[ATTR.parentId] as string) : null,
     dependents: Array.isArray(o[ATTR.dependents]) ? (o[ATTR.dependents] as unknown[]).map(String) : [],

@@ -24,6 +24,8 @@ export const METRIC = {
   jobDuration: 'JobDuration',
   /** From a job's due time to its claim (milliseconds). */
   pickupDelay: 'PickupDelay',
+  /** Starts of due jobs delayed by a flow-control limit of the queue (count; the job stays pending). */
+  jobsDelayedByLimit: 'JobsDelayedByLimit',
   /** Age of the oldest job still due and unclaimed after a drain (milliseconds; 0 if none). */
   oldestDueJobAge: 'OldestDueJobAge',
 } as const;

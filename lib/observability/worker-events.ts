@@ -26,8 +26,8 @@ export function jobLogKeys(job: Job): { jobId: string; jobType: string; queue: s
 /**
  * An `onEvent` callback for `processJobs` that logs each event with the job's id, type and
  * attempt and records metrics: `JobsClaimed` and `PickupDelay` on claims, `JobsCompleted`,
- * `JobsRetried`, `JobsFailed` (dead letters) with `JobDuration` on outcomes, `JobsStale` and
- * `WorkerErrors`. Metrics are buffered: publish them after the drain (`metrics.publishStoredMetrics()`).
+ * `JobsRetried`, `JobsFailed` (dead letters) with `JobDuration` on outcomes, `JobsStale`,
+ * `WorkerErrors`, and `JobsDelayedByLimit` (starts a flow-control limit delayed). Metrics are buffered: publish them after the drain (`metrics.publishStoredMetrics()`).
  *
  * @example
  * const report = await queue.processJobs(handlers, { onEvent: workerEventSink({ logger, metrics }) });
@@ -69,6 +69,10 @@ export function workerEventSink(sinks: { readonly logger: EventLogger; readonly 
       case 'error':
         metrics.addMetric(METRIC.workerErrors, MetricUnit.Count, 1);
         logger.error('worker error', { ...(event.job ? jobLogKeys(event.job) : {}), error: event.error });
+        return;
+      case 'limited':
+        // Not logged: a busy limit refuses many times a second; the metric carries it.
+        metrics.addMetric(METRIC.jobsDelayedByLimit, MetricUnit.Count, 1);
         return;
     }
   };

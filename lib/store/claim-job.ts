@@ -25,6 +25,16 @@ export interface Claim {
   readonly itemBytes: number;
 }
 
+/**
+ * What a caller may fix in advance of a claim (flow-control limits do: the slots they took are
+ * held under the claim's token, until the claim's lease). @default a fresh token, a lease from now
+ */
+export interface ClaimFixed {
+  readonly token?: string;
+  /** Epoch ms the attempt starts at the earliest: a start reserved for later (a rate limit) counts its lease from then. */
+  readonly notBefore?: number;
+}
+
 /** How a claim attempt ended: the claim, or the race lost and to whom. */
 export type ClaimAttempt = { readonly claim: Claim } | { readonly claim: null; readonly winner: string | undefined };
 
@@ -46,10 +56,10 @@ export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId
  * only its projected status and lease change (one index write), so other workers skip it.
  * Throws if the claim's outcome stays unknown past its resends, or for a refused request.
  */
-export async function tryClaim(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<ClaimAttempt> {
+export async function tryClaim(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number, fixed: ClaimFixed = {}): Promise<ClaimAttempt> {
   const now = ctx.clock.now();
-  const token = randomUUID();
-  const input = claimInput(ctx.tableName, candidate, { workerId, token, now, leaseUntil: leaseUntilMs(now, candidate.timeoutMs, leaseGraceMs) });
+  const token = fixed.token ?? randomUUID();
+  const input = claimInput(ctx.tableName, candidate, { workerId, token, now, leaseUntil: leaseUntilMs(Math.max(now, fixed.notBefore ?? now), candidate.timeoutMs, leaseGraceMs) });
   // A claim whose outcome is unknown (some SDK attempt got a 5xx or no answer, even if the last
   // one was throttled) is resent
   // unchanged, with its token, for a while: if it had landed, the resend finds the token below.

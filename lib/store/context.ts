@@ -1,5 +1,6 @@
 /** What every store operation needs: the client, the table, and the injected clock and randomness. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LimitsByQueue } from '../model/limits.ts';
 import type { Clock, RetentionOptions } from '../types.ts';
 
 /** Shared by all store operations. */
@@ -10,6 +11,8 @@ export interface StoreContext {
   readonly clock: Clock;
   readonly random: () => number;
   readonly retention: Required<RetentionOptions>;
+  /** Flow-control limits per queue (`JobQueueOptions.limits`), validated; the drain enforces them. */
+  readonly limits?: LimitsByQueue;
 }
 
 /** True if `err` is DynamoDB's ConditionalCheckFailedException. */

@@ -72,7 +72,7 @@ function laneOf(status: JobStatus): { lane: Lane; newestFirst: boolean } | null 
  */
 export async function listJobs(
   ctx: StoreContext,
-  opts: { status: JobStatus; queue: string; limit: number; cursor?: string; maxScanPages?: number; type?: string },
+  opts: { status: JobStatus; queue: string; limit: number; cursor?: string; maxScanPages?: number; type?: string; group?: string },
 ): Promise<JobPage> {
   const cursor = opts.cursor ? decodeCursor(opts.cursor, opts.status, opts.queue, ctx.shardCount) : undefined;
   const lane = laneOf(opts.status);
@@ -84,14 +84,15 @@ export async function listJobs(
     positions.map(async (pos, shard) => {
       if (pos === 1) return { shard, rows: [] as Row[], more: false };
       const pk = statusShardKey(opts.queue, lane.lane, shard);
+      const filter = indexFilter(lane.lane === LANE.due ? opts.status : undefined, opts.group);
       const res = await ctx.client.send(
         new QueryCommand({
           TableName: ctx.tableName,
           IndexName: TABLE.indexName,
           KeyConditionExpression: '#pk = :pk',
-          ...(lane.lane === LANE.due ? { FilterExpression: '#status = :status' } : {}),
-          ExpressionAttributeNames: { '#pk': ATTR.statusShard, ...(lane.lane === LANE.due ? { '#status': ATTR.status } : {}) },
-          ExpressionAttributeValues: { ':pk': { S: pk }, ...(lane.lane === LANE.due ? { ':status': { S: opts.status } } : {}) },
+          ...(filter.expression ? { FilterExpression: filter.expression } : {}),
+          ExpressionAttributeNames: { '#pk': ATTR.statusShard, ...filter.names },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ...filter.values },
           ScanIndexForward: !lane.newestFirst,
           Limit: opts.limit,
           ...(pos ? { ExclusiveStartKey: { [ATTR.statusShard]: { S: pk }, [ATTR.runOrder]: { S: pos[0] }, [ATTR.id]: { S: pos[1] } } } : {}),
@@ -138,14 +139,35 @@ export async function listJobs(
   // The index is eventually consistent: drop jobs whose status moved on since it was read. The
   // index does not hold the type, so a type filter applies here, to the items read (a page may
   // then hold fewer than `limit` jobs while the cursor still leads on).
-  const fresh = jobs.filter((j) => j.status === opts.status && (opts.type === undefined || j.type === opts.type));
+  const fresh = jobs.filter((j) => j.status === opts.status && (opts.type === undefined || j.type === opts.type) && (opts.group === undefined || j.group === opts.group));
   const done = next.every((p) => p === 1);
   return done ? { jobs: fresh } : { jobs: fresh, cursor: encodeCursor({ v: 1, st: opts.status, q: opts.queue, p: next }) };
 }
 
+/**
+ * The filter of an index query: the status (the due lane holds two) and the group (projected into
+ * the index, so the filter costs no read of the items; a page may hold fewer jobs than `limit`).
+ */
+function indexFilter(status: JobStatus | undefined, group: string | undefined) {
+  const parts: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, AttributeValue> = {};
+  if (status !== undefined) {
+    parts.push('#status = :status');
+    names['#status'] = ATTR.status;
+    values[':status'] = { S: status };
+  }
+  if (group !== undefined) {
+    parts.push('#group = :group');
+    names['#group'] = ATTR.group;
+    values[':group'] = { S: group };
+  }
+  return { expression: parts.join(' AND '), names, values };
+}
+
 async function scanCompleted(
   ctx: StoreContext,
-  opts: { status: JobStatus; queue: string; limit: number; maxScanPages?: number; type?: string },
+  opts: { status: JobStatus; queue: string; limit: number; maxScanPages?: number; type?: string; group?: string },
   cursor: Cursor | undefined,
 ): Promise<JobPage> {
   const now = ctx.clock.now();
@@ -156,9 +178,9 @@ async function scanCompleted(
     const res = await ctx.client.send(
       new ScanCommand({
         TableName: ctx.tableName,
-        FilterExpression: `#status = :status AND #queue = :queue AND (attribute_not_exists(#ttl) OR #ttl > :now)${opts.type !== undefined ? ' AND #type = :type' : ''}`,
-        ExpressionAttributeNames: { '#status': ATTR.status, '#queue': ATTR.queue, '#ttl': ATTR.ttl, ...(opts.type !== undefined ? { '#type': ATTR.type } : {}) },
-        ExpressionAttributeValues: toItem({ ':status': opts.status, ':queue': opts.queue, ':now': Math.floor(now / 1000), ...(opts.type !== undefined ? { ':type': opts.type } : {}) }),
+        FilterExpression: `#status = :status AND #queue = :queue AND (attribute_not_exists(#ttl) OR #ttl > :now)${opts.type !== undefined ? ' AND #type = :type' : ''}${opts.group !== undefined ? ' AND #group = :group' : ''}`,
+        ExpressionAttributeNames: { '#status': ATTR.status, '#queue': ATTR.queue, '#ttl': ATTR.ttl, ...(opts.type !== undefined ? { '#type': ATTR.type } : {}), ...(opts.group !== undefined ? { '#group': ATTR.group } : {}) },
+        ExpressionAttributeValues: toItem({ ':status': opts.status, ':queue': opts.queue, ':now': Math.floor(now / 1000), ...(opts.type !== undefined ? { ':type': opts.type } : {}), ...(opts.group !== undefined ? { ':group': opts.group } : {}) }),
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );

@@ -17,6 +17,8 @@ export interface Candidate {
   readonly status: JobStatus;
   readonly leaseUntilMs: number | null;
   readonly timeoutMs: number;
+  /** The job's group (projected into the index), if it has one. */
+  readonly group?: string;
 }
 
 /** Where a read of a shard stopped, per range: the key to continue after (absent: range fully read). */
@@ -55,6 +57,7 @@ function toCandidate(item: Record<string, AttributeValue>, shard: number): Candi
     status: (item[ATTR.status]?.S ?? 'pending') as JobStatus,
     leaseUntilMs: lease ? Date.parse(lease) : null,
     timeoutMs: Number(item[ATTR.timeoutMs]?.N ?? 0),
+    ...(item[ATTR.group]?.S !== undefined ? { group: item[ATTR.group].S } : {}),
   };
 }
 

@@ -21,6 +21,7 @@ import { queryDue } from '../store/query-due.ts';
 import type { Candidate } from '../store/query-due.ts';
 import type { HandlerObject, Handlers, ProcessJobsOptions, ProcessReport, WorkerEvent } from '../types.ts';
 import { DrainLoop } from './drain/engine.ts';
+import { limitGateFor } from './drain/limit-store.ts';
 import type { DrainPorts, DrainSettings } from './drain/engine.ts';
 import type { Wakeup } from './drain/wait.ts';
 import { handlerObject, knownTypes, runJob } from './run-job.ts';
@@ -119,13 +120,17 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
   const handlerTypes = knownTypes(handlers as Record<string, unknown>);
   const shutdown = shutdownOn(options.signal, options.shutdownGraceMs ?? 5_000);
   let loop: DrainLoop | undefined;
+  const gate = limitGateFor(ctx, queue, options.limits ?? ctx.limits, settings.leaseGraceMs);
+  const run = (claim: Claim, refusal: Error | undefined) => {
+    const entry = entryFor(handlers, claim.job.type);
+    const extendSlots = gate ? (token: string, lease: number) => gate.extend(token, lease) : undefined;
+    return runJob(ctx, claim, refusal ? refusingEntry(entry, refusal) : entry, handlerTypes, { leaseGraceMs: settings.leaseGraceMs, shutdownSignal: shutdown.aborted, emit, finishBy: options.finishBy, extendSlots });
+  };
   const ports: DrainPorts = {
     read: (shard, from) => queryDue(ctx, queue, shard, batchSize, (c: Candidate) => loop!.excludes(c), from),
-    claim: (c) => tryClaim(ctx, c, settings.workerId, settings.leaseGraceMs),
-    run: (_c: Candidate, claim: Claim, refusal: Error | undefined) => {
-      const entry = entryFor(handlers, claim.job.type);
-      return runJob(ctx, claim, refusal ? refusingEntry(entry, refusal) : entry, handlerTypes, { leaseGraceMs: settings.leaseGraceMs, shutdownSignal: shutdown.aborted, emit, finishBy: options.finishBy });
-    },
+    claim: (c) => (gate ? gate.claim(c, (fixed) => tryClaim(ctx, c, settings.workerId, settings.leaseGraceMs, fixed)) : tryClaim(ctx, c, settings.workerId, settings.leaseGraceMs)),
+    run: gate ? (_c: Candidate, claim: Claim, refusal: Error | undefined) => gate.run(claim.token, () => run(claim, refusal), shutdown.aborted) : (_c: Candidate, claim: Claim, refusal: Error | undefined) => run(claim, refusal),
+    ...(gate ? { limits: gate } : {}),
     emit,
   };
   loop = new DrainLoop(ports, settings);

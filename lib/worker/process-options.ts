@@ -2,6 +2,7 @@
 import { ValidationError } from '../errors.ts';
 import { MAX_LEASE_GRACE_MS } from '../model/state.ts';
 import { LIMITS, validateInteger, validateName } from '../model/validate.ts';
+import { validateLimits } from '../model/limits.ts';
 import type { ProcessJobsOptions } from '../types.ts';
 
 /**
@@ -42,6 +43,7 @@ export function validateProcessArgs(handlers: unknown, o: ProcessJobsOptions): v
   int(o.waitForDueWithinMs, 'waitForDueWithinMs', 0, LIMITS.timeoutMsMax);
   int(o.pollIntervalMs, 'pollIntervalMs', 0, LIMITS.timeoutMsMax);
   int(o.shutdownGraceMs, 'shutdownGraceMs', 0, LIMITS.timeoutMsMax);
+  if (o.limits !== undefined) validateLimits(o.limits);
   if (o.workerId !== undefined && (typeof o.workerId !== 'string' || o.workerId.length === 0 || o.workerId.length > 128)) {
     throw new ValidationError('workerId', 'a string of 1 to 128 characters');
   }

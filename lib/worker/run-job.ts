@@ -49,6 +49,12 @@ export interface RunSettings {
    * past it, and the handler's signal aborts `leaseGraceMs` before it. @default none
    */
   readonly finishBy?: number;
+  /**
+   * Keeps the flow-control slots of this claim (by its token) in step with the job's lease: called
+   * with the new lease end before each heartbeat writes it. False: a slot was lost, and the job
+   * stops as if its lease were lost. @default none (no limits)
+   */
+  readonly extendSlots?: (token: string, leaseUntilMs: number) => Promise<boolean>;
 }
 
 /** Normalises a handler entry. */
@@ -301,7 +307,9 @@ class Attempt {
       // The lease was computed before the first send, so resending it unchanged is safe; resends
       // stop at the current deadline (the abort), after which the job may be someone else's.
       const deadline = Math.min(this.leaseEnd, this.settings.finishBy ?? Infinity) - this.grace;
-      ok = await resendUntil(this.ctx, deadline, () => writeLease(this.ctx, this.job.id, this.claim.token, lease));
+      // Slots first: a slot's lease never ends before the job's.
+      const slots = this.settings.extendSlots;
+      ok = (!slots || (await resendUntil(this.ctx, deadline, () => slots(this.claim.token, lease)))) && (await resendUntil(this.ctx, deadline, () => writeLease(this.ctx, this.job.id, this.claim.token, lease)));
     } catch (err) {
       if (!isTransient(err)) throw err;
       return false; // not extended: the old lease and deadline stand

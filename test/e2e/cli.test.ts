@@ -79,6 +79,20 @@ describe('jobtable CLI', () => {
     expect(await t.itemCount()).toBe(before);
   });
 
+  it('enqueue --group sets the job group, get shows it, list --group filters by it; a bad group exits 2 writing nothing', async () => {
+    const { id } = JSON.parse((await cli(['enqueue', 'noop', '{}', '--delay', '10m', '--group', 'tenant-9', '--json'])).stdout);
+    await cli(['enqueue', 'noop', '{}', '--delay', '10m', '--group', 'tenant-8']);
+    const got = await cli(['get', id]);
+    expect(got.stdout).toMatch(/group:\s+tenant-9/);
+    const listed = JSON.parse((await cli(['list', '--group', 'tenant-9', '--json'])).stdout) as { jobs: Array<{ id: string; group: string }> };
+    expect(listed.jobs.map((j) => [j.id, j.group])).toEqual([[id, 'tenant-9']]);
+    const before = await t.itemCount();
+    const bad = await cli(['enqueue', 'noop', '{}', '--group', 'has space', '--json']);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stderr).error).toMatchObject({ code: 'VALIDATION', field: 'options.group' });
+    expect(await t.itemCount()).toBe(before);
+  });
+
   it('cancels and retries, with exit 1 when the job is in the wrong state', async () => {
     const { id } = JSON.parse((await cli(['enqueue', 'noop', '{}', '--delay', '10m', '--json'])).stdout);
     const cancel = await cli(['cancel', id]);

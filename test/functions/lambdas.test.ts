@@ -90,6 +90,15 @@ describe('Lambda functions and LambdaJobClient', () => {
     expect(job!.runAt.getTime()).toBeGreaterThanOrEqual(before + 60_000);
   });
 
+  it('the wire format carries the group; a malformed group is a ValidationError naming options.group, nothing written', async () => {
+    const id = await jobs.enqueue('send_email', { to: 'a@example.com', subject: 'hi' }, { queue: 'client', group: 'tenant-7' });
+    expect((await queue.getJob(id))?.group).toBe('tenant-7');
+    const err = await jobs.enqueue('send_email', { to: 'a@example.com', subject: 'hi' }, { queue: 'groups-bad', group: 'a#b' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ field: 'options.group' });
+    expect((await queue.listJobs({ status: 'pending', queue: 'groups-bad' })).jobs).toEqual([]);
+  });
+
   it('enqueueMany returns ids in order; a runAt Date travels as ISO', async () => {
     const runAt = new Date(Date.now() + 3_600_000);
     const ids = await jobs.enqueueMany([

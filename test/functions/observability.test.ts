@@ -44,6 +44,9 @@ describe('workerEventSink', () => {
       sink({ kind: 'failed', job: job({ id: 'job-3', attempts: 3 }), error: new Error('gave up'), durationMs: 90 });
       sink({ kind: 'stale', job: job({ id: 'job-4' }), outcome: 'completed' });
       sink({ kind: 'error', error: new Error('store down') });
+      const limited = { kind: 'limited', jobId: 'job-5', queue: 'emails', group: 'tenant-1', limit: 'concurrency', scope: 'group', retryAt: new Date() } as const;
+      sink(limited);
+      sink({ ...limited, limit: 'rate' });
       emf = metrics.serializeMetrics();
     });
 
@@ -64,6 +67,8 @@ describe('workerEventSink', () => {
     expect(emf[METRIC.jobsFailed]).toBe(1);
     expect(emf[METRIC.jobsStale]).toBe(1);
     expect(emf[METRIC.workerErrors]).toBe(1);
+    expect(emf[METRIC.jobsDelayedByLimit]).toEqual([1, 1]);
+    expect(lines.some((l) => l.jobId === 'job-5')).toBe(false); // counted, not logged
     expect(emf[METRIC.pickupDelay]).toBe(1500);
     expect(emf[METRIC.jobDuration]).toEqual([40, 70, 90]);
     const units = Object.fromEntries(directive.Metrics.map((m: any) => [m.Name, m.Unit]));

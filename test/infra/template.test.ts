@@ -374,10 +374,29 @@ describe('bad props', () => {
     expect(attempt({ handlersEntry: missing })).toMatchObject({ field: 'handlersEntry', message: `Invalid handlersEntry: "${missing}" does not exist (resolved to ${join(process.cwd(), missing)})` });
   });
 
+  it('limits must be valid and name served queues: a LimitsError naming the field', () => {
+    const handlersEntry = EXAMPLE_HANDLERS_ENTRY;
+    expect(attempt({ handlersEntry, limits: { default: { group: { concurrency: 0 } } } })).toMatchObject({ name: 'LimitsError', field: 'limits.default.group.concurrency', limit: 'an integer from 1 to 100' });
+    expect(attempt({ handlersEntry, limits: { other: { concurrency: 2 } } })).toMatchObject({ name: 'LimitsError', field: 'limits.other', message: expect.stringMatching(/not served/) });
+  });
+
   it('queues must be at least one valid queue name: a ValidationError naming queues', () => {
     const handlersEntry = EXAMPLE_HANDLERS_ENTRY;
     expect(attempt({ handlersEntry, queues: [] })).toMatchObject({ name: 'ValidationError', code: 'VALIDATION', field: 'queues' });
     expect(attempt({ handlersEntry, queues: ['default', 'not a name!'] })).toMatchObject({ name: 'ValidationError', field: 'queues' });
+  });
+});
+
+describe('limits', () => {
+  it('reach every function in JOBTABLE_LIMITS, and are absent without limits', () => {
+    const limits = { default: { concurrency: 10, group: { concurrency: 2, rate: { limit: 20, intervalMs: 1_000 } } } };
+    const b = synthBare((stack) => new JobTable(stack, 'Jobs', { handlersEntry: EXAMPLE_HANDLERS_ENTRY, limits }));
+    const fns = Object.values(byType(b.template, 'AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.[ENV.tableName]);
+    expect(fns.length).toBeGreaterThanOrEqual(4);
+    for (const f of fns) expect(JSON.parse(f.Properties.Environment.Variables[ENV.limits])).toEqual(limits);
+    expect(b.built.queueEnvironment[ENV.limits]).toBe(JSON.stringify(limits));
+    const plain = synthBare((stack) => new JobTable(stack, 'Jobs', { handlersEntry: EXAMPLE_HANDLERS_ENTRY }));
+    for (const f of Object.values(byType(plain.template, 'AWS::Lambda::Function'))) expect(f.Properties.Environment?.Variables?.[ENV.limits]).toBeUndefined();
   });
 });
 

@@ -32,6 +32,7 @@ describe('validateEnqueue', () => {
       runAtMs: NOW,
       idempotencyKey: null,
       trace: null,
+      group: null,
     });
   });
 

@@ -75,6 +75,7 @@ export const enqueueCommand: Command = {
     'idempotency-key': { type: 'string' },
     'depends-on': { type: 'string' },
     'on-dependency-failure': { type: 'string' },
+    group: { type: 'string', short: 'g' },
     wait: { type: 'boolean', short: 'w' },
     'wait-timeout': { type: 'string' },
   },
@@ -89,6 +90,7 @@ export const enqueueCommand: Command = {
     '--idempotency-key <key>  the same key returns the existing job',
     '--depends-on <ids>       comma-separated job ids: the job waits (status waiting) until they finished',
     '--on-dependency-failure <fail|continue>  what a failed dependency does to it (default fail)',
+    '--group, -g <group>      the job group (a tenant, a customer): what per-group limits count',
     '--wait, -w               wait until the job(s) finish; exit 1 unless all completed',
     '--wait-timeout <dur>     give up waiting after this long',
   ],
@@ -108,6 +110,7 @@ export const enqueueCommand: Command = {
       ...(strOption(v, 'idempotency-key') !== undefined ? { idempotencyKey: strOption(v, 'idempotency-key')! } : {}),
       ...(strOption(v, 'depends-on') !== undefined ? { dependsOn: strOption(v, 'depends-on')!.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
       ...(strOption(v, 'on-dependency-failure') !== undefined ? { onDependencyFailure: strOption(v, 'on-dependency-failure') as EnqueueOptions['onDependencyFailure'] } : {}),
+      ...(strOption(v, 'group') !== undefined ? { group: strOption(v, 'group')! } : {}),
     };
     const file = strOption(v, 'file');
     let ids: string[];

@@ -24,10 +24,10 @@ export const getCommand: Command = {
 /** `jobtable list` */
 export const listCommand: Command = {
   name: 'list',
-  usage: 'list [--status <status>] [--queue <name>] [--limit <n>] [--cursor <c>]',
+  usage: 'list [--status <status>] [--queue <name>] [--group <group>] [--limit <n>] [--cursor <c>]',
   summary: 'list jobs by status, a page at a time',
-  options: { status: { type: 'string', short: 's', default: 'pending' }, queue: { type: 'string', short: 'q' }, limit: { type: 'string', short: 'n' }, cursor: { type: 'string' } },
-  help: ['--status, -s <status>   waiting, pending, processing, completed, failed or cancelled (default pending)', '--queue, -q <name>', '--limit, -n <n>         page size, 1 to 1000 (default 50)', '--cursor <c>            the cursor printed by the previous page'],
+  options: { status: { type: 'string', short: 's', default: 'pending' }, queue: { type: 'string', short: 'q' }, group: { type: 'string', short: 'g' }, limit: { type: 'string', short: 'n' }, cursor: { type: 'string' } },
+  help: ['--status, -s <status>   waiting, pending, processing, completed, failed or cancelled (default pending)', '--queue, -q <name>', '--group, -g <group>     only jobs of this group (a page may then hold fewer)', '--limit, -n <n>         page size, 1 to 1000 (default 50)', '--cursor <c>            the cursor printed by the previous page'],
   async run(ctx) {
     const v = ctx.values;
     const limit = intOption(v, 'limit', -1_000_000, 1_000_000);
@@ -36,6 +36,7 @@ export const listCommand: Command = {
       ...(strOption(v, 'queue') !== undefined ? { queue: strOption(v, 'queue')! } : {}),
       ...(limit !== undefined ? { limit } : {}),
       ...(strOption(v, 'cursor') !== undefined ? { cursor: strOption(v, 'cursor')! } : {}),
+      ...(strOption(v, 'group') !== undefined ? { group: strOption(v, 'group')! } : {}),
     });
     if (ctx.json) out(ctx.io, JSON.stringify(page));
     else {

@@ -1,7 +1,7 @@
 /** `jobtable start` (`npm start`): the whole queue on this machine. */
 import { defaultLocalExtras } from '../../local/services.ts';
 import { startLocalStack } from '../../local/stack.ts';
-import { ENV } from '../../env.ts';
+import { ENV, parseLimitsEnv } from '../../env.ts';
 import type { Command } from '../command.ts';
 import { durationOption, intOption, out, strOption } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
@@ -53,6 +53,7 @@ export const startCommand: Command = {
       inMemory: v['in-memory'] === true,
       ...(Array.isArray(v.queue) ? { queues: v.queue as string[] } : {}),
       ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(process.env[ENV.limits] ? { limits: parseLimitsEnv(process.env[ENV.limits]!) } : {}),
       ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
       ...defaultLocalExtras(),
       ...(v.quiet ? {} : { onEvent: (e, q) => log(ctx.json ? eventJson(e, q) : `[${q}] ${describeEvent(e)}`) }),

@@ -22,6 +22,8 @@ export function describeEvent(e: WorkerEvent): string {
       return `stale     ${e.job.id} ${e.job.type}: lost the claim, outcome discarded`;
     case 'error':
       return `error     ${e.job?.id ?? ''} ${e.error.message}`;
+    case 'limited':
+      return `limited   ${e.jobId}${e.group ? ` group ${e.group}` : ''}: ${e.scope} ${e.limit} limit, retry at ${e.retryAt.toISOString()}`;
   }
 }
 

@@ -226,6 +226,36 @@ function renderActivity(activity) {
   renderCounts();
 }
 
+// ---- Flow-control limits ---------------------------------------------------------------------
+
+function limitText(limits) {
+  const parts = [];
+  const rate = (r) => `${r.limit} starts per ${fmtDuration(r.intervalMs)}`;
+  if (limits.concurrency !== undefined) parts.push(`at most ${limits.concurrency} running in the queue`);
+  if (limits.rate) parts.push(`${rate(limits.rate)} in the queue`);
+  if (limits.group && limits.group.concurrency !== undefined) parts.push(`at most ${limits.group.concurrency} running per group`);
+  if (limits.group && limits.group.rate) parts.push(`${rate(limits.group.rate)} per group`);
+  return parts.join(', ');
+}
+
+/** Shows running / limit per group and the jobs waiting on a limit; hidden for a queue with neither limits nor groups. */
+function renderLimits(view) {
+  const section = $('limits');
+  section.hidden = !view.limits && view.groups.length === 0;
+  if (section.hidden) return;
+  const plus = view.capped ? '+' : '';
+  const queuePart = view.limit !== null ? `${view.running}${plus} / ${view.limit} running in the queue` : `${view.running}${plus} running`;
+  $('limits-summary').textContent = `${view.limits ? `Limits: ${limitText(view.limits)}.` : 'No limits on this queue.'} ${queuePart}; ${view.waitingOnLimit}${plus} due ${view.waitingOnLimit === 1 ? 'job waits' : 'jobs wait'} on a limit.`;
+  $('group-rows').replaceChildren(...(view.groups.length ? view.groups.map(groupRow) : [emptyRow(4, 'No job with a group is due or running.')]));
+  $('limits-note').textContent = `Read from the index (up to 200 entries per shard${view.capped ? ': some shards had more, so counts are lower bounds' : ''}); rate limits are not shown per group.`;
+}
+
+function groupRow(g) {
+  const tr = document.createElement('tr');
+  tr.append(cell(g.group), cell(g.limit !== null ? `${g.running} / ${g.limit}` : String(g.running), 'num'), cell(String(g.due), 'num'), cell(String(g.waitingOnLimit), 'num'));
+  return tr;
+}
+
 function typeRow(t) {
   const tr = document.createElement('tr');
   tr.append(cell(t.type), cell(String(t.completed), 'num'), cell(String(t.failed), 'num'), cell(String(t.retried), 'num'), cell(fmtDuration(t.meanDurationMs), 'num'));
@@ -378,6 +408,7 @@ function renderDetail(job) {
   $('d-id').textContent = job.id;
   $('d-type').textContent = job.type;
   $('d-queue').textContent = job.queue;
+  $('d-group').textContent = job.group || '–';
   $('d-status').textContent = job.status;
   $('d-status').className = `badge ${job.status}`;
   $('d-priority').textContent = String(job.priority);
@@ -707,7 +738,7 @@ async function enqueue(event) {
 
 /** Reads everything shown; on the timer, a completed list (a table scan) is left as it is. */
 async function refresh(fromTimer = false) {
-  const tasks = [api('/queues').then(renderQueues), api(`/activity?queue=${encodeURIComponent(state.queue)}`).then(renderActivity), loadDetail()];
+  const tasks = [api('/queues').then(renderQueues), api(`/activity?queue=${encodeURIComponent(state.queue)}`).then(renderActivity), api(`/limits?queue=${encodeURIComponent(state.queue)}`).then(renderLimits), loadDetail()];
   if (state.status !== 'completed' || !fromTimer) tasks.push(loadList());
   const failed = (await Promise.allSettled(tasks)).find((r) => r.status === 'rejected');
   $('updated-at').textContent = failed ? `Refresh failed: ${failed.reason.message}` : `Updated ${new Date().toLocaleTimeString()}`;

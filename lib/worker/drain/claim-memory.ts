@@ -42,6 +42,13 @@ export class ClaimMemory {
     this.set(c, this.clock.now() + this.rememberMs);
   }
 
+  /** A claim of `c` was never sent to the job (a limit refused it first): show it again at once. */
+  forget(c: Pick<Candidate, 'id' | 'runOrder'>): void {
+    const list = this.entries.get(c.id)?.filter((x) => x.runOrder !== c.runOrder);
+    if (list && list.length > 0) this.entries.set(c.id, list);
+    else this.entries.delete(c.id);
+  }
+
   /** True if `c` (this id with this sort key) is held or was tried too recently to trust the index. */
   has(c: Pick<Candidate, 'id' | 'runOrder'>): boolean {
     const e = this.entries.get(c.id)?.find((x) => x.runOrder === c.runOrder);

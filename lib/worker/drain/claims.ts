@@ -3,21 +3,25 @@
  * candidate, so a worker never races itself), and sorts out how each ended: a job to run, a race
  * lost (the shard's contention state learns who won), or an error to report.
  */
-import type { Claim, ClaimAttempt } from '../../store/claim-job.ts';
+import type { Claim } from '../../store/claim-job.ts';
+import type { LimitedEvent } from '../../types.ts';
 import type { Candidate } from '../../store/query-due.ts';
 import type { ClaimMemory } from './claim-memory.ts';
 import type { ShardContention } from './contention.ts';
+import type { GatedAttempt } from './limits.ts';
 
 /** What {@link Claimer} needs. */
 export interface ClaimerOptions {
-  /** The claim write (`tryClaim`). */
-  readonly claim: (c: Candidate) => Promise<ClaimAttempt>;
+  /** The claim write (`tryClaim`), through the queue's limits if it has any. */
+  readonly claim: (c: Candidate) => Promise<GatedAttempt>;
   readonly memory: ClaimMemory;
   readonly contention: ShardContention;
   /** The claim was won: start the job. `refusal`, if given, is the error to fail it with instead. */
   readonly onWon: (c: Candidate, claim: Claim, refusal: Error | undefined) => void;
   /** The race was lost to `winner` (the worker id on the item, if any). */
   readonly onLost: (c: Candidate, winner: string | undefined) => void;
+  /** A flow-control limit refused the start before any claim was sent. */
+  readonly onBlocked: (c: Candidate, event: LimitedEvent) => void;
   /** Called after each claim ended, however. */
   readonly onChange: () => void;
 }
@@ -50,6 +54,13 @@ export class Claimer {
           if (attempt.claim) {
             this.o.contention.won(c.shard);
             this.o.onWon(c, attempt.claim, refusal);
+            return;
+          }
+          if ('blocked' in attempt) {
+            // Nobody won the job: the shard is not contended, and the job may be shown again.
+            this.o.contention.failed(c.shard);
+            this.o.memory.forget(c);
+            this.o.onBlocked(c, attempt.blocked);
             return;
           }
           this.o.contention.lost(c.shard, attempt.winner);

@@ -7,7 +7,7 @@
  */
 import { JobTimeoutExceedsBudgetError } from '../../errors.ts';
 import { leaseUntilMs } from '../../model/state.ts';
-import type { Claim, ClaimAttempt } from '../../store/claim-job.ts';
+import type { Claim } from '../../store/claim-job.ts';
 import type { Candidate } from '../../store/query-due.ts';
 import type { Clock, ProcessReport, WorkerEvent } from '../../types.ts';
 import type { RunOutcome } from '../run-job.ts';
@@ -16,6 +16,7 @@ import { CandidateSource } from './candidates.ts';
 import { ClaimMemory } from './claim-memory.ts';
 import { Claimer } from './claims.ts';
 import { ShardContention } from './contention.ts';
+import type { GatedAttempt } from './limits.ts';
 import { RunningPool } from './pool.ts';
 import { shardRanks } from './shard-order.ts';
 import { Notifier, waitForAny } from './wait.ts';
@@ -25,8 +26,17 @@ import type { Wakeup } from './wait.ts';
 export interface DrainPorts {
   /** Reads one shard's claimable candidates (from its head, or after `from`). */
   readonly read: ShardReader;
-  /** The claim write. */
-  readonly claim: (c: Candidate) => Promise<ClaimAttempt>;
+  /** The claim write (through the queue's flow-control limits, if it has any). */
+  readonly claim: (c: Candidate) => Promise<GatedAttempt>;
+  /** The queue's flow-control limits as this worker knows them: keys refused lately are skipped. */
+  readonly limits?: {
+    /** True if a limit key of `c` is blocked (then `c` is kept aside for {@link takeParked}). */
+    holdBack(c: Candidate): boolean;
+    reopenAt(): number | null;
+    /** A candidate kept aside whose keys are open again, if `usable` accepts it. */
+    takeParked(usable: (c: Candidate) => boolean): Candidate | null;
+    hasParked(): boolean;
+  };
   /** Runs a claimed job to its outcome; with `refusal`, fails it for good with that error instead. */
   readonly run: (c: Candidate, claim: Claim, refusal: Error | undefined) => Promise<RunOutcome>;
   readonly emit: (event: WorkerEvent) => void;
@@ -73,7 +83,7 @@ type Counts = { -readonly [K in Exclude<keyof ProcessReport, 'durationMs' | 'sto
 
 /** One drain: its parts and counts. Call {@link run} once. */
 export class DrainLoop {
-  readonly counts: Counts = { claimed: 0, completed: 0, retried: 0, failed: 0, stale: 0, lostRaces: 0, queries: 0, deferred: 0 };
+  readonly counts: Counts = { claimed: 0, completed: 0, retried: 0, failed: 0, stale: 0, lostRaces: 0, queries: 0, deferred: 0, limited: 0 };
   private readonly notifier = new Notifier();
   private readonly memory: ClaimMemory;
   private readonly contention: ShardContention;
@@ -101,6 +111,10 @@ export class DrainLoop {
       contention: this.contention,
       onWon: (c, claim, refusal) => this.start(c, claim, refusal),
       onLost: () => void this.counts.lostRaces++,
+      onBlocked: (_c, event) => {
+        this.counts.limited++;
+        this.ports.emit(event);
+      },
       onChange: () => this.notifier.notify(),
     });
   }
@@ -126,9 +140,23 @@ export class DrainLoop {
     });
   }
 
-  /** True for candidates a read should drop: held or tried recently by this worker, or deferred. */
+  /**
+   * True for candidates a read should drop: held or tried recently by this worker, deferred, or
+   * of a limit key that refused lately (reads then page further for other groups' jobs).
+   */
   excludes(c: Candidate): boolean {
-    return this.deferred.has(c.id) || this.memory.has(c);
+    return this.deferred.has(c.id) || this.memory.has(c) || this.ports.limits?.holdBack(c) === true;
+  }
+
+  /** When a limit key this worker left alone may be tried again (its jobs are due then), or null. */
+  private limitsReopenAt(): number | null {
+    return this.ports.limits?.reopenAt() ?? null;
+  }
+
+  /** The earlier of `a` and the limits' reopen time (either may be null). */
+  private withLimits(a: number | null): number | null {
+    const b = this.limitsReopenAt();
+    return a === null ? b : b === null ? a : Math.min(a, b);
   }
 
   /**
@@ -184,7 +212,7 @@ export class DrainLoop {
     const sent = await this.claimPhase();
     if (sent > 0 || hinted.length > 0) return true; // a hinted read is followed by a full sweep
     if (this.pool.size > 0) {
-      await this.whileBusy(swept.nextDueMs);
+      await this.whileBusy(this.withLimits(swept.nextDueMs));
       return true;
     }
     // A job ended mid-round (maybe scheduling a retry), or a race was lost (another worker
@@ -218,11 +246,11 @@ export class DrainLoop {
       }
       const changed = this.notifier.next();
       const idleNow = this.claimer.inFlight === 0 && this.source.reading === 0 && this.room() > 0;
-      if (idleNow && !this.source.hasWork()) return sent; // every list used up
+      if (idleNow && !this.source.hasWork() && !this.ports.limits?.hasParked()) return sent; // every list used up
       // Wait for a claim, read or job to end; for a backed-off shard to open again, or to be read again.
       const now = this.s.clock.now();
       const recheckAt = this.room() > 0 ? this.source.recheckAt : Infinity;
-      const reopen = Math.min(this.contention.nextReopenAt() ?? Infinity, recheckAt);
+      const reopen = Math.min(this.withLimits(this.contention.nextReopenAt()) ?? Infinity, recheckAt);
       const waitMs = Math.min(reopen - now, BUSY_RECHECK_MS, this.s.budgetEnd - now);
       await waitForAny(waitMs, undefined, this.s.signal, [changed]);
     }
@@ -238,7 +266,7 @@ export class DrainLoop {
   private fill(): number {
     let sent = 0;
     for (let room = this.room(); room > 0; ) {
-      const c = this.source.next(this.contention);
+      const c = this.ports.limits?.takeParked((p) => !this.memory.has(p) && !this.deferred.has(p.id)) ?? this.source.next(this.contention);
       if (!c) break;
       const admission = this.admit(c);
       if (admission === 'defer') continue;
@@ -302,7 +330,7 @@ export class DrainLoop {
     const { pollIntervalMs, waitForDueWithinMs, budgetEnd } = this.s;
     if (pollIntervalMs <= 0 && waitForDueWithinMs <= 0) return false;
     const now = this.s.clock.now();
-    const nextDue = swept.nextDueMs ?? Infinity;
+    const nextDue = this.withLimits(swept.nextDueMs) ?? Infinity;
     let waitUntil: number;
     if (pollIntervalMs > 0) waitUntil = Math.min(nextDue, now + pollIntervalMs, budgetEnd);
     else if (nextDue - now <= waitForDueWithinMs && nextDue < budgetEnd) waitUntil = nextDue;

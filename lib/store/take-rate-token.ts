@@ -1,0 +1,107 @@
+/** Takes a start of a rate limit (GCRA), or gives back one not used: conditional writes to the limit's item. */
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { rateStep } from '../model/limits.ts';
+import type { RateLimit } from '../model/limits.ts';
+import { ATTR } from '../schema.ts';
+import { isConditionFailed } from './context.ts';
+import type { StoreContext } from './context.ts';
+import { LIMIT_ATTR, limitItemTtl, updateLimitItem } from './limit-items.ts';
+
+/** How a rate request ended; `tat` is the key's state as last seen (for the next request). */
+export type RateTake =
+  | { readonly granted: true; readonly startsAtMs: readonly number[]; readonly tat: number }
+  | { readonly granted: false; readonly retryAtMs: number; readonly tat: number | null };
+
+/** Writes one request makes at most before it gives up for now (others keep taking the key). */
+const MAX_WRITES = 4;
+
+/**
+ * Takes up to `count` next starts of rate item `itemId` in one write, as `token` (see `rateStep`,
+ * GCRA without burst). `seenTat` is the key's theoretical arrival time as this worker last saw it
+ * (null: never seen), so no read is needed: the write `SET tat = :new, tat_owner = :token` is
+ * conditional on `tat = :seen` (or `attribute_not_exists(tat)`), and a refused write returns the
+ * current value, from which the step is computed again. So two workers can never take the same
+ * start. A resend whose first send had landed finds its own token with its own `tat`, and counts
+ * as granted. Several starts per write: a worker with many jobs of one key waiting writes its
+ * item once for all of them.
+ */
+export async function takeRateToken(ctx: StoreContext, itemId: string, rate: RateLimit, seenTat: number | null, token: string, count = 1): Promise<RateTake> {
+  let seen = seenTat;
+  for (let write = 0; write < MAX_WRITES; write++) {
+    const step = rateStep(rate, seen, ctx.clock.now(), count);
+    if (step.kind === 'denied') return { granted: false, retryAtMs: step.retryAtMs, tat: seen };
+    try {
+      await ctx.client.send(new UpdateItemCommand(takeInput(ctx.tableName, itemId, seen, step.newTat, token)));
+      return { granted: true, startsAtMs: step.startsAtMs, tat: step.newTat };
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      const current = err.Item?.[LIMIT_ATTR.tat]?.N;
+      if (err.Item?.[LIMIT_ATTR.owner]?.S === token && Number(current) === step.newTat) return { granted: true, startsAtMs: step.startsAtMs, tat: step.newTat };
+      seen = current === undefined ? null : Number(current);
+    }
+  }
+  return { granted: false, retryAtMs: ctx.clock.now(), tat: seen };
+}
+
+function takeInput(tableName: string, itemId: string, seen: number | null, newTat: number, token: string) {
+  const values: Record<string, AttributeValue> = { ':new': { N: String(newTat) }, ':owner': { S: token }, ':ttl': limitItemTtl(newTat) };
+  if (seen !== null) values[':seen'] = { N: String(seen) };
+  return {
+    TableName: tableName,
+    Key: { [ATTR.id]: { S: itemId } },
+    ConditionExpression: seen === null ? 'attribute_not_exists(#tat)' : '#tat = :seen',
+    UpdateExpression: 'SET #tat = :new, #owner = :owner, #ttl = :ttl',
+    ExpressionAttributeNames: { '#tat': LIMIT_ATTR.tat, '#owner': LIMIT_ATTR.owner, '#ttl': LIMIT_ATTR.ttl },
+    ExpressionAttributeValues: values,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/**
+ * Gives back the last start of a grant to `token` that will not be used (its claim was lost or
+ * another limit refused the job): `SET tat = :startAt` if `tat = :granted AND tat_owner = :token`,
+ * i.e. only if nobody has taken a later start since; otherwise the start is simply not used (the
+ * key runs a little under its rate, never over it). Returns true if it was given back.
+ */
+export async function giveBackRateToken(ctx: StoreContext, itemId: string, token: string, grantedTat: number, startAtMs: number): Promise<boolean> {
+  return updateLimitItem(ctx, itemId, {
+    condition: '#tat = :granted AND #owner = :owner',
+    update: 'SET #tat = :back',
+    names: { '#tat': LIMIT_ATTR.tat, '#owner': LIMIT_ATTR.owner },
+    values: { ':granted': { N: String(grantedTat) }, ':owner': { S: token }, ':back': { N: String(startAtMs) } },
+  });
+}
+
+/**
+ * Moves rate item `itemId`'s next start `deltaMs` later: a start that happened `deltaMs` after its
+ * slot (a slow claim, a busy worker) pushes the starts not granted yet back by as much, so that
+ * no interval of observed starts holds more than the limit. `SET tat = :seen + :delta` on
+ * `tat = :seen`, retried on the value a refused write returns. Returns the new `tat`, or null if
+ * the key had none.
+ */
+export async function pushRateBack(ctx: StoreContext, itemId: string, seenTat: number | null, deltaMs: number): Promise<number | null> {
+  let seen = seenTat;
+  for (let write = 0; write < MAX_WRITES && seen !== null; write++) {
+    const next = Math.ceil(seen + deltaMs);
+    try {
+      await ctx.client.send(
+        new UpdateItemCommand({
+          TableName: ctx.tableName,
+          Key: { [ATTR.id]: { S: itemId } },
+          ConditionExpression: '#tat = :seen',
+          UpdateExpression: 'SET #tat = :new',
+          ExpressionAttributeNames: { '#tat': LIMIT_ATTR.tat },
+          ExpressionAttributeValues: { ':seen': { N: String(seen) }, ':new': { N: String(next) } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return next;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      const current = err.Item?.[LIMIT_ATTR.tat]?.N;
+      seen = current === undefined ? null : Number(current);
+    }
+  }
+  return seen;
+}

@@ -1,0 +1,294 @@
+/**
+ * Flow control in the drain: before a job is claimed, the slots of its queue's and its group's
+ * concurrency limits are taken and a start of their rate limits reserved, all under the token the
+ * claim will carry; a denied start writes nothing to the job. A key that refused is remembered as
+ * blocked for a while, and the drain skips its candidates (reading further into a shard if it
+ * must) and claims other groups' jobs meanwhile. When the run ends (however) the slots are given
+ * back; a worker that dies leaves them to expire with the job's lease.
+ *
+ * Order of the writes and why: slots first (a refusal undoes nothing but slots), then rate starts
+ * (whose grant time may be ahead: the worker waits for it before running), then the job claim. A
+ * lost claim gives everything back. A crash between any two leaves slots held until their lease
+ * (the job's lease, counted from the start the rate reserved) and at most a start unused.
+ */
+import { randomUUID } from 'node:crypto';
+import { leaseUntilMs } from '../../model/state.ts';
+import { limitItemId, maxReserveMs, rateLatenessMs } from '../../model/limits.ts';
+import type { QueueLimits, RateLimit } from '../../model/limits.ts';
+import type { ClaimAttempt, ClaimFixed } from '../../store/claim-job.ts';
+import type { SlotAttempt } from '../../store/acquire-slot.ts';
+import type { Candidate } from '../../store/query-due.ts';
+import { RateStarts } from './rate-starts.ts';
+import type { RateGrant, RatePorts } from './rate-starts.ts';
+import type { Clock, LimitedEvent } from '../../types.ts';
+
+/** The limit writes (see `lib/store/acquire-slot.ts`, `release-slot.ts`, `take-rate-token.ts`). */
+export interface LimitPorts extends RatePorts {
+  acquire(itemId: string, limit: number, token: string, leaseUntilMs: number): Promise<SlotAttempt>;
+  release(itemId: string, token: string): Promise<boolean>;
+  extend(itemId: string, token: string, leaseUntilMs: number): Promise<boolean>;
+}
+
+/** A claim attempt through the gate: as the claim ended, or refused by a limit before any claim. */
+export type GatedAttempt = ClaimAttempt | { readonly claim: null; readonly blocked: LimitedEvent };
+
+/** How long a key whose concurrency slots were all taken is left alone before it is tried again. */
+export const CONCURRENCY_RECHECK_MS = 200;
+/** Candidates skipped for a blocked key that are kept to be offered again when it opens. */
+const MAX_PARKED = 256;
+/** A parked candidate older than this is dropped (the index is read again instead). */
+const PARKED_MAX_AGE_MS = 1_000;
+
+interface Key {
+  readonly itemId: string;
+  readonly limit: 'concurrency' | 'rate';
+  readonly scope: 'queue' | 'group';
+}
+
+interface Held {
+  readonly slots: string[];
+  readonly rates: Array<{ readonly itemId: string; readonly rate: RateLimit; grant: Extract<RateGrant, { granted: true }> }>;
+  startAtMs: number;
+}
+
+/** The gate of one queue's limits, for one drain. */
+export class LimitGate {
+  /** Limit item id -> epoch ms until which this worker leaves the key alone. */
+  private readonly blocked = new Map<string, number>();
+  /** This worker's start requests, batched per rate key. */
+  private readonly starts: RateStarts;
+  /** Claim token -> what it holds. */
+  private readonly held = new Map<string, Held>();
+  /** Concurrency item id -> slots this worker holds or is taking: it never asks past the limit itself. */
+  private readonly mine = new Map<string, number>();
+  /** Candidates skipped because a key was blocked, by job id: offered again once it opens. */
+  private readonly parked = new Map<string, { readonly c: Candidate; readonly at: number }>();
+
+  constructor(
+    private readonly queue: string,
+    private readonly limits: QueueLimits,
+    private readonly ports: LimitPorts,
+    private readonly clock: Clock,
+    private readonly leaseGraceMs: number,
+  ) {
+    this.starts = new RateStarts(ports);
+  }
+
+  /** The slots a candidate needs: queue-wide, and its group's if it has one. */
+  private concurrencyKeys(c: Candidate): Array<Key & { n: number }> {
+    const keys: Array<Key & { n: number }> = [];
+    if (this.limits.concurrency !== undefined) keys.push({ itemId: limitItemId('concurrency', this.queue), limit: 'concurrency', scope: 'queue', n: this.limits.concurrency });
+    if (c.group && this.limits.group?.concurrency !== undefined) keys.push({ itemId: limitItemId('concurrency', this.queue, c.group), limit: 'concurrency', scope: 'group', n: this.limits.group.concurrency });
+    return keys;
+  }
+
+  private rateKeys(c: Candidate): Array<Key & { rate: RateLimit }> {
+    const keys: Array<Key & { rate: RateLimit }> = [];
+    if (this.limits.rate) keys.push({ itemId: limitItemId('rate', this.queue), limit: 'rate', scope: 'queue', rate: this.limits.rate });
+    if (c.group && this.limits.group?.rate) keys.push({ itemId: limitItemId('rate', this.queue, c.group), limit: 'rate', scope: 'group', rate: this.limits.group.rate });
+    return keys;
+  }
+
+  /**
+   * True if a key `c` needs is blocked now (it refused lately, or this worker itself holds all its
+   * slots): the drain skips it.
+   */
+  blocks(c: Candidate): boolean {
+    for (const k of this.concurrencyKeys(c)) if ((this.mine.get(k.itemId) ?? 0) >= k.n) return true;
+    if (this.blocked.size === 0) return false;
+    const now = this.clock.now();
+    for (const k of [...this.concurrencyKeys(c), ...this.rateKeys(c)]) {
+      const until = this.blocked.get(k.itemId);
+      if (until !== undefined && until > now) return true;
+    }
+    return false;
+  }
+
+  /**
+   * {@link blocks}, keeping a blocked candidate aside to offer it again (see {@link takeParked})
+   * when its key opens: a job of this worker ending frees a slot, and the candidates that waited
+   * for it are claimed without reading the index again.
+   */
+  holdBack(c: Candidate): boolean {
+    if (!this.blocks(c)) return false;
+    if (this.parked.size < MAX_PARKED && !this.parked.has(c.id)) this.parked.set(c.id, { c, at: this.clock.now() });
+    return true;
+  }
+
+  /** A parked candidate whose keys are open now and that `usable` accepts, or null. */
+  takeParked(usable: (c: Candidate) => boolean): Candidate | null {
+    this.pruneParked();
+    for (const [id, { c }] of this.parked) {
+      if (this.blocks(c)) continue;
+      this.parked.delete(id);
+      if (usable(c)) return c;
+    }
+    return null;
+  }
+
+  /** True while candidates are parked (not too old): the claim phase waits for their keys to open. */
+  hasParked(): boolean {
+    this.pruneParked();
+    return this.parked.size > 0;
+  }
+
+  private pruneParked(): void {
+    const oldest = this.clock.now() - PARKED_MAX_AGE_MS;
+    for (const [id, p] of this.parked) if (p.at < oldest) this.parked.delete(id);
+  }
+
+  private count(itemIds: readonly string[], by: 1 | -1): void {
+    for (const id of itemIds) {
+      const n = (this.mine.get(id) ?? 0) + by;
+      if (n > 0) this.mine.set(id, n);
+      else this.mine.delete(id);
+    }
+  }
+
+  /** When the earliest blocked key may be tried again, or null if none is blocked. */
+  reopenAt(): number | null {
+    const now = this.clock.now();
+    let at: number | null = null;
+    for (const [id, until] of this.blocked) {
+      if (until <= now) this.blocked.delete(id);
+      else at = Math.min(at ?? Infinity, until);
+    }
+    return at;
+  }
+
+  /**
+   * Takes what `c` needs, then claims it with `claim` (under the same token, the lease counted
+   * from the reserved start). Refused by a limit, returns `blocked` and nothing is claimed.
+   */
+  async claim(c: Candidate, claim: (fixed: ClaimFixed) => Promise<ClaimAttempt>): Promise<GatedAttempt> {
+    const token = randomUUID();
+    const counted = this.concurrencyKeys(c).map((k) => k.itemId);
+    this.count(counted, 1); // before any await: the next pick already sees these slots taken
+    const reserve = Math.max(0, ...this.rateKeys(c).map((k) => maxReserveMs(k.rate)));
+    // Slots are leased to the latest the job's lease may end: a start reserved up to `reserve` ahead.
+    const slotLease = leaseUntilMs(this.clock.now() + reserve, c.timeoutMs, this.leaseGraceMs);
+    const held: Held = { slots: [], rates: [], startAtMs: this.clock.now() };
+    try {
+      const refused = (await this.takeSlots(c, token, slotLease, held)) ?? (await this.takeRates(c, held));
+      if (refused) {
+        await this.undo(token, held, counted);
+        return { claim: null, blocked: refused };
+      }
+      const startAtMs = Math.max(held.startAtMs, ...held.rates.map((r) => r.grant.startAtMs));
+      const attempt = await claim({ token, notBefore: startAtMs });
+      if (!attempt.claim) {
+        await this.undo(token, held, counted);
+        return attempt;
+      }
+      this.held.set(token, { ...held, slots: counted, startAtMs });
+      return (await this.slotsCover(token, attempt.claim.job.leaseUntil?.getTime() ?? 0, slotLease)) ? attempt : { claim: null, winner: undefined };
+    } catch (err) {
+      await this.undo(token, held, counted).catch(() => {}); // what is not given back expires with its lease
+      throw err;
+    }
+  }
+
+  /**
+   * Makes the slots of `token` last as long as its job's lease: the claim counts the lease from when
+   * it is sent, so slow writes before it may have made it end after the slots' (then they are
+   * extended, one write each). A slot already gone (the writes took longer than a whole lease) cannot
+   * be: the job is then left alone, as if the claim had been lost, and runs again once its lease ends.
+   */
+  private async slotsCover(token: string, jobLease: number, slotLease: number): Promise<boolean> {
+    if (jobLease <= slotLease || (await this.extend(token, jobLease).catch(() => false))) return true;
+    await this.release(token);
+    return false;
+  }
+
+  private async takeSlots(c: Candidate, token: string, lease: number, held: Held): Promise<LimitedEvent | null> {
+    for (const k of this.concurrencyKeys(c)) {
+      const got = await this.ports.acquire(k.itemId, k.n, token, lease);
+      // Another worker may free a slot any moment (or its holder expire): look again soon.
+      if (!got.acquired) return this.block(c, k, this.clock.now() + CONCURRENCY_RECHECK_MS);
+      held.slots.push(k.itemId);
+    }
+    return null;
+  }
+
+  private async takeRates(c: Candidate, held: Held): Promise<LimitedEvent | null> {
+    for (const k of this.rateKeys(c)) {
+      const grant = await this.starts.request(k.itemId, k.rate);
+      if (!grant.granted) return this.block(c, k, grant.retryAtMs);
+      held.rates.push({ itemId: k.itemId, rate: k.rate, grant });
+    }
+    return null;
+  }
+
+  private block(c: Candidate, k: Key, until: number): LimitedEvent {
+    this.blocked.set(k.itemId, Math.max(until, this.blocked.get(k.itemId) ?? 0));
+    return { kind: 'limited', jobId: c.id, queue: this.queue, group: c.group ?? null, limit: k.limit, scope: k.scope, retryAt: new Date(until) };
+  }
+
+  /** Gives back what a start that will not happen took (`counted`: the slots it asked for). */
+  private async undo(token: string, held: Held, counted: readonly string[]): Promise<void> {
+    this.count(counted, -1);
+    await Promise.all([
+      ...held.slots.map((id) => this.ports.release(id, token)),
+      ...held.rates.map((r) => this.starts.giveBack(r.itemId, r.grant)),
+    ]);
+  }
+
+  /**
+   * Runs the job of the claim of `token`: waits for its reserved start, runs `fn`, then gives its
+   * slots back however the run ended. A release that fails (DynamoDB unreachable) leaves the slot
+   * to expire with the job's lease.
+   */
+  async run<T>(token: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      await this.startOnTime(token, signal);
+      return await fn();
+    } finally {
+      await this.release(token).catch(() => {});
+    }
+  }
+
+  /**
+   * Waits for the start reserved for the claim of `token`. A job that starts later than
+   * `rateLatenessMs` after its slot (a slow claim, a busy event loop) pushes the key's starts not
+   * yet granted back by as much as it is later than that (in the background, once it has started), so that no
+   * interval of observed starts holds more than the limit; see docs/design.md, "Rate limits".
+   */
+  private async startOnTime(token: string, signal?: AbortSignal): Promise<void> {
+    const held = this.held.get(token);
+    if (!held || held.rates.length === 0) return;
+    await this.sleepUntil(held.startAtMs, signal);
+    for (const r of held.rates) {
+      const late = this.clock.now() - r.grant.startAtMs - rateLatenessMs(r.rate);
+      if (late > 0) void this.starts.pushBack(r.itemId, late).catch(() => {});
+    }
+  }
+
+  private async sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {
+    const wait = atMs - this.clock.now();
+    if (wait <= 0 || signal?.aborted) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+  }
+
+  /**
+   * Moves the lease of every slot the claim of `token` holds to `leaseUntilMs` (before the job's
+   * own lease is extended). False if one was gone (removed as expired): the job must stop.
+   */
+  async extend(token: string, leaseUntilMs: number): Promise<boolean> {
+    const slots = this.held.get(token)?.slots ?? [];
+    const ok = await Promise.all(slots.map((id) => this.ports.extend(id, token, leaseUntilMs)));
+    return ok.every(Boolean);
+  }
+
+  /** The run of the claim of `token` ended (however): its slots are given back, its keys unblocked here. */
+  async release(token: string): Promise<void> {
+    const held = this.held.get(token);
+    if (!held) return;
+    this.held.delete(token);
+    this.count(held.slots, -1);
+    for (const id of held.slots) this.blocked.delete(id);
+    await Promise.all(held.slots.map((id) => this.ports.release(id, token)));
+  }
+}

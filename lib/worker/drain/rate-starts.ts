@@ -1,0 +1,98 @@
+/**
+ * The rate-limit starts one worker asks for, per key, batched: requests that come while a write
+ * for the key is in flight wait for it, then are all served by the next write (one conditional
+ * write grants several starts, see `takeRateToken`). A worker's own requests never race each
+ * other, and a worker with many jobs of one key waiting writes the key's item once per batch.
+ */
+import { randomUUID } from 'node:crypto';
+import { rateRetryAtMs } from '../../model/limits.ts';
+import type { RateLimit } from '../../model/limits.ts';
+import type { RateTake } from '../../store/take-rate-token.ts';
+
+/** A start granted (when, and what is needed to give it back), or a refusal until `retryAtMs`. */
+export type RateGrant =
+  | { readonly granted: true; readonly startAtMs: number; readonly tat: number; readonly owner: string; readonly last: boolean }
+  | { readonly granted: false; readonly retryAtMs: number };
+
+/** The rate writes (see `lib/store/take-rate-token.ts`). */
+export interface RatePorts {
+  takeRate(itemId: string, rate: RateLimit, seenTat: number | null, owner: string, count: number): Promise<RateTake>;
+  giveBackRate(itemId: string, owner: string, grantedTat: number, startAtMs: number): Promise<boolean>;
+  pushRateBack(itemId: string, seenTat: number | null, deltaMs: number): Promise<number | null>;
+}
+
+interface Waiter {
+  readonly resolve: (g: RateGrant) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Batched start requests of one worker, per rate key. */
+export class RateStarts {
+  /** Rate item id -> its `tat` as last seen. */
+  private readonly tats = new Map<string, number>();
+  private readonly waiting = new Map<string, Waiter[]>();
+  private readonly writing = new Set<string>();
+
+  constructor(private readonly ports: RatePorts) {}
+
+  /** One start of key `itemId`, served with the other requests waiting for the key. */
+  request(itemId: string, rate: RateLimit): Promise<RateGrant> {
+    return new Promise<RateGrant>((resolve, reject) => {
+      const list = this.waiting.get(itemId) ?? [];
+      list.push({ resolve, reject });
+      this.waiting.set(itemId, list);
+      if (!this.writing.has(itemId)) void this.serve(itemId, rate);
+    });
+  }
+
+  /** Serves the requests of `itemId`, one write per batch, until none waits. */
+  private async serve(itemId: string, rate: RateLimit): Promise<void> {
+    this.writing.add(itemId);
+    try {
+      for (let batch = this.take(itemId); batch.length > 0; batch = this.take(itemId)) {
+        const owner = randomUUID();
+        let got: RateTake;
+        try {
+          got = await this.ports.takeRate(itemId, rate, this.tats.get(itemId) ?? null, owner, batch.length);
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+          continue;
+        }
+        if (got.tat !== null) this.tats.set(itemId, got.tat);
+        this.answer(batch, got, owner, rate);
+      }
+    } finally {
+      this.writing.delete(itemId);
+    }
+  }
+
+  private take(itemId: string): Waiter[] {
+    const batch = this.waiting.get(itemId) ?? [];
+    this.waiting.delete(itemId);
+    return batch;
+  }
+
+  /** Grants the first of `batch` the starts `got` holds; the others wait until the next slot is in reach. */
+  private answer(batch: readonly Waiter[], got: RateTake, owner: string, rate: RateLimit): void {
+    if (!got.granted) {
+      for (const w of batch) w.resolve({ granted: false, retryAtMs: got.retryAtMs });
+      return;
+    }
+    const n = got.startsAtMs.length;
+    batch.forEach((w, i) => {
+      if (i < n) w.resolve({ granted: true, startAtMs: got.startsAtMs[i]!, tat: got.tat, owner, last: i === n - 1 });
+      else w.resolve({ granted: false, retryAtMs: rateRetryAtMs(rate, got.tat) });
+    });
+  }
+
+  /** A start of `itemId` came `deltaMs` late: the starts not granted yet move as much later. */
+  async pushBack(itemId: string, deltaMs: number): Promise<void> {
+    const tat = await this.ports.pushRateBack(itemId, this.tats.get(itemId) ?? null, deltaMs);
+    if (tat !== null) this.tats.set(itemId, tat);
+  }
+
+  /** Gives back a start that will not be used, if it was the last granted (see `giveBackRateToken`). */
+  async giveBack(itemId: string, grant: Extract<RateGrant, { granted: true }>): Promise<void> {
+    if (grant.last && (await this.ports.giveBackRate(itemId, grant.owner, grant.tat, grant.startAtMs))) this.tats.set(itemId, grant.startAtMs);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The pure parts of flow control: limit validation, limit item ids, the GCRA step, the dashboard's
+ * summary of running / limit per group, and the drain's gate on fake ports and time (slots
+ * released however a run ends, a lost claim giving everything back, a worker never asking past a
+ * limit itself).
+ */
+import { describe, expect, it } from 'vitest';
+import { LimitsError } from '../../lib/errors.ts';
+import { hasLimits, limitItemId, maxReserveMs, rateSpacingMs, rateStep, validateLimits } from '../../lib/model/limits.ts';
+import { summarizeLimits } from '../../lib/local/limit-overview.ts';
+import type { ClaimAttempt } from '../../lib/store/claim-job.ts';
+import type { Candidate } from '../../lib/store/query-due.ts';
+import { LimitGate } from '../../lib/worker/drain/limits.ts';
+import type { LimitPorts } from '../../lib/worker/drain/limits.ts';
+
+describe('validateLimits', () => {
+  it('accepts a full map and freezes it', () => {
+    const v = validateLimits({ q: { concurrency: 5, rate: { limit: 10, intervalMs: 1000 }, group: { concurrency: 2, rate: { limit: 1, intervalMs: 60_000 } } } });
+    expect(v.q!.group!.concurrency).toBe(2);
+    expect(Object.isFrozen(v)).toBe(true);
+    expect(hasLimits(v.q)).toBe(true);
+    expect(hasLimits({})).toBe(false);
+    expect(hasLimits({ group: {} })).toBe(false);
+  });
+
+  it.each([
+    [{ q: { concurrency: 1.5 } }, 'limits.q.concurrency', 'an integer from 1 to 100'],
+    [{ q: { rate: { limit: 600, intervalMs: 1000 } } }, 'limits.q.rate.limit', 'at most 500 starts per second'],
+    [{ q: { rate: { limit: 1, intervalMs: 0 } } }, 'limits.q.rate.intervalMs', 'an integer from 1 to 86400000'],
+    [{ q: { group: { fifo: true } } }, 'limits.q.group.fifo', 'one of concurrency, rate'],
+    [{ q: [] }, 'limits.q', 'an object'],
+    [[], 'limits', 'an object'],
+  ])('%j is refused naming %s', (value, field, limit) => {
+    let err: unknown;
+    try {
+      validateLimits(value);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LimitsError);
+    expect((err as LimitsError).field).toBe(field);
+    expect((err as LimitsError).limit).toContain(limit);
+  });
+});
+
+describe('limit item ids', () => {
+  it('never look like a job id and keep queue and group apart', () => {
+    expect(limitItemId('concurrency', 'emails')).toBe('limit#concurrency#emails');
+    expect(limitItemId('rate', 'emails', 'tenant:1')).toBe('limit#rate#emails#tenant:1');
+    expect(limitItemId('concurrency', 'emails', null)).toBe('limit#concurrency#emails');
+  });
+});
+
+describe('rateStep (GCRA without burst)', () => {
+  const rate = { limit: 20, intervalMs: 1_000 };
+  it('spaces starts by the interval plus its margin over the limit', () => {
+    expect(rateSpacingMs(rate)).toBeCloseTo(1_050 / 20);
+    const s = rateStep(rate, null, 0, 3);
+    expect(s.kind).toBe('granted');
+    if (s.kind !== 'granted') return;
+    expect(s.startsAtMs[1]! - s.startsAtMs[0]!).toBeGreaterThanOrEqual(52);
+    expect(s.newTat).toBeGreaterThanOrEqual(s.startsAtMs[2]! + 52);
+  });
+
+  it('grants only the starts within the reservation window, and refuses until the next comes within reach', () => {
+    const s = rateStep(rate, null, 0, 100);
+    if (s.kind !== 'granted') throw new Error('expected a grant');
+    expect(s.startsAtMs.length).toBeLessThan(100);
+    expect(s.startsAtMs.at(-1)! - 0).toBeLessThanOrEqual(maxReserveMs(rate));
+    const next = rateStep(rate, s.newTat, 0);
+    expect(next).toEqual({ kind: 'denied', retryAtMs: s.newTat - maxReserveMs(rate) / 2 });
+  });
+
+  it('never lets any interval hold more than the limit (starts at their slots)', () => {
+    let tat: number | null = null;
+    const starts: number[] = [];
+    for (let now = 0; now < 10_000; now += 7) {
+      const s = rateStep(rate, tat, now, 4);
+      if (s.kind === 'granted') {
+        starts.push(...s.startsAtMs);
+        tat = s.newTat;
+      }
+    }
+    starts.sort((a, b) => a - b);
+    for (let i = 0; i + rate.limit < starts.length; i++) expect(starts[i + rate.limit]! - starts[i]!).toBeGreaterThanOrEqual(rate.intervalMs);
+    expect(starts.filter((t) => t < 10_000).length).toBeGreaterThanOrEqual(180);
+  });
+});
+
+describe('summarizeLimits (the dashboard panel)', () => {
+  it('counts running / limit per group and the due jobs waiting on a full group or queue', () => {
+    const e = (group: string | null, running: boolean, due = !running) => ({ group, running, due });
+    const view = summarizeLimits('q', { group: { concurrency: 2 } }, [e('a', true), e('a', true), e('a', false), e('b', true), e('b', false), e(null, false)], false);
+    expect(view.groups).toEqual([
+      { group: 'a', running: 2, limit: 2, due: 1, waitingOnLimit: 1 },
+      { group: 'b', running: 1, limit: 2, due: 1, waitingOnLimit: 0 },
+    ]);
+    expect(view.waitingOnLimit).toBe(1);
+    const full = summarizeLimits('q', { concurrency: 3 }, [e('a', true), e('b', true), e(null, true), e(null, false), e('b', false)], true);
+    expect(full.waitingOnLimit).toBe(2);
+    expect(full.capped).toBe(true);
+  });
+});
+
+/** Fake limit items in memory: exact counts, no time. */
+function fakePorts() {
+  const holders = new Map<string, Set<string>>();
+  const calls: string[] = [];
+  const ports: LimitPorts = {
+    acquire: async (id, limit, token) => {
+      calls.push(`acquire ${id}`);
+      const h = holders.get(id) ?? new Set<string>();
+      holders.set(id, h);
+      if (h.size >= limit) return { acquired: false, held: h.size, earliestEndMs: 0 };
+      h.add(token);
+      return { acquired: true };
+    },
+    release: async (id, token) => (calls.push(`release ${id}`), holders.get(id)?.delete(token) ?? false),
+    extend: async (id, token) => holders.get(id)?.has(token) ?? false,
+    takeRate: async () => ({ granted: true, startsAtMs: [0], tat: 1 }),
+    giveBackRate: async () => true,
+    pushRateBack: async () => 1,
+  };
+  return { ports, holders, calls };
+}
+
+const candidate = (id: string, group?: string): Candidate => ({ id, shard: 0, runOrder: `0#${id}`, priority: 0, runAtMs: 0, status: 'pending', leaseUntilMs: null, timeoutMs: 1_000, ...(group ? { group } : {}) });
+const clock = { now: () => 1_000 };
+const won = (c: Candidate, token = 't'): ClaimAttempt => ({ claim: { job: { id: c.id } as never, token, shard: 0, itemBytes: 0 } });
+
+describe('LimitGate', () => {
+  it('takes the queue and group slots under the claim token, and gives them back when the run ends, even if it threw', async () => {
+    const { ports, holders } = fakePorts();
+    const gate = new LimitGate('q', { concurrency: 5, group: { concurrency: 1 } }, ports, clock, 0);
+    let token = '';
+    const attempt = await gate.claim(candidate('j1', 'g'), async (fixed) => ((token = fixed.token!), won(candidate('j1'), fixed.token)));
+    expect(attempt.claim).not.toBeNull();
+    expect([...holders.get('limit#concurrency#q#g')!]).toEqual([token]);
+    expect([...holders.get('limit#concurrency#q')!]).toEqual([token]);
+    await expect(gate.run(token, async () => Promise.reject(new Error('handler store error')))).rejects.toThrow('handler store error');
+    expect(holders.get('limit#concurrency#q#g')!.size).toBe(0);
+    expect(holders.get('limit#concurrency#q')!.size).toBe(0);
+  });
+
+  it('a lost claim gives its slots back; a refused one claims nothing and blocks the key', async () => {
+    const { ports, holders } = fakePorts();
+    const gate = new LimitGate('q', { group: { concurrency: 1 } }, ports, clock, 0);
+    const lost = await gate.claim(candidate('j1', 'g'), async () => ({ claim: null, winner: 'other' }));
+    expect(lost).toEqual({ claim: null, winner: 'other' });
+    expect(holders.get('limit#concurrency#q#g')!.size).toBe(0);
+    holders.get('limit#concurrency#q#g')!.add('someone-else');
+    let claimed = false;
+    const refused = await gate.claim(candidate('j2', 'g'), async () => ((claimed = true), won(candidate('j2'))));
+    expect(claimed).toBe(false);
+    expect(refused).toMatchObject({ claim: null, blocked: { kind: 'limited', jobId: 'j2', group: 'g', limit: 'concurrency', scope: 'group' } });
+    expect(gate.blocks(candidate('j3', 'g'))).toBe(true);
+    expect(gate.blocks(candidate('j4', 'other'))).toBe(false);
+    expect(gate.blocks(candidate('j5'))).toBe(false);
+  });
+
+  it('never asks for more slots of a key than its limit by itself: its own held slots block the key', async () => {
+    const { ports, calls } = fakePorts();
+    const gate = new LimitGate('q', { group: { concurrency: 2 } }, ports, clock, 0);
+    let pending = 0;
+    const hold = () => new Promise<ClaimAttempt>(() => void pending++); // claims that never answer
+    void gate.claim(candidate('a', 'g'), hold);
+    void gate.claim(candidate('b', 'g'), hold);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(gate.blocks(candidate('c', 'g'))).toBe(true);
+    expect(calls.filter((c) => c.startsWith('acquire')).length).toBe(2);
+    expect(pending).toBe(2);
+  });
+});
