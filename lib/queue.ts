@@ -3,7 +3,7 @@
  * operation per method; `processJobs` runs the drain engine.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { EnqueueError, PayloadTooLargeError, ValidationError } from './errors.ts';
+import { EnqueueError, JobTableError, PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
 import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
@@ -16,6 +16,10 @@ import { getJob } from './store/get-job.ts';
 import { listJobs } from './store/list-jobs.ts';
 import { putJob, settlePut } from './store/put-job.ts';
 import { putJobs } from './store/put-jobs.ts';
+import { debounceEnqueue } from './store/debounce-enqueue.ts';
+import { DebounceStamper } from './model/debounce.ts';
+import { ATTR } from './schema.ts';
+import { isOutcomeUnknown } from './store/resend.ts';
 import type { PutJobsOutcome } from './store/put-jobs.ts';
 import { redriveJobs } from './store/redrive-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
@@ -70,6 +74,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   readonly queues: readonly string[] | undefined;
   /** The known job types, if limited (see {@link JobQueueOptions.jobTypes}). */
   readonly jobTypes: readonly string[] | undefined;
+  /** Order stamps of this producer's debounced enqueues. */
+  private readonly stamper = new DebounceStamper();
 
   constructor(options: JobQueueOptions) {
     if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { tableName, client }');
@@ -105,11 +111,24 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const field = `${prefix}payload`;
     const id = spec.idempotencyKey !== null ? idempotentJobId(spec.queue, spec.idempotencyKey) : newJobId();
     const shard = Math.floor(this.store.random() * this.store.shardCount);
-    const item = toItem(newJobItem(spec, id, shard, this.store.clock.now()));
+    const now = this.store.clock.now();
+    const item = toItem(newJobItem(spec, id, shard, now));
+    if (spec.debounce) item[ATTR.debounceOrder] = { S: this.stamper.next(now) };
     const bytes = itemSize(item);
     if (bytes > MAX_NEW_ITEM_BYTES) throw new PayloadTooLargeError(field, bytes, MAX_NEW_ITEM_BYTES);
     const info: EnqueuedJob = { id, queue: spec.queue, type: spec.type, runAt: new Date(spec.runAtMs), shard };
-    return { id, item, info, keyed: spec.idempotencyKey !== null, trace: spec.trace };
+    return { id, item, info, keyed: spec.idempotencyKey !== null, trace: spec.trace, debounce: spec.debounce };
+  }
+
+  /**
+   * Writes a debounced job (see `debounceEnqueue`); returns the id of the job that runs the key's
+   * latest payload. Tells `onEnqueued` when this enqueue created or moved a pending job.
+   */
+  private async writeDebounced(built: ReturnType<JobQueue['build']>, item: Record<string, AttributeValue>): Promise<string> {
+    const { key, windowMs } = built.debounce!;
+    const res = await debounceEnqueue(this.store, { queue: built.info.queue, key, windowMs, item });
+    if (res.outcome !== 'superseded') this.notify([{ ...built.info, id: res.id }]);
+    return res.id;
   }
 
   private notify(jobs: EnqueuedJob[]): void {
@@ -131,6 +150,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const spec = validateEnqueue(type, payload, options, this.store.clock.now());
     const built = this.build(spec, '');
     return withEnqueueSpan({ type: spec.type, queue: spec.queue, count: 1, explicit: spec.trace }, async (trace) => {
+      if (built.debounce) return this.writeDebounced(built, { ...built.item, ...traceItemAttributes(trace) });
       const res = await putJob(this.store, { ...built.item, ...traceItemAttributes(trace) });
       // `uncertain`: an SDK retry found the job after an attempt whose answer was lost (likely ours).
       if (res.created || res.uncertain) this.notify([built.info]);
@@ -167,7 +187,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       const out = await this.writeMany(built, (b) => ({ ...b.item, ...traceItemAttributes(b.trace ?? trace) }));
       const byId = new Map(built.map((b) => [b.id, b.info]));
       this.notify(out.notify.map((id) => byId.get(id)!));
-      const ids = built.map((b) => b.id);
+      const ids = built.map((b) => out.resolved.get(b.id) ?? b.id);
       if (out.notWritten.length === 0 && out.unknown.length === 0) return ids;
       throw new EnqueueError(
         `${out.written.length} of ${ids.length} jobs written, ${out.notWritten.length} not written, ${out.unknown.length} unknown: ${out.error instanceof Error ? out.error.message : String(out.error)}`,
@@ -182,23 +202,55 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    * batch that is not wholly written (the rest, keyed ones included, are not written). `notify`
    * lists the jobs this call may have created. `itemOf` gives the item to write (with its trace).
    */
-  private async writeMany(built: ReturnType<JobQueue['build']>[], itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>): Promise<PutJobsOutcome & { notify: string[] }> {
+  private async writeMany(built: ReturnType<JobQueue['build']>[], itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>): Promise<PutJobsOutcome & { notify: string[]; resolved: Map<string, string> }> {
     // A key repeated in one queue is one job (one id): put it once, so each id has one fate.
     const seen = new Set<string>();
     const keyed = built.filter((b) => b.keyed && !seen.has(b.id) && seen.add(b.id));
-    const out = await putJobs(this.store, built.filter((b) => !b.keyed).map(itemOf));
+    const out = await putJobs(this.store, built.filter((b) => !b.keyed && !b.debounce).map(itemOf));
     const notify = [...out.written];
+    const resolved = new Map<string, string>();
+    const debounced = built.filter((b) => b.debounce);
     if (out.notWritten.length > 0 || out.unknown.length > 0) {
-      out.notWritten.push(...keyed.map((b) => b.id));
-      return { ...out, notify };
+      out.notWritten.push(...keyed.map((b) => b.id), ...debounced.map((b) => b.id));
+      return { ...out, notify, resolved };
     }
+    await this.writeDebouncedMany(debounced, itemOf, out, resolved);
     for (const s of await mapLimit(keyed, 16, (b) => settlePut(this.store, itemOf(b)))) {
       if (s.state === 'created' || s.state === 'existed') out.written.push(s.id);
       else (s.state === 'unknown' ? out.unknown : out.notWritten).push(s.id);
       if (s.state === 'created' || (s.state === 'existed' && s.uncertain)) notify.push(s.id);
       if (s.error !== undefined) out.error ??= s.error;
     }
-    return { ...out, notify };
+    return { ...out, notify, resolved };
+  }
+
+  /**
+   * The debounced jobs of an `enqueueMany`, one debounced enqueue per key (in input order, so the
+   * last of a key in the call wins); every job of a key resolves to the id that enqueue returns.
+   */
+  private async writeDebouncedMany(
+    debounced: ReturnType<JobQueue['build']>[],
+    itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>,
+    out: PutJobsOutcome,
+    resolved: Map<string, string>,
+  ): Promise<void> {
+    const byKey = new Map<string, ReturnType<JobQueue['build']>[]>();
+    for (const b of debounced) {
+      const k = `${b.info.queue}\n${b.debounce!.key}`;
+      byKey.set(k, [...(byKey.get(k) ?? []), b]);
+    }
+    for (const group of byKey.values()) {
+      const last = group[group.length - 1]!;
+      try {
+        const id = await this.writeDebounced(last, itemOf(last));
+        for (const b of group) resolved.set(b.id, id);
+        out.written.push(...group.map(() => id));
+      } catch (error) {
+        // A typed error (contention) means nothing of this enqueue was written; a DynamoDB fault may have.
+        (!(error instanceof JobTableError) && isOutcomeUnknown(error) ? out.unknown : out.notWritten).push(...group.map((b) => b.id));
+        out.error ??= error;
+      }
+    }
   }
 
   /** Reads a job; null if there is none (or its retention has expired). */

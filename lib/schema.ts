@@ -56,6 +56,16 @@ export const ATTR = {
   traceParent: 'trace_parent',
   /** W3C `tracestate` that came with {@link ATTR.traceParent}, if any. */
   traceState: 'trace_state',
+  /** Debounce key of a debounced job (issue 12): enqueues with the same key in a queue merge into one pending job. */
+  debounceKey: 'debounce_key',
+  /**
+   * Order stamp of the enqueue whose payload the debounced job carries (`<ms>#<seq>#<rand>`, see
+   * `DebounceStamper`): a merge applies only if its stamp is greater, so a slower older enqueue never
+   * overwrites a newer payload.
+   */
+  debounceOrder: 'debounce_order',
+  /** On a debounce pointer item (`debounce#<queue>#<key>`): the id of the key's latest job. */
+  debounceJob: 'debounce_job',
 } as const;
 
 /** The table name of a stage: `jobtable-<stage>-jobs` (the local stack uses stage `local`). */

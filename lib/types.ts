@@ -73,6 +73,23 @@ export interface EnqueueOptions {
    * links to what the job recorded. @default the active OpenTelemetry context, if any
    */
   readonly trace?: TraceContext;
+  /**
+   * Debounce (trailing): enqueues with the same `key` in the same queue, each within `windowMs` of
+   * the one before, leave ONE pending job carrying the last enqueue's type, payload and options; it
+   * becomes due once no enqueue with the key came for `windowMs`. An enqueue arriving while that
+   * job already runs starts a new pending job. Returns the id of the job that will run the payload.
+   * Not with `idempotencyKey`, `runAt` or `delayMs` (refused with a `ValidationError`).
+   * See docs/design.md, "Debounce". @default none
+   */
+  readonly debounce?: DebounceOptions;
+}
+
+/** A debounce key and its quiet window (see {@link EnqueueOptions.debounce}). */
+export interface DebounceOptions {
+  /** 1 to 128 characters of `A-Z a-z 0-9 _ . : @ / -`; a namespace per queue. */
+  readonly key: string;
+  /** How long the key must stay quiet before the job runs, 1 ms to 1 day (`LIMITS.debounceWindowMsMax`). */
+  readonly windowMs: number;
 }
 
 /** A W3C trace context (https://www.w3.org/TR/trace-context/): the `traceparent` and `tracestate` headers' values. */
@@ -119,6 +136,8 @@ export interface Job<P = unknown, R = unknown> {
   readonly expiresAt: Date | null;
   /** The trace context recorded at enqueue, which each attempt's span links to (null if none). */
   readonly trace: TraceContext | null;
+  /** The debounce key the job was enqueued with (see {@link EnqueueOptions.debounce}), or null. */
+  readonly debounceKey: string | null;
 }
 
 /** Input of {@link JobQueue.enqueueMany}. */
@@ -455,7 +474,7 @@ export type { DynamoDBClient };
  * Options of a recurring job: the enqueue options of every job it creates (except the due time
  * and the idempotency key, which each firing sets), plus the time zone of a cron expression.
  */
-export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey' | 'trace'> {
+export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey' | 'trace' | 'debounce'> {
   /**
    * IANA time zone in which a `cron()` expression is read (daylight saving included).
    * @default "UTC"

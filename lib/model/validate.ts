@@ -8,6 +8,8 @@ import { PRIORITY_MAX, PRIORITY_MIN, MAX_SHARD_COUNT } from '../schema.ts';
 import { JOB_STATUSES, Priority } from '../types.ts';
 import type { BackoffOptions, JobStatus, RetentionOptions, TraceContext } from '../types.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
+import { validateDebounce } from './debounce.ts';
+import type { NormalizedDebounce } from './debounce.ts';
 import { isWellFormedString, toJsonValue } from './json-value.ts';
 import type { JsonValue } from './json-value.ts';
 
@@ -60,9 +62,12 @@ export interface NormalizedEnqueue {
   readonly idempotencyKey: string | null;
   /** The trace context given explicitly (`options.trace`), if any. */
   readonly trace: TraceContext | null;
+  /** The debounce key and window (`options.debounce`), if any; the job is then due at now + window. */
+  readonly debounce: NormalizedDebounce | null;
 }
 
 const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'trace']);
+ENQUEUE_OPTION_KEYS.add('debounce');
 
 /** A W3C `traceparent`: version, trace id, parent id, flags (lower-case hex). */
 const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -195,8 +200,10 @@ export function validateEnqueue(type: unknown, payload: unknown, options: unknow
   }
 
   const trace = o.trace === undefined ? null : validateTraceContext(o.trace, f('options.trace'));
+  const debounce = validateDebounce(o, f('options.debounce'));
+  if (debounce) runAtMs = nowMs + debounce.windowMs;
   const jsonPayload = toJsonValue(payload, f('payload'));
-  return { type: jobType, payload: jsonPayload, queue, priority, maxAttempts, timeoutMs, backoff, runAtMs, idempotencyKey, trace };
+  return { type: jobType, payload: jsonPayload, queue, priority, maxAttempts, timeoutMs, backoff, runAtMs, idempotencyKey, trace, debounce };
 }
 
 /** Validates backoff options and applies defaults. */
