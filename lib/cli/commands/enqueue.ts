@@ -44,6 +44,17 @@ function readJobsFile(path: string, defaults: EnqueueOptions): EnqueueRequest[] 
   return jobs;
 }
 
+/**
+ * `--debounce-key` and `--debounce-window` as the `debounce` option; one without the other is
+ * passed on half-empty, so the validator names the missing field (`options.debounce.windowMs`).
+ */
+function debounceOption(v: CommandContext['values']): Pick<EnqueueOptions, 'debounce'> {
+  const key = strOption(v, 'debounce-key');
+  const windowMs = durationOption(v, 'debounce-window');
+  if (key === undefined && windowMs === undefined) return {};
+  return { debounce: { key: key as string, windowMs: windowMs as number } };
+}
+
 /** Failed jobs whose errors are printed after a batch's summary. */
 const SHOWN_FAILURES = 5;
 
@@ -73,6 +84,8 @@ export const enqueueCommand: Command = {
     'max-attempts': { type: 'string' },
     timeout: { type: 'string' },
     'idempotency-key': { type: 'string' },
+    'debounce-key': { type: 'string' },
+    'debounce-window': { type: 'string' },
     wait: { type: 'boolean', short: 'w' },
     'wait-timeout': { type: 'string' },
   },
@@ -85,6 +98,8 @@ export const enqueueCommand: Command = {
     '--max-attempts <n>       (default 3)',
     '--timeout <duration>     per attempt (default 60s)',
     '--idempotency-key <key>  the same key returns the existing job',
+    '--debounce-key <key>     debounce: enqueues of one key leave one job, with the last payload',
+    '--debounce-window <dur>  ... run once the key has been quiet this long (with --debounce-key)',
     '--wait, -w               wait until the job(s) finish; exit 1 unless all completed',
     '--wait-timeout <dur>     give up waiting after this long',
   ],
@@ -102,6 +117,7 @@ export const enqueueCommand: Command = {
       ...(maxAttempts !== undefined ? { maxAttempts } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(strOption(v, 'idempotency-key') !== undefined ? { idempotencyKey: strOption(v, 'idempotency-key')! } : {}),
+      ...debounceOption(v),
     };
     const file = strOption(v, 'file');
     let ids: string[];

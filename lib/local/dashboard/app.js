@@ -381,6 +381,7 @@ function renderDetail(job) {
   $('d-queued-for').textContent = job.startedAt ? fmtDuration(Math.max(0, msBetween(job.runAt, job.startedAt))) : job.status === 'pending' && Date.parse(job.runAt) <= Date.now() ? `${fmtDuration(since(job.runAt))} so far` : '–';
   $('d-ran-for').textContent = job.status === 'processing' ? `${fmtDuration(since(job.startedAt))} so far` : job.startedAt && job.finishedAt ? fmtDuration(msBetween(job.startedAt, job.finishedAt)) : '–';
   $('d-key').textContent = job.idempotencyKey || '–';
+  $('d-debounce').textContent = job.debounceKey || '–';
   $('d-error-label').textContent = errorLabel(job);
   $('d-error').textContent = job.error || '–';
   $('d-error').className = job.error && job.status !== 'completed' ? 'error-text' : '';
