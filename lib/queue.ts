@@ -17,6 +17,8 @@ import { listJobs } from './store/list-jobs.ts';
 import { putJob, settlePut } from './store/put-job.ts';
 import { putJobs } from './store/put-jobs.ts';
 import { debounceEnqueue } from './store/debounce-enqueue.ts';
+import { fifoEnqueue } from './store/fifo-enqueue.ts';
+import { fifoQueuesOf } from './model/fifo.ts';
 import { DebounceStamper } from './model/debounce.ts';
 import { ATTR } from './schema.ts';
 import { isOutcomeUnknown } from './store/resend.ts';
@@ -76,6 +78,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   readonly jobTypes: readonly string[] | undefined;
   /** Order stamps of this producer's debounced enqueues. */
   private readonly stamper = new DebounceStamper();
+  /** The queues whose groups are FIFO (`limits.<queue>.group.fifo`). */
+  readonly fifoQueues: ReadonlySet<string>;
 
   constructor(options: JobQueueOptions) {
     if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { tableName, client }');
@@ -89,6 +93,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       random: options.random ?? Math.random,
       retention: validateRetention(options.retention),
     };
+    this.fifoQueues = fifoQueuesOf(options.limits);
     this.onEnqueued = options.onEnqueued;
     this.scheduler = options.scheduler;
     this.queues = options.queues === undefined ? undefined : validateNameList(options.queues, 'queues', LIMITS.queueMaxLength);
@@ -117,7 +122,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const bytes = itemSize(item);
     if (bytes > MAX_NEW_ITEM_BYTES) throw new PayloadTooLargeError(field, bytes, MAX_NEW_ITEM_BYTES);
     const info: EnqueuedJob = { id, queue: spec.queue, type: spec.type, runAt: new Date(spec.runAtMs), shard };
-    return { id, item, info, keyed: spec.idempotencyKey !== null, trace: spec.trace, debounce: spec.debounce };
+    const fifo = this.fifoGroupOf(spec, prefix);
+    return { id, item, info, keyed: spec.idempotencyKey !== null, trace: spec.trace, debounce: spec.debounce, fifo };
   }
 
   /**
@@ -128,6 +134,22 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const { key, windowMs } = built.debounce!;
     const res = await debounceEnqueue(this.store, { queue: built.info.queue, key, windowMs, item });
     if (res.outcome !== 'superseded') this.notify([{ ...built.info, id: res.id }]);
+    return res.id;
+  }
+
+  /** The job's group if its queue is FIFO, else null; refuses what FIFO jobs cannot take. */
+  private fifoGroupOf(spec: NormalizedEnqueue, prefix: string): string | null {
+    if (spec.group === null || !this.fifoQueues.has(spec.queue)) return null;
+    for (const [field, given] of [['idempotencyKey', spec.idempotencyKey !== null], ['debounce', spec.debounce !== null]] as const) {
+      if (given) throw new ValidationError(`${prefix}options.${field}`, `not given with a group of a FIFO queue`, `queue "${spec.queue}" is FIFO per group: give either group or ${field}, not both`);
+    }
+    return spec.group;
+  }
+
+  /** Writes a FIFO job as the next of its group (see `fifoEnqueue`); returns its id. */
+  private async writeFifo(built: ReturnType<JobQueue['build']>, item: Record<string, AttributeValue>): Promise<string> {
+    const res = await fifoEnqueue(this.store, item, built.fifo!);
+    this.notify([{ ...built.info, id: res.id, shard: res.shard }]);
     return res.id;
   }
 
@@ -151,6 +173,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const built = this.build(spec, '');
     return withEnqueueSpan({ type: spec.type, queue: spec.queue, count: 1, explicit: spec.trace }, async (trace) => {
       if (built.debounce) return this.writeDebounced(built, { ...built.item, ...traceItemAttributes(trace) });
+      if (built.fifo) return this.writeFifo(built, { ...built.item, ...traceItemAttributes(trace) });
       const res = await putJob(this.store, { ...built.item, ...traceItemAttributes(trace) });
       // `uncertain`: an SDK retry found the job after an attempt whose answer was lost (likely ours).
       if (res.created || res.uncertain) this.notify([built.info]);
@@ -206,15 +229,17 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     // A key repeated in one queue is one job (one id): put it once, so each id has one fate.
     const seen = new Set<string>();
     const keyed = built.filter((b) => b.keyed && !seen.has(b.id) && seen.add(b.id));
-    const out = await putJobs(this.store, built.filter((b) => !b.keyed && !b.debounce).map(itemOf));
+    const out = await putJobs(this.store, built.filter((b) => !b.keyed && !b.debounce && !b.fifo).map(itemOf));
     const notify = [...out.written];
     const resolved = new Map<string, string>();
     const debounced = built.filter((b) => b.debounce);
+    const fifo = built.filter((b) => b.fifo);
     if (out.notWritten.length > 0 || out.unknown.length > 0) {
-      out.notWritten.push(...keyed.map((b) => b.id), ...debounced.map((b) => b.id));
+      out.notWritten.push(...keyed.map((b) => b.id), ...debounced.map((b) => b.id), ...fifo.map((b) => b.id));
       return { ...out, notify, resolved };
     }
     await this.writeDebouncedMany(debounced, itemOf, out, resolved);
+    await this.writeFifoMany(fifo, itemOf, out, resolved);
     for (const s of await mapLimit(keyed, 16, (b) => settlePut(this.store, itemOf(b)))) {
       if (s.state === 'created' || s.state === 'existed') out.written.push(s.id);
       else (s.state === 'unknown' ? out.unknown : out.notWritten).push(s.id);
@@ -222,6 +247,31 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       if (s.error !== undefined) out.error ??= s.error;
     }
     return { ...out, notify, resolved };
+  }
+
+  /**
+   * The FIFO jobs of an `enqueueMany`, one after the other in input order (so each group gets them
+   * in that order); stops at the first that fails (the rest are not written, so none is written
+   * ahead of it). Each job's id is known only once its position is.
+   */
+  private async writeFifoMany(
+    fifo: ReturnType<JobQueue['build']>[],
+    itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>,
+    out: PutJobsOutcome,
+    resolved: Map<string, string>,
+  ): Promise<void> {
+    for (const [i, b] of fifo.entries()) {
+      try {
+        const id = await this.writeFifo(b, itemOf(b));
+        resolved.set(b.id, id);
+        out.written.push(id);
+      } catch (error) {
+        out.error ??= error;
+        (!(error instanceof JobTableError) && isOutcomeUnknown(error) ? out.unknown : out.notWritten).push(b.id);
+        out.notWritten.push(...fifo.slice(i + 1).map((x) => x.id));
+        return;
+      }
+    }
   }
 
   /**

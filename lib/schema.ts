@@ -56,6 +56,11 @@ export const ATTR = {
   traceParent: 'trace_parent',
   /** W3C `tracestate` that came with {@link ATTR.traceParent}, if any. */
   traceState: 'trace_state',
+  /**
+   * The job's group (a tenant, a customer...): what per-group limits count. Set at enqueue, never
+   * changed; projected into the index. A DynamoDB reserved word: always use a name placeholder.
+   */
+  group: 'group',
   /** Debounce key of a debounced job (issue 12): enqueues with the same key in a queue merge into one pending job. */
   debounceKey: 'debounce_key',
   /**
@@ -66,6 +71,15 @@ export const ATTR = {
   debounceOrder: 'debounce_order',
   /** On a debounce pointer item (`debounce#<queue>#<key>`): the id of the key's latest job. */
   debounceJob: 'debounce_job',
+  /**
+   * Position of a FIFO job in its group (1, 2, ...), assigned at enqueue in the same transaction
+   * that counts it on the group's item; the job's id is derived from (queue, group, seq).
+   */
+  fifoSeq: 'fifo_seq',
+  /** On a FIFO group item (`fifo#<queue>#<group>`): the last position handed out. */
+  enqSeq: 'enq_seq',
+  /** On a FIFO group item: the position of the job allowed to run (> enq_seq: the group is idle). */
+  headSeq: 'head_seq',
 } as const;
 
 /** The table name of a stage: `jobtable-<stage>-jobs` (the local stack uses stage `local`). */
@@ -108,6 +122,8 @@ export const LANE = {
   due: 'due',
   failed: 'failed',
   cancelled: 'cancelled',
+  /** Pending FIFO jobs behind their group's head: moved to `due` when the job before them finishes. */
+  fifo: 'fifo',
 } as const;
 
 /** An index lane name. */

@@ -17,6 +17,7 @@
  * - **Dead letter**: a job that used all its attempts; status `failed`, redriven by `retryJob`.
  */
 import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { FifoLimitsByQueue } from './model/fifo.ts';
 
 /** Job statuses. A job ends `completed`, `failed` or `cancelled`, or is still `pending`/`processing`. */
 export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
@@ -73,6 +74,12 @@ export interface EnqueueOptions {
    * links to what the job recorded. @default the active OpenTelemetry context, if any
    */
   readonly trace?: TraceContext;
+  /**
+   * The job's group (a tenant, a customer...): 1 to 128 characters of `A-Z a-z 0-9 _ . : @ / -`.
+   * Per-group limits of the queue ({@link QueueLimits}) count the jobs of each group apart.
+   * @default none (the job counts only towards queue-wide limits)
+   */
+  readonly group?: string;
   /**
    * Debounce (trailing): enqueues with the same `key` in the same queue, each within `windowMs` of
    * the one before, leave ONE pending job carrying the last enqueue's type, payload and options; it
@@ -136,8 +143,12 @@ export interface Job<P = unknown, R = unknown> {
   readonly expiresAt: Date | null;
   /** The trace context recorded at enqueue, which each attempt's span links to (null if none). */
   readonly trace: TraceContext | null;
+  /** The job's group (see {@link EnqueueOptions.group}), or null. */
+  readonly group: string | null;
   /** The debounce key the job was enqueued with (see {@link EnqueueOptions.debounce}), or null. */
   readonly debounceKey: string | null;
+  /** A FIFO job's position in its group (1, 2, ...), or null (see `limits`, `group.fifo`). */
+  readonly fifoSeq: number | null;
 }
 
 /** Input of {@link JobQueue.enqueueMany}. */
@@ -190,6 +201,13 @@ export interface JobQueueOptions {
   readonly jobTypes?: readonly string[];
   /** Called after jobs are written, e.g. to wake a worker (prompt pickup). */
   readonly onEnqueued?: (jobs: readonly EnqueuedJob[]) => void;
+  /**
+   * Limits per queue name. FIFO per group: `{ orders: { group: { fifo: true } } }` makes the jobs of
+   * each group of queue `orders` start in enqueue order, one at a time (see docs/design.md, "FIFO per
+   * group"). Every producer of the queue must be given it; workers follow each job's item.
+   * Invalid limits throw a `ValidationError` naming the field. @default none
+   */
+  readonly limits?: FifoLimitsByQueue;
   /**
    * Where recurring schedules live (`schedule`, `unschedule`, `listSchedules`): an
    * `EventBridgeScheduler` in AWS, a `LocalScheduler` locally. @default none (those methods throw)

@@ -27,6 +27,8 @@ export const LIMITS = {
   listLimitMax: 1_000,
   /** Jobs in one enqueueMany call. */
   enqueueManyMax: 10_000,
+  /** A job's group (`options.group`). */
+  groupMaxLength: 128,
 } as const;
 
 /** Default values of enqueue options. */
@@ -62,12 +64,26 @@ export interface NormalizedEnqueue {
   readonly idempotencyKey: string | null;
   /** The trace context given explicitly (`options.trace`), if any. */
   readonly trace: TraceContext | null;
+  /** The job's group (`options.group`), if any. */
+  readonly group: string | null;
   /** The debounce key and window (`options.debounce`), if any; the job is then due at now + window. */
   readonly debounce: NormalizedDebounce | null;
 }
 
-const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'trace']);
+const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'trace', 'group']);
 ENQUEUE_OPTION_KEYS.add('debounce');
+
+/** A job's group: 1 to 128 characters of letters, digits and `_ . : @ / -` (no `#`, which limit keys use). */
+const GROUP_PATTERN = /^[A-Za-z0-9_.:@/-]+$/;
+
+/** Checks a job's group (`options.group`): 1 to {@link LIMITS.groupMaxLength} characters of `A-Z a-z 0-9 _ . : @ / -`. */
+export function validateGroup(value: unknown, field: string): string {
+  const limit = `a string of 1 to ${LIMITS.groupMaxLength} characters of A-Z a-z 0-9 _ . : @ / -`;
+  if (typeof value !== 'string') throw new ValidationError(field, limit, `expected a string, got ${describe(value)}`);
+  if (value.length === 0 || value.length > LIMITS.groupMaxLength) throw new ValidationError(field, limit, `length ${value.length} is outside 1 to ${LIMITS.groupMaxLength}`);
+  if (!GROUP_PATTERN.test(value)) throw new ValidationError(field, limit, `"${truncate(value)}" has characters outside A-Z a-z 0-9 _ . : @ / -`);
+  return value;
+}
 
 /** A W3C `traceparent`: version, trace id, parent id, flags (lower-case hex). */
 const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -200,10 +216,11 @@ export function validateEnqueue(type: unknown, payload: unknown, options: unknow
   }
 
   const trace = o.trace === undefined ? null : validateTraceContext(o.trace, f('options.trace'));
+  const group = o.group === undefined ? null : validateGroup(o.group, f('options.group'));
   const debounce = validateDebounce(o, f('options.debounce'));
   if (debounce) runAtMs = nowMs + debounce.windowMs;
   const jsonPayload = toJsonValue(payload, f('payload'));
-  return { type: jobType, payload: jsonPayload, queue, priority, maxAttempts, timeoutMs, backoff, runAtMs, idempotencyKey, trace, debounce };
+  return { type: jobType, payload: jsonPayload, queue, priority, maxAttempts, timeoutMs, backoff, runAtMs, idempotencyKey, trace, group, debounce };
 }
 
 /** Validates backoff options and applies defaults. */

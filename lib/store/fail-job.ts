@@ -5,6 +5,7 @@ import { expiryFor } from '../model/state.ts';
 import { ATTR, LANE, encodeReadyOrder, encodeScheduledOrder, statusShardKey } from '../schema.ts';
 import type { StoreContext } from './context.ts';
 import { fencedUpdate } from './fenced-update.ts';
+import type { UpdateSpec } from './fenced-update.ts';
 import { progressClause } from './report-progress.ts';
 import type { OutcomeExtras } from './report-progress.ts';
 
@@ -64,6 +65,14 @@ export async function failForGood(
   error: string,
   extras: OutcomeExtras = {},
 ): Promise<boolean> {
+  return fencedUpdate(ctx, claim.id, claim.token, failureUpdate(ctx, claim, error, extras), extras.writeId);
+}
+
+/**
+ * The dead letter's update (before fencing): status failed, error, finish time, TTL, and the entry
+ * moved to the `failed` lane of the job's shard.
+ */
+export function failureUpdate(ctx: StoreContext, claim: { queue: string; shard: number }, error: string, extras: OutcomeExtras = {}): UpdateSpec {
   const now = ctx.clock.now();
   const ttl = expiryFor('failed', now, ctx.retention, extras.idempotencyKey);
   const names: Record<string, string> = {
@@ -86,11 +95,11 @@ export async function failForGood(
     ':shard': statusShardKey(claim.queue, LANE.failed, claim.shard),
   });
   const progressSet = progressClause(extras.progress, now, names, values);
-  return fencedUpdate(ctx, claim.id, claim.token, {
+  return {
     update: `SET #status = :failed, #error = :error, #finished = :now, #updated = :now, #ttl = :ttl, #expires = :expires, #shard = :shard, #ro = :now${progressSet} REMOVE #lease`,
     names,
     values,
-  }, extras.writeId);
+  };
 }
 
 /**

@@ -12,10 +12,10 @@ import { ATTR, MAX_ITEM_BYTES } from '../schema.ts';
 import { withAttemptSpan } from '../observability/tracing.ts';
 import { truncateUtf8 } from '../util/text.ts';
 import type { Claim } from '../store/claim-job.ts';
-import { completeJob } from '../store/complete-job.ts';
 import { isResendableTransactionError, prepareCompleteJobWith } from '../store/complete-job-with.ts';
 import type { StoreContext } from '../store/context.ts';
-import { failForGood, releaseJob, retryLater } from '../store/fail-job.ts';
+import { releaseJob, retryLater } from '../store/fail-job.ts';
+import { completeOutcome, failOutcome } from '../store/fifo-outcome.ts';
 import { newWriteId } from '../store/fenced-update.ts';
 import { reportProgress, writeLease } from '../store/report-progress.ts';
 import { isTransient, resendUntil } from '../store/resend.ts';
@@ -186,6 +186,7 @@ class Attempt {
       throw new ValidationError('completeWith', 'called once per attempt', 'it was already called in this attempt');
     }
     if (this.controller.signal.aborted) throw asError(this.controller.signal.reason);
+    if (this.job.fifoSeq !== null) throw new ValidationError('completeWith', 'a job outside a FIFO group', 'completeWith cannot yet hand a FIFO group on to its next job');
     const extras = { progress: this.finalProgress(), writeId: newWriteId(), idempotencyKey: this.job.idempotencyKey };
     const prepared = prepareCompleteJobWith(this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras);
     const sending = resendUntil(this.ctx, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, () => prepared.send(), { resendIf: isResendableTransactionError });
@@ -344,7 +345,7 @@ class Attempt {
       this.settings.emit({ kind: 'retrying', job: this.job, error, retryAt: new Date(decision.runAtMs), durationMs });
       return 'retried';
     }
-    const ok = await this.persistFailure((writeId) => failForGood(this.ctx, this.fence, error.message, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
+    const ok = await this.persistFailure((writeId) => failOutcome(this.ctx, this.job, this.fence, error.message, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
     if (!ok) return this.stale('failed');
     this.settings.emit({ kind: 'failed', job: this.job, error, durationMs });
     await this.callOnFailed(error);
@@ -376,7 +377,7 @@ class Attempt {
     const progress = this.finalProgress();
     let ok: boolean;
     try {
-      ok = await this.persist((writeId) => completeJob(this.ctx, this.job.id, this.claim.token, stored, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
+      ok = await this.persist((writeId) => completeOutcome(this.ctx, this.job, this.claim.token, stored, { progress, writeId, idempotencyKey: this.job.idempotencyKey }));
     } catch (err) {
       // DynamoDB refused the write itself (not a transient fault): retrying the handler cannot help.
       if (err instanceof Error && err.name === 'ValidationException') {
