@@ -3,18 +3,21 @@
  * order and runs never overlap, with retries, dead letters and cancellations in the mix; a slow
  * group does not hold the others back; bad input is refused with nothing written.
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue, ValidationError } from '../../lib/index.ts';
 import { freshQueue, sleep } from '../helpers/ddb.ts';
+import { cancelInput } from '../../lib/store/cancel-job.ts';
+import { cancelFifoJob } from '../../lib/store/fifo-cancel.ts';
+import { newWriteId } from '../../lib/store/fenced-update.ts';
 
 let queue: JobQueue;
 let client: DynamoDBClient;
 let tableName: string;
 let cleanup: () => Promise<void>;
 
-const FIFO = ['f1', 'f2', 'f3', 'f4', 'f5'];
+const FIFO = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6'];
 beforeAll(async () => ({ queue, client, tableName, cleanup } = await freshQueue({ shardCount: 4, limits: Object.fromEntries(FIFO.map((q) => [q, { group: { fifo: true } }])) })));
 afterAll(async () => cleanup());
 
@@ -104,6 +107,21 @@ describe('FIFO per group', () => {
     expect((await queue.getJob(dead))!).toMatchObject({ status: 'failed', group: 'd', fifoSeq: 1 });
     // A dead letter of a FIFO group is not put back (its group has moved on).
     expect(await queue.retryJob(dead)).toBe(false);
+  });
+
+  it('a cancel that read a job parked behind the head, landing after the job became the head, hands the group on', async () => {
+    await queue.enqueue('work', { group: 'r', n: 0 } satisfies Work, { queue: 'f6', group: 'r' });
+    const second = await queue.enqueue('work', { group: 'r', n: 1 } satisfies Work, { queue: 'f6', group: 'r' });
+    await queue.enqueue('work', { group: 'r', n: 2 } satisfies Work, { queue: 'f6', group: 'r' });
+    const parked = (await client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: second } }, ConsistentRead: true }))).Item!;
+    expect(parked.status_shard!.S).toContain('#fifo#');
+    const runs: Run[] = [];
+    await queue.processJobs({ work: recorder(runs) }, { queue: 'f6', maxJobs: 1 }); // the head completes: `second` is promoted
+    const writeId = newWriteId();
+    expect(await cancelFifoJob(queue.store, parked, (it) => cancelInput(queue.store, it, writeId), writeId)).toBe(true);
+    await drainAll('f6', runs, 1);
+    expect(runs.map((r) => r.n)).toEqual([0, 2]);
+    expect((await queue.getJob(second))!.status).toBe('cancelled');
   });
 
   it('a slow group does not delay the others: its first job ends only once every job of the others has run', async () => {
