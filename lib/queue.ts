@@ -140,8 +140,8 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   /** The job's group if its queue is FIFO, else null; refuses what FIFO jobs cannot take. */
   private fifoGroupOf(spec: NormalizedEnqueue, prefix: string): string | null {
     if (spec.group === null || !this.fifoQueues.has(spec.queue)) return null;
-    for (const [field, given] of [['idempotencyKey', spec.idempotencyKey !== null], ['debounce', spec.debounce !== null]] as const) {
-      if (given) throw new ValidationError(`${prefix}options.${field}`, `not given with a group of a FIFO queue`, `queue "${spec.queue}" is FIFO per group: give either group or ${field}, not both`);
+    if (spec.debounce !== null) {
+      throw new ValidationError(`${prefix}options.debounce`, 'not given with a group of a FIFO queue', `queue "${spec.queue}" is FIFO per group: give either group or debounce, not both`);
     }
     return spec.group;
   }
@@ -149,7 +149,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   /** Writes a FIFO job as the next of its group (see `fifoEnqueue`); returns its id. */
   private async writeFifo(built: ReturnType<JobQueue['build']>, item: Record<string, AttributeValue>): Promise<string> {
     const res = await fifoEnqueue(this.store, item, built.fifo!);
-    this.notify([{ ...built.info, id: res.id, shard: res.shard }]);
+    if (res.created) this.notify([{ ...built.info, id: res.id, shard: res.shard }]);
     return res.id;
   }
 
@@ -228,7 +228,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   private async writeMany(built: ReturnType<JobQueue['build']>[], itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>): Promise<PutJobsOutcome & { notify: string[]; resolved: Map<string, string> }> {
     // A key repeated in one queue is one job (one id): put it once, so each id has one fate.
     const seen = new Set<string>();
-    const keyed = built.filter((b) => b.keyed && !seen.has(b.id) && seen.add(b.id));
+    const keyed = built.filter((b) => b.keyed && !b.fifo && !seen.has(b.id) && seen.add(b.id));
     const out = await putJobs(this.store, built.filter((b) => !b.keyed && !b.debounce && !b.fifo).map(itemOf));
     const notify = [...out.written];
     const resolved = new Map<string, string>();

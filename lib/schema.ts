@@ -69,8 +69,11 @@ export const ATTR = {
    * overwrites a newer payload.
    */
   debounceOrder: 'debounce_order',
-  /** On a debounce pointer item (`debounce#<queue>#<key>`): the id of the key's latest job. */
-  debounceJob: 'debounce_job',
+  /**
+   * On a pointer item: the job it names. A debounce key's (`debounce#<queue>#<key>`): the key's
+   * latest job; a FIFO job's idempotency key's (`fifo-key#<queue>#<key>`): the job enqueued with it.
+   */
+  pointsTo: 'points_to',
   /**
    * Position of a FIFO job in its group (1, 2, ...), assigned at enqueue in the same transaction
    * that counts it on the group's item; the job's id is derived from (queue, group, seq).

@@ -52,7 +52,7 @@ const MERGED_OPTIONAL = [ATTR.traceParent, ATTR.traceState];
  * 2. If there is one, merges into it (see {@link mergeInto}): one conditional UpdateItem.
  * 3. Otherwise, or if that job has started or is gone, creates the new job and points the pointer
  *    at it in one transaction, conditional on the pointer still being what step 1 read
- *    (`attribute_not_exists(id)` or `debounce_job = :seen`): two enqueues racing to create a job
+ *    (`attribute_not_exists(id)` or `points_to = :seen`): two enqueues racing to create a job
  *    for one key create one; the loser reads again and merges into the winner's job.
  *
  * @throws JobTableError `DEBOUNCE_CONTENTION` after {@link MAX_ROUNDS} rounds lost to other enqueues of the key
@@ -73,9 +73,9 @@ export async function debounceEnqueue(ctx: StoreContext, input: DebounceInput): 
 /** The job id the key's pointer names, or null if there is no pointer. */
 async function readPointer(ctx: StoreContext, pointerId: string): Promise<string | null> {
   const got = await ctx.client.send(
-    new GetItemCommand({ TableName: ctx.tableName, Key: { [ATTR.id]: { S: pointerId } }, ConsistentRead: true, ProjectionExpression: '#job', ExpressionAttributeNames: { '#job': ATTR.debounceJob } }),
+    new GetItemCommand({ TableName: ctx.tableName, Key: { [ATTR.id]: { S: pointerId } }, ConsistentRead: true, ProjectionExpression: '#job', ExpressionAttributeNames: { '#job': ATTR.pointsTo } }),
   );
-  return got.Item?.[ATTR.debounceJob]?.S ?? null;
+  return got.Item?.[ATTR.pointsTo]?.S ?? null;
 }
 
 /**
@@ -140,7 +140,7 @@ async function createWithPointer(ctx: StoreContext, pointerId: string, seen: str
     [ATTR.id]: { S: pointerId },
     [ATTR.queue]: { S: input.queue },
     [ATTR.debounceKey]: { S: input.key },
-    [ATTR.debounceJob]: input.item[ATTR.id]!,
+    [ATTR.pointsTo]: input.item[ATTR.id]!,
     [ATTR.updatedAt]: { S: iso(now) },
     [ATTR.ttl]: { N: String(ttl) },
     [ATTR.expiresAt]: { S: iso(ttl * 1000) },
@@ -153,7 +153,7 @@ async function createWithPointer(ctx: StoreContext, pointerId: string, seen: str
         Item: pointer,
         ...(seen === null
           ? { ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': ATTR.id } }
-          : { ConditionExpression: '#job = :seen', ExpressionAttributeNames: { '#job': ATTR.debounceJob }, ExpressionAttributeValues: { ':seen': { S: seen } } }),
+          : { ConditionExpression: '#job = :seen', ExpressionAttributeNames: { '#job': ATTR.pointsTo }, ExpressionAttributeValues: { ':seen': { S: seen } } }),
       },
     },
   ]);

@@ -68,23 +68,55 @@ export function groupUnchanged(g: GroupState): Pick<NonNullable<TransactWriteIte
  * nobody left to move it). Position and job are written together, so a crash cannot leave a
  * position without its job, which would block the group.
  *
+ * With an idempotency key, a third item records it (see {@link dedupPut}): a key already used in
+ * the queue returns that job's id (`created: false`) and writes nothing.
+ *
  * @returns the job's id
  * @throws JobTableError `FIFO_CONTENTION` after {@link MAX_ROUNDS} rounds lost to other writers of the group
  */
-export async function fifoEnqueue(ctx: StoreContext, base: Record<string, AttributeValue>, group: string): Promise<{ id: string; seq: number; shard: number }> {
+export async function fifoEnqueue(ctx: StoreContext, base: Record<string, AttributeValue>, group: string): Promise<{ id: string; seq: number; shard: number; created: boolean }> {
   const queue = base[ATTR.queue]!.S!;
   const shard = fifoShard(group, ctx.shardCount);
+  const key = base[ATTR.idempotencyKey]?.S;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const g = await readGroup(ctx, queue, group);
     const seq = g.enq + 1;
     const id = fifoJobId(queue, group, seq);
     const lane = g.head === seq ? LANE.due : LANE.fifo;
     const item = { ...base, [ATTR.id]: { S: id }, [ATTR.statusShard]: { S: statusShardKey(queue, lane, shard) }, [ATTR.fifoSeq]: { N: String(seq) }, [ATTR.group]: { S: group } };
-    const outcome = await transactWrite(ctx, [groupCount(ctx, queue, group, g, seq), { Put: { TableName: ctx.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': ATTR.id } } }]);
-    if (outcome.applied) return { id, seq, shard };
+    const items = [groupCount(ctx, queue, group, g, seq), { Put: { TableName: ctx.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': ATTR.id } } }];
+    if (key !== undefined) items.push(dedupPut(ctx, queue, key, id));
+    const outcome = await transactWrite(ctx, items);
+    if (outcome.applied) return { id, seq, shard, created: true };
+    const existing = outcome.reasons[2]?.Code === 'ConditionalCheckFailed' ? outcome.reasons[2].Item?.[ATTR.pointsTo]?.S : undefined;
+    if (existing !== undefined) return { id: existing, seq: 0, shard, created: false };
     await new Promise((r) => setTimeout(r, ctx.random() * 10 * (round + 1)));
   }
   throw new JobTableError(`FIFO group "${group}" of queue "${queue}" is too contended: ${MAX_ROUNDS} rounds lost to other enqueues`, 'FIFO_CONTENTION', { queue, group });
+}
+
+/** How long a FIFO job's idempotency key holds, from its enqueue: the default retention of a dead letter. */
+export const FIFO_DEDUP_RETENTION_MS = 30 * 86_400_000;
+
+/**
+ * The idempotency record of a FIFO job (`fifo-key#<queue>#<key>`, naming the job), put only if the
+ * key is not taken (or its record expired): a second enqueue with the key finds the first job's id
+ * in the failed condition and writes nothing. (A FIFO job's id follows its position, so the key
+ * cannot be its id as for other jobs.)
+ */
+function dedupPut(ctx: StoreContext, queue: string, key: string, jobId: string): TransactWriteItem {
+  const now = ctx.clock.now();
+  const ttl = Math.floor((now + FIFO_DEDUP_RETENTION_MS) / 1000);
+  return {
+    Put: {
+      TableName: ctx.tableName,
+      Item: { [ATTR.id]: { S: `fifo-key#${queue}#${key}` }, [ATTR.pointsTo]: { S: jobId }, [ATTR.ttl]: { N: String(ttl) }, [ATTR.expiresAt]: { S: iso(ttl * 1000) } },
+      ConditionExpression: 'attribute_not_exists(#id) OR #ttl <= :now',
+      ExpressionAttributeNames: { '#id': ATTR.id, '#ttl': ATTR.ttl },
+      ExpressionAttributeValues: { ':now': { N: String(Math.floor(now / 1000)) } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
 }
 
 /** The group item's update that hands out position `seq`. */

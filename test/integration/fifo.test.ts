@@ -141,6 +141,19 @@ describe('FIFO per group', () => {
     expect(runs.findIndex((r) => r.group === 'slow')).toBe(12);
   });
 
+  it('an idempotency key dedupes FIFO jobs: the same key returns the first job and takes no position', async () => {
+    const a = await queue.enqueue('work', { group: 'k', n: 0 } satisfies Work, { queue: 'f5', group: 'k', idempotencyKey: 'order-1' });
+    const b = await queue.enqueue('work', { group: 'k', n: 9 } satisfies Work, { queue: 'f5', group: 'k', idempotencyKey: 'order-1' });
+    const c = await queue.enqueue('work', { group: 'k', n: 1 } satisfies Work, { queue: 'f5', group: 'k', idempotencyKey: 'order-2' });
+    const many = await queue.enqueueMany([{ type: 'work', payload: { group: 'k', n: 9 }, options: { queue: 'f5', group: 'k', idempotencyKey: 'order-2' } }]);
+    expect(b).toBe(a);
+    expect(many).toEqual([c]);
+    expect((await queue.getJob(c))!.fifoSeq).toBe(2);
+    const runs: Run[] = [];
+    await drainAll('f5', runs, 1);
+    expect(runs.filter((r) => r.group === 'k').map((r) => r.n)).toEqual([0, 1]);
+  });
+
   it('jobs without a group in a FIFO queue, and groups in other queues, are plain jobs', async () => {
     const plain = await queue.enqueue('work', { group: '-', n: 0 }, { queue: 'f5' });
     const other = await queue.enqueue('work', { group: 'z', n: 0 }, { queue: 'plain', group: 'z' });
@@ -148,14 +161,13 @@ describe('FIFO per group', () => {
     expect((await queue.getJob(other))!).toMatchObject({ group: 'z', fifoSeq: null });
   });
 
-  it('refuses a bad group, and a group with an idempotency key or debounce in a FIFO queue, with nothing written', async () => {
+  it('refuses a bad group, and a group with debounce in a FIFO queue, with nothing written', async () => {
     const before = await countItems();
     const cases: [Record<string, unknown>, string][] = [
       [{ queue: 'f5', group: '' }, 'options.group'],
       [{ queue: 'f5', group: 'a#b' }, 'options.group'],
       [{ queue: 'f5', group: 'x'.repeat(129) }, 'options.group'],
       [{ queue: 'f5', group: 7 }, 'options.group'],
-      [{ queue: 'f5', group: 'g', idempotencyKey: 'k' }, 'options.idempotencyKey'],
       [{ queue: 'f5', group: 'g', debounce: { key: 'k', windowMs: 10 } }, 'options.debounce'],
     ];
     for (const [options, field] of cases) {
