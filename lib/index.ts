@@ -10,6 +10,7 @@ export { Priority, JOB_STATUSES } from './types.ts';
 export type {
   BackoffOptions,
   Clock,
+  DebounceOptions,
   EnqueuedJob,
   EnqueueOptions,
   EnqueueRequest,
@@ -54,6 +55,8 @@ export { JobTimeoutExceedsBudgetError } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';
 export { WorkerDeadlineError } from './errors.ts';
 export type { EnqueueOutcome } from './errors.ts';
+export type { FifoLimitsByQueue, FifoQueueLimits } from './model/fifo.ts';
+export type { FifoGroupState } from './store/fifo-groups.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions } from './worker/worker.ts';
 export { ENV, parseQueueList, queueOptionsFromEnv } from './env.ts';

@@ -6,7 +6,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EnqueueError, JobTableError, PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
-import { validateEnqueue, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
+import { validateEnqueue, validateGroup, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
 import type { NormalizedEnqueue } from './model/validate.ts';
 import { DEFAULT_SHARD_COUNT, ITEM_RESERVE_BYTES, MAX_ITEM_BYTES } from './schema.ts';
 import { cancelJob } from './store/cancel-job.ts';
@@ -18,6 +18,8 @@ import { putJob, settlePut } from './store/put-job.ts';
 import { putJobs } from './store/put-jobs.ts';
 import { debounceEnqueue } from './store/debounce-enqueue.ts';
 import { fifoEnqueue } from './store/fifo-enqueue.ts';
+import { fifoGroupState } from './store/fifo-groups.ts';
+import type { FifoGroupState } from './store/fifo-groups.ts';
 import { fifoQueuesOf } from './model/fifo.ts';
 import { DebounceStamper } from './model/debounce.ts';
 import { ATTR } from './schema.ts';
@@ -357,6 +359,18 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   async stats(options: { readonly queue?: string } = {}): Promise<JobStats> {
     const queue = options.queue === undefined ? 'default' : validateName(options.queue, 'queue', LIMITS.queueMaxLength);
     return countJobs(this.store, queue);
+  }
+
+  /**
+   * A FIFO group's state: its last position, its head (the job allowed to run, pending or running)
+   * and how many jobs wait behind it. One consistent read (1 read unit).
+   * @example
+   * const { head, headJobId, behind } = await queue.fifoGroup({ queue: 'orders', group: 'customer-42' });
+   */
+  async fifoGroup(options: { readonly queue?: string; readonly group: string }): Promise<FifoGroupState> {
+    if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { queue?, group }');
+    const queue = options.queue === undefined ? 'default' : validateName(options.queue, 'queue', LIMITS.queueMaxLength);
+    return fifoGroupState(this.store, queue, validateGroup(options.group, 'group'));
   }
 
   /**

@@ -37,7 +37,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
   let tableName: string;
   let shardCount = options.shardCount ?? DEFAULT_SHARD_COUNT;
   let where: string;
-  let served: Pick<JobQueueOptions, 'queues' | 'jobTypes'> = {};
+  let served: Pick<JobQueueOptions, 'queues' | 'jobTypes' | 'limits'> = {};
   if (options.table) {
     // An endpoint without a region is a DynamoDB Local of your own: its any-credentials config.
     client = options.endpoint && !options.region
@@ -68,7 +68,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     tableName = state.tableName;
     shardCount = options.shardCount ?? state.shardCount;
     where = `local stack ${state.url}`;
-    served = { ...(state.queues ? { queues: state.queues } : {}), ...(state.jobTypes ? { jobTypes: state.jobTypes } : {}) };
+    served = { ...(state.queues ? { queues: state.queues } : {}), ...(state.jobTypes ? { jobTypes: state.jobTypes } : {}), ...(state.limits ? { limits: state.limits } : {}) };
   }
   return { queue: new JobQueue({ client, tableName, shardCount, ...served }), where, close: () => client.destroy() };
 }

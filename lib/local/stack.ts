@@ -13,7 +13,7 @@ import { JobQueue } from '../queue.ts';
 import { DEFAULT_SHARD_COUNT, tableNameForStage } from '../schema.ts';
 import { createJobsTable } from '../store/create-table.ts';
 import type { Scheduler } from '../scheduler/port.ts';
-import type { EnqueuedJob, Handlers, WorkerEvent } from '../types.ts';
+import type { EnqueuedJob, Handlers, JobQueueOptions, WorkerEvent } from '../types.ts';
 import { Worker } from '../worker/worker.ts';
 import { localClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import type { DynamoDbLocal } from './dynamodb-local.ts';
@@ -84,6 +84,8 @@ export interface LocalStackOptions {
   readonly handlers: Handlers<any>;
   /** Queues to run a worker for. @default ["default"] */
   readonly queues?: readonly string[];
+  /** Limits per queue (`JobQueueOptions.limits`, e.g. `{ orders: { group: { fifo: true } } }`); the CLI reads them from the state file. */
+  readonly limits?: JobQueueOptions['limits'];
   /** Jobs each worker runs at once. @default 4 */
   readonly concurrency?: number;
   /**
@@ -190,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queues: queueNames,
       jobTypes: Object.keys(handlers),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
       onEnqueued: options.scheduler?.onEnqueued ?? wakeQueuesOf,
     });
     // The dashboard's activity chart: what this stack's workers report, no table reads.
@@ -241,7 +244,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     if (writeState) {
-      writeStackState(dataDir, { url, dynamoEndpoint, tableName, shardCount, queues: queueNames, jobTypes: Object.keys(handlers), pid: process.pid, startedAt: new Date().toISOString() });
+      writeStackState(dataDir, { url, dynamoEndpoint, tableName, shardCount, queues: queueNames, jobTypes: Object.keys(handlers), ...(options.limits ? { limits: options.limits } : {}), pid: process.pid, startedAt: new Date().toISOString() });
       cleanups.push(() => removeStackState(dataDir));
     }
 

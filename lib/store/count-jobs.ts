@@ -3,6 +3,7 @@ import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { iso, toItem } from '../model/codec.ts';
 import { ATTR, LANE, TABLE, decodeRunOrder, statusShardKey } from '../schema.ts';
+import { countParked } from './fifo-groups.ts';
 import type { JobStats, JobStatus } from '../types.ts';
 import type { StoreContext } from './context.ts';
 
@@ -103,17 +104,18 @@ function countCompleted(ctx: StoreContext, queue: string, nowMs: number): Promis
 export async function countJobs(ctx: StoreContext, queue: string): Promise<JobStats> {
   const nowMs = ctx.clock.now();
   const shards = Array.from({ length: ctx.shardCount }, (_, i) => i);
-  const [due, failed, cancelled, completed] = await Promise.all([
+  const [due, failed, cancelled, completed, parked] = await Promise.all([
     Promise.all(shards.map((s) => countDueShard(ctx, queue, s, nowMs))),
     Promise.all(shards.map((s) => countLaneShard(ctx, queue, LANE.failed, s, nowMs))),
     Promise.all(shards.map((s) => countLaneShard(ctx, queue, LANE.cancelled, s, nowMs))),
     countCompleted(ctx, queue, nowMs),
+    countParked(ctx, queue), // FIFO jobs behind their group's head are pending too
   ]);
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const oldest = due.map((d) => d.oldestDueMs).filter((v): v is number => v !== null);
   const oldestDueMs = oldest.length ? Math.min(...oldest) : null;
   const counts: Record<JobStatus, number> = {
-    pending: sum(due.map((d) => d.pending)),
+    pending: sum(due.map((d) => d.pending)) + parked,
     processing: sum(due.map((d) => d.processing)),
     completed,
     failed: sum(failed),

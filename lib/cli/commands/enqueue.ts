@@ -84,6 +84,7 @@ export const enqueueCommand: Command = {
     'max-attempts': { type: 'string' },
     timeout: { type: 'string' },
     'idempotency-key': { type: 'string' },
+    group: { type: 'string', short: 'g' },
     'debounce-key': { type: 'string' },
     'debounce-window': { type: 'string' },
     wait: { type: 'boolean', short: 'w' },
@@ -98,6 +99,7 @@ export const enqueueCommand: Command = {
     '--max-attempts <n>       (default 3)',
     '--timeout <duration>     per attempt (default 60s)',
     '--idempotency-key <key>  the same key returns the existing job',
+    '--group, -g <name>       the job\'s group (FIFO per group where the queue declares it)',
     '--debounce-key <key>     debounce: enqueues of one key leave one job, with the last payload',
     '--debounce-window <dur>  ... run once the key has been quiet this long (with --debounce-key)',
     '--wait, -w               wait until the job(s) finish; exit 1 unless all completed',
@@ -117,6 +119,7 @@ export const enqueueCommand: Command = {
       ...(maxAttempts !== undefined ? { maxAttempts } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(strOption(v, 'idempotency-key') !== undefined ? { idempotencyKey: strOption(v, 'idempotency-key')! } : {}),
+      ...(strOption(v, 'group') !== undefined ? { group: strOption(v, 'group')! } : {}),
       ...debounceOption(v),
     };
     const file = strOption(v, 'file');
