@@ -32,6 +32,8 @@ describe('validateEnqueue', () => {
       runAtMs: NOW,
       idempotencyKey: null,
       trace: null,
+      group: null,
+      debounce: null,
     });
   });
 
