@@ -2,7 +2,7 @@
  * The end of a FIFO group's head (completed, dead-lettered or cancelled) and the start of the next
  * job's turn, in one transaction. See docs/design.md, "FIFO per group".
  */
-import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, CancellationReason, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { JobTableError } from '../errors.ts';
 import { iso } from '../model/codec.ts';
 import { fifoGroupId, fifoJobId, fifoShard } from '../model/fifo.ts';
@@ -19,16 +19,21 @@ export interface GroupPosition {
   readonly seq: number;
 }
 
-/** How {@link finishHead} ended: applied, or the job's own condition failed (`item`: the job as it is). */
-export type FinishOutcome = { readonly applied: true } | { readonly applied: false; readonly item: Record<string, AttributeValue> | undefined };
+/**
+ * How {@link finishHead} ended: applied, or a condition of `own` failed: `item` is the job as it is
+ * (its own write is the last of `own`), `reasons` the cancellation reasons of `own`'s items.
+ */
+export type FinishOutcome =
+  | { readonly applied: true }
+  | { readonly applied: false; readonly item: Record<string, AttributeValue> | undefined; readonly reasons: readonly CancellationReason[] };
 
 /** Transactions tried before giving up (each failed one skips a finished job or re-reads the group). */
 const MAX_ROUNDS = 50;
 
 /**
  * Applies `own` (the job's finishing write: an `Update` of its item with its own condition, asking
- * for `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`) and hands the group to its next job, in one
- * transaction of up to three items:
+ * for `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`; or several items, the job's write last, as
+ * `ctx.completeWith` sends) and hands the group to its next job, in one transaction:
  *
  * 1. `own`: its condition (the claim token, or `status = pending` for a cancel) fences it as always;
  * 2. the group's item: `head_seq` from `seq` to the next position, conditional on `head_seq = seq`
@@ -43,18 +48,20 @@ const MAX_ROUNDS = 50;
  * read again. If the group does not wait on this job (already moved on: an earlier send of this very
  * transaction landed), `own` is applied alone, and its condition recognises its own earlier write.
  */
-export async function finishHead(ctx: StoreContext, pos: GroupPosition, own: TransactWriteItem): Promise<FinishOutcome> {
+export async function finishHead(ctx: StoreContext, pos: GroupPosition, own: TransactWriteItem | readonly TransactWriteItem[]): Promise<FinishOutcome> {
+  const ownItems = Array.isArray(own) ? (own as readonly TransactWriteItem[]) : [own as TransactWriteItem];
   let g = await readGroup(ctx, pos.queue, pos.group);
   let next = pos.seq + 1;
   let nextShard = fifoShard(pos.group, ctx.shardCount);
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (!g.exists || g.head !== pos.seq) return ownAlone(ctx, own);
-    const items = [own, moveHead(ctx, pos, g, next)];
+    if (!g.exists || g.head !== pos.seq) return ownAlone(ctx, ownItems);
+    const items = [...ownItems, moveHead(ctx, pos, g, next)];
     if (next <= g.enq) items.push(promote(ctx, pos, next, nextShard));
     const out = await transactWrite(ctx, items);
     if (out.applied) return out;
-    const [ownReason, groupReason, nextReason] = out.reasons;
-    if (ownReason?.Code === 'ConditionalCheckFailed') return { applied: false, item: ownReason.Item };
+    const ownReasons = out.reasons.slice(0, ownItems.length);
+    const [groupReason, nextReason] = out.reasons.slice(ownItems.length);
+    if (ownReasons.some((r) => r.Code === 'ConditionalCheckFailed')) return { applied: false, item: ownReasons[ownItems.length - 1]?.Item, reasons: ownReasons };
     if (groupReason?.Code === 'ConditionalCheckFailed') g = await readGroup(ctx, pos.queue, pos.group);
     else if (nextReason?.Code === 'ConditionalCheckFailed') {
       const parkedElsewhere = waitingShard(nextReason.Item, pos.queue);
@@ -69,9 +76,9 @@ export async function finishHead(ctx: StoreContext, pos: GroupPosition, own: Tra
 }
 
 /** `own` alone (the group does not wait on this job). */
-async function ownAlone(ctx: StoreContext, own: TransactWriteItem): Promise<FinishOutcome> {
-  const out = await transactWrite(ctx, [own]);
-  return out.applied ? out : { applied: false, item: out.reasons[0]?.Item };
+async function ownAlone(ctx: StoreContext, own: readonly TransactWriteItem[]): Promise<FinishOutcome> {
+  const out = await transactWrite(ctx, own);
+  return out.applied ? out : { applied: false, item: out.reasons[own.length - 1]?.Item, reasons: out.reasons };
 }
 
 /** The group's head moves from `pos.seq` to `next` (see {@link finishHead}, item 2). */

@@ -1,6 +1,6 @@
 /** Cancels a pending FIFO job without ever leaving its group blocked. See docs/design.md, "FIFO per group". */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, TransactWriteItem, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { ATTR, LANE } from '../schema.ts';
 import { isConditionFailed } from './context.ts';
 import type { StoreContext } from './context.ts';
@@ -42,7 +42,7 @@ export async function cancelFifoJob(ctx: StoreContext, item: Record<string, Attr
 /** The cancel of a group's head, with the hand-over in the same transaction. */
 async function cancelHead(ctx: StoreContext, item: Record<string, AttributeValue>, input: UpdateItemCommandInput, writeId: string): Promise<boolean> {
   const pos = { queue: item[ATTR.queue]!.S!, group: item[ATTR.group]!.S!, seq: Number(item[ATTR.fifoSeq]!.N) };
-  const out = await finishHead(ctx, pos, { Update: input as NonNullable<Parameters<typeof finishHead>[2]['Update']> });
+  const out = await finishHead(ctx, pos, { Update: input as NonNullable<TransactWriteItem['Update']> });
   return out.applied || isOwnWrite(out.item, writeId);
 }
 

@@ -16,6 +16,7 @@ import { isResendableTransactionError, prepareCompleteJobWith } from '../store/c
 import type { StoreContext } from '../store/context.ts';
 import { releaseJob, retryLater } from '../store/fail-job.ts';
 import { completeOutcome, failOutcome } from '../store/fifo-outcome.ts';
+import { prepareFifoCompleteJobWith } from '../store/fifo-complete-with.ts';
 import { newWriteId } from '../store/fenced-update.ts';
 import { reportProgress, writeLease } from '../store/report-progress.ts';
 import { isTransient, resendUntil } from '../store/resend.ts';
@@ -186,9 +187,11 @@ class Attempt {
       throw new ValidationError('completeWith', 'called once per attempt', 'it was already called in this attempt');
     }
     if (this.controller.signal.aborted) throw asError(this.controller.signal.reason);
-    if (this.job.fifoSeq !== null) throw new ValidationError('completeWith', 'a job outside a FIFO group', 'completeWith cannot yet hand a FIFO group on to its next job');
     const extras = { progress: this.finalProgress(), writeId: newWriteId(), idempotencyKey: this.job.idempotencyKey };
-    const prepared = prepareCompleteJobWith(this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras);
+    const { fifoSeq, group, queue } = this.job;
+    const prepared = fifoSeq !== null && group !== null
+      ? prepareFifoCompleteJobWith(this.ctx, { queue, group, seq: fifoSeq }, this.job.id, this.claim.token, this.storable(result), items, extras)
+      : prepareCompleteJobWith(this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras);
     const sending = resendUntil(this.ctx, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, () => prepared.send(), { resendIf: isResendableTransactionError });
     this.transaction = sending.then((landed) => (this.completedByTransaction = landed));
     let landed: boolean;

@@ -8,6 +8,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue, ValidationError } from '../../lib/index.ts';
 import { freshQueue, sleep } from '../helpers/ddb.ts';
+import { addOne, counter, createAppTable } from '../helpers/app-table.ts';
+import type { JobContext } from '../../lib/index.ts';
 import { cancelInput } from '../../lib/store/cancel-job.ts';
 import { cancelFifoJob } from '../../lib/store/fifo-cancel.ts';
 import { newWriteId } from '../../lib/store/fenced-update.ts';
@@ -17,7 +19,7 @@ let client: DynamoDBClient;
 let tableName: string;
 let cleanup: () => Promise<void>;
 
-const FIFO = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6'];
+const FIFO = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
 beforeAll(async () => ({ queue, client, tableName, cleanup } = await freshQueue({ shardCount: 4, limits: Object.fromEntries(FIFO.map((q) => [q, { group: { fifo: true } }])) })));
 afterAll(async () => cleanup());
 
@@ -122,6 +124,23 @@ describe('FIFO per group', () => {
     await drainAll('f6', runs, 1);
     expect(runs.map((r) => r.n)).toEqual([0, 2]);
     expect((await queue.getJob(second))!.status).toBe('cancelled');
+  });
+
+  it('completeWith in a FIFO job applies the effects, completes the job and hands the group on in one transaction', async () => {
+    const app = `${tableName}-app`;
+    await createAppTable(client, app);
+    for (let n = 0; n < 3; n++) await queue.enqueue('work', { group: 'e', n } satisfies Work, { queue: 'f7', group: 'e', backoff: { baseMs: 10, maxMs: 10 } });
+    const order: string[] = [];
+    const handler = async (p: Work, ctx: JobContext) => {
+      order.push(`${p.n}.${ctx.attempt}`);
+      // Job 1's first attempt checks an item that does not exist: nothing is applied, and the job retries, holding the group.
+      const check = { ConditionCheck: { TableName: app, Key: { pk: { S: 'missing' } }, ConditionExpression: 'attribute_exists(pk)' } };
+      await ctx.completeWith(p.n === 1 && ctx.attempt === 1 ? [addOne(app, 'c'), check] : [addOne(app, 'c')], { n: p.n });
+    };
+    await Promise.all(Array.from({ length: 2 }, () => queue.processJobs({ work: handler }, { queue: 'f7', concurrency: 4, waitForDueWithinMs: 1_500 })));
+    expect(order).toEqual(['0.1', '1.1', '1.2', '2.1']);
+    expect(await counter(client, app, 'c')).toBe(3);
+    expect(await queue.fifoGroup({ queue: 'f7', group: 'e' })).toMatchObject({ last: 3, head: null });
   });
 
   it('a slow group does not delay the others: its first job ends only once every job of the others has run', async () => {
