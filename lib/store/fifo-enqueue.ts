@@ -21,7 +21,7 @@ export interface GroupState {
 }
 
 /** Rounds of read-then-write before giving up under contention on one group. */
-const MAX_ROUNDS = 20;
+const MAX_ROUNDS = 50;
 
 /** Reads a group's counters (strongly consistent). */
 export async function readGroup(ctx: StoreContext, queue: string, group: string): Promise<GroupState> {
@@ -86,11 +86,12 @@ export async function fifoEnqueue(ctx: StoreContext, base: Record<string, Attrib
     const item = { ...base, [ATTR.id]: { S: id }, [ATTR.statusShard]: { S: statusShardKey(queue, lane, shard) }, [ATTR.fifoSeq]: { N: String(seq) }, [ATTR.group]: { S: group } };
     const items = [groupCount(ctx, queue, group, g, seq), { Put: { TableName: ctx.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': ATTR.id } } }];
     if (key !== undefined) items.push(dedupPut(ctx, queue, key, id));
-    const outcome = await transactWrite(ctx, items);
+    const outcome = await transactWrite(ctx, items, { returnConflicts: true });
     if (outcome.applied) return { id, seq, shard, created: true };
     const existing = outcome.reasons[2]?.Code === 'ConditionalCheckFailed' ? outcome.reasons[2].Item?.[ATTR.pointsTo]?.S : undefined;
     if (existing !== undefined) return { id: existing, seq: 0, shard, created: false };
-    await new Promise((r) => setTimeout(r, ctx.random() * 10 * (round + 1)));
+    // Another enqueue took the position: read again after a jittered pause that grows with the contention.
+    await new Promise((r) => setTimeout(r, ctx.random() * Math.min(200, 5 * 2 ** Math.min(round, 6))));
   }
   throw new JobTableError(`FIFO group "${group}" of queue "${queue}" is too contended: ${MAX_ROUNDS} rounds lost to other enqueues`, 'FIFO_CONTENTION', { queue, group });
 }

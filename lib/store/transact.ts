@@ -12,6 +12,16 @@ import { resendUntil } from './resend.ts';
 /** How long a transaction whose outcome is unknown (or that only met conflicts) is resent. */
 const TRANSACTION_RESEND_WINDOW_MS = 5_000;
 
+/** Options of {@link transactWrite}. */
+export interface TransactOptions {
+  /**
+   * Return a cancellation by a concurrent transaction (reason `TransactionConflict`) instead of
+   * resending: for a caller whose conditions rest on a read that the winner has just made stale,
+   * which reads again rather than resend a transaction bound to fail. @default false
+   */
+  readonly returnConflicts?: boolean;
+}
+
 /** What a {@link transactWrite} ended with: applied, or refused by a failed condition (nothing applied). */
 export type TransactOutcome = { readonly applied: true } | { readonly applied: false; readonly reasons: readonly CancellationReason[] };
 
@@ -28,7 +38,7 @@ export function isCancellation(err: unknown): err is Error & { CancellationReaso
  * applied). A cancellation by a failed condition is returned with its reasons (ask for the items
  * with `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`). Any other error is thrown.
  */
-export async function transactWrite(ctx: StoreContext, items: readonly TransactWriteItem[]): Promise<TransactOutcome> {
+export async function transactWrite(ctx: StoreContext, items: readonly TransactWriteItem[], options: TransactOptions = {}): Promise<TransactOutcome> {
   let token = randomUUID();
   const send = async (): Promise<TransactOutcome> => {
     try {
@@ -39,6 +49,7 @@ export async function transactWrite(ctx: StoreContext, items: readonly TransactW
       token = randomUUID(); // nothing was applied: a resend is a new request
       const reasons = err.CancellationReasons ?? [];
       if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return { applied: false, reasons };
+      if (options.returnConflicts && reasons.some((r) => r.Code === 'TransactionConflict')) return { applied: false, reasons };
       throw err;
     }
   };
