@@ -19,7 +19,7 @@ let client: DynamoDBClient;
 let tableName: string;
 let cleanup: () => Promise<void>;
 
-const FIFO = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
+const FIFO = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'];
 beforeAll(async () => ({ queue, client, tableName, cleanup } = await freshQueue({ shardCount: 4, limits: Object.fromEntries(FIFO.map((q) => [q, { group: { fifo: true } }])) })));
 afterAll(async () => cleanup());
 
@@ -171,6 +171,20 @@ describe('FIFO per group', () => {
     const runs: Run[] = [];
     await drainAll('f5', runs, 1);
     expect(runs.filter((r) => r.group === 'k').map((r) => r.n)).toEqual([0, 1]);
+  });
+
+  it('lists and counts the jobs parked behind a head as pending, page by page', async () => {
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n++) for (const group of ['p', 'q']) ids.push(await queue.enqueue('work', { group, n } satisfies Work, { queue: 'f8', group }));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await queue.listJobs({ status: 'pending', queue: 'f8', limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.jobs.map((j) => j.id));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect((await queue.stats({ queue: 'f8' })).counts.pending).toBe(10);
   });
 
   it('jobs without a group in a FIFO queue, and groups in other queues, are plain jobs', async () => {
