@@ -1,8 +1,10 @@
 /**
  * Issue 12's debounce and FIFO groups on the surfaces, against a local stack whose queue `orders`
  * is FIFO per group: `POST /jobs` with `debounce` and `group`, `GET /fifo`, and the CLI's
- * `--group`, `--debounce-key` and `--debounce-window` (the built binary, as a user runs it).
+ * `--group`, `--debounce-key` and `--debounce-window` (the built binary, as a user runs it), and the
+ * dashboard's job detail (group, debounce key, FIFO position and who holds the group) in Chromium.
  */
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ddb.ts';
 import { runCli } from './cli-runner.ts';
@@ -71,5 +73,31 @@ describe('debounce and FIFO groups in the CLI', () => {
     const half = await cli(['enqueue', 'noop', '{}', '--debounce-key', 'cli-k', '--json']);
     expect(half.code).toBe(2);
     expect(JSON.parse(half.stderr).error).toMatchObject({ field: 'options.debounce.windowMs' });
+  });
+});
+
+describe('debounce and FIFO groups in the dashboard', () => {
+  it("shows a job's group, debounce key, FIFO position and who holds its group", async () => {
+    const head = (await api('POST', '/jobs', { type: 'noop', payload: {}, queue: 'orders', group: 'dash', delayMs: 3_600_000 })).json.id as string;
+    const behind = (await api('POST', '/jobs', { type: 'noop', payload: {}, queue: 'orders', group: 'dash' })).json.id as string;
+    const debounced = (await api('POST', '/jobs', { type: 'noop', payload: {}, debounce: { key: 'dash-k', windowMs: 3_600_000 } })).json.id as string;
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(`${base}/?queue=orders&job=${behind}`);
+      await expect.poll(() => page.locator('#d-fifo').textContent(), { timeout: 10_000 }).toBe(`position 2 of 2; waiting: position 1 holds the group (job ${head})`);
+      expect(await page.locator('#d-group').textContent()).toBe('dash');
+      await page.goto(`${base}/?queue=orders&job=${head}`);
+      await expect.poll(() => page.locator('#d-fifo').textContent(), { timeout: 10_000 }).toBe('position 1 of 2; this job holds the group (1 waiting behind it)');
+      await page.goto(`${base}/?queue=default&job=${debounced}`);
+      await expect.poll(() => page.locator('#d-debounce').textContent(), { timeout: 10_000 }).toBe('dash-k');
+      expect(await page.locator('#d-fifo').textContent()).toBe('–');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
