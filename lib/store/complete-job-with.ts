@@ -56,15 +56,9 @@ export interface PreparedCompletion {
  * @throws ValidationError for an item that is not exactly one action with a table, that touches
  *   this job's own item, or items over {@link MAX_TRANSACTION_BYTES} in total. Nothing is sent.
  */
-export function prepareCompleteJobWith(
-  ctx: StoreContext,
-  id: string,
-  token: string,
-  result: JsonValue | undefined,
-  items: readonly TransactWriteItem[],
-  extras: OutcomeExtras & { readonly writeId: string },
-): PreparedCompletion {
-  const transactItems = completionTransaction(ctx, id, token, result, items, extras);
+export function prepareCompleteJobWith(...args: CompletionArgs): PreparedCompletion {
+  const [ctx, id, , , items, extras] = args;
+  const transactItems = completionTransaction(...args);
   let requestToken = randomUUID();
   return {
     async send() {
@@ -81,18 +75,24 @@ export function prepareCompleteJobWith(
 }
 
 /**
- * The checked items of {@link prepareCompleteJobWith}'s transaction: the caller's `items`, then the
- * job's fenced completion (asking for its item when its condition fails).
- * @throws TooManyTransactItemsError, ValidationError as {@link prepareCompleteJobWith}
+ * What a completion transaction is built from: the store, job `id` and its claim `token`, the
+ * `result`, the caller's `items`, and the outcome extras with the write id every send carries.
  */
-export function completionTransaction(
+export type CompletionArgs = [
   ctx: StoreContext,
   id: string,
   token: string,
   result: JsonValue | undefined,
   items: readonly TransactWriteItem[],
   extras: OutcomeExtras & { readonly writeId: string },
-): TransactWriteItem[] {
+];
+
+/**
+ * The checked items of {@link prepareCompleteJobWith}'s transaction: the caller's `items`, then the
+ * job's fenced completion (asking for its item when its condition fails).
+ * @throws TooManyTransactItemsError, ValidationError as {@link prepareCompleteJobWith}
+ */
+export function completionTransaction(...[ctx, id, token, result, items, extras]: CompletionArgs): TransactWriteItem[] {
   checkItems(ctx, id, items);
   const completion = fencedUpdateInput(ctx, id, token, completionUpdate(ctx, result, extras), extras.writeId);
   const transactItems: TransactWriteItem[] = [...items, { Update: { ...completion, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }];

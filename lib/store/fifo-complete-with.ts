@@ -3,14 +3,10 @@
  * its group to the next job, in one transaction. See docs/design.md, "FIFO per group".
  */
 import { TooManyTransactItemsError } from '../errors.ts';
-import type { JsonValue } from '../model/json-value.ts';
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { completionTransaction, interpretFailure, interpretReasons, MAX_TRANSACT_ITEMS } from './complete-job-with.ts';
-import type { PreparedCompletion } from './complete-job-with.ts';
-import type { StoreContext } from './context.ts';
+import type { CompletionArgs, PreparedCompletion } from './complete-job-with.ts';
 import { finishHead } from './fifo-advance.ts';
 import type { GroupPosition } from './fifo-advance.ts';
-import type { OutcomeExtras } from './report-progress.ts';
 
 /** The hand-over takes up to two more actions (the group's item, the next job) of DynamoDB's 100. */
 export const MAX_FIFO_TRANSACT_ITEMS = MAX_TRANSACT_ITEMS - 2;
@@ -23,17 +19,10 @@ export const MAX_FIFO_TRANSACT_ITEMS = MAX_TRANSACT_ITEMS - 2;
  * write id), false if the claim was lost; throws `TransactionConflictError` or `ValidationError`.
  * @throws TooManyTransactItemsError over {@link MAX_FIFO_TRANSACT_ITEMS} items (nothing sent)
  */
-export function prepareFifoCompleteJobWith(
-  ctx: StoreContext,
-  pos: GroupPosition,
-  id: string,
-  token: string,
-  result: JsonValue | undefined,
-  items: readonly TransactWriteItem[],
-  extras: OutcomeExtras & { readonly writeId: string },
-): PreparedCompletion {
+export function prepareFifoCompleteJobWith(pos: GroupPosition, ...args: CompletionArgs): PreparedCompletion {
+  const [ctx, id, , , items, extras] = args;
   if (Array.isArray(items) && items.length > MAX_FIFO_TRANSACT_ITEMS) throw new TooManyTransactItemsError(items.length, MAX_FIFO_TRANSACT_ITEMS);
-  const own = completionTransaction(ctx, id, token, result, items, extras);
+  const own = completionTransaction(...args);
   return {
     async send() {
       let out: Awaited<ReturnType<typeof finishHead>>;

@@ -1,7 +1,5 @@
-/** Reads about FIFO groups: a group's counters and head, and the jobs parked behind heads. */
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+/** Reads a FIFO group's state: its counters and its head. */
 import { fifoJobId } from '../model/fifo.ts';
-import { ATTR, LANE, TABLE, statusShardKey } from '../schema.ts';
 import type { StoreContext } from './context.ts';
 import { readGroup } from './fifo-enqueue.ts';
 
@@ -24,34 +22,4 @@ export async function fifoGroupState(ctx: StoreContext, queue: string, group: st
   const g = await readGroup(ctx, queue, group);
   const idle = g.head > g.enq;
   return { queue, group, last: g.enq, head: idle ? null : g.head, headJobId: idle ? null : fifoJobId(queue, group, g.head), behind: idle ? 0 : g.enq - g.head };
-}
-
-/**
- * Pending FIFO jobs parked behind their group's head in `queue` (the `fifo` lane of every shard,
- * index keys only: one query per shard, about 1 read unit per ~50 jobs).
- */
-export async function countParked(ctx: StoreContext, queue: string): Promise<number> {
-  const counts = await Promise.all(
-    Array.from({ length: ctx.shardCount }, async (_, shard) => {
-      let n = 0;
-      let startKey: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
-      do {
-        const res = await ctx.client.send(
-          new QueryCommand({
-            TableName: ctx.tableName,
-            IndexName: TABLE.indexName,
-            KeyConditionExpression: '#pk = :pk',
-            ProjectionExpression: '#ro',
-            ExpressionAttributeNames: { '#pk': ATTR.statusShard, '#ro': ATTR.runOrder },
-            ExpressionAttributeValues: { ':pk': { S: statusShardKey(queue, LANE.fifo, shard) } },
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        );
-        n += res.Items?.length ?? 0;
-        startKey = res.LastEvaluatedKey;
-      } while (startKey);
-      return n;
-    }),
-  );
-  return counts.reduce((a, b) => a + b, 0);
 }

@@ -190,7 +190,7 @@ class Attempt {
     const extras = { progress: this.finalProgress(), writeId: newWriteId(), idempotencyKey: this.job.idempotencyKey };
     const { fifoSeq, group, queue } = this.job;
     const prepared = fifoSeq !== null && group !== null
-      ? prepareFifoCompleteJobWith(this.ctx, { queue, group, seq: fifoSeq }, this.job.id, this.claim.token, this.storable(result), items, extras)
+      ? prepareFifoCompleteJobWith({ queue, group, seq: fifoSeq }, this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras)
       : prepareCompleteJobWith(this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras);
     const sending = resendUntil(this.ctx, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, () => prepared.send(), { resendIf: isResendableTransactionError });
     this.transaction = sending.then((landed) => (this.completedByTransaction = landed));
