@@ -13,13 +13,14 @@ import type { JobContext } from '../../lib/index.ts';
 import { cancelInput } from '../../lib/store/cancel-job.ts';
 import { cancelFifoJob } from '../../lib/store/fifo-cancel.ts';
 import { newWriteId } from '../../lib/store/fenced-update.ts';
+import { pendingJobsFromRecords } from '../../lib/scheduler/stream.ts';
 
 let queue: JobQueue;
 let client: DynamoDBClient;
 let tableName: string;
 let cleanup: () => Promise<void>;
 
-const FIFO = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'];
+const FIFO = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9'];
 beforeAll(async () => ({ queue, client, tableName, cleanup } = await freshQueue({ shardCount: 4, limits: Object.fromEntries(FIFO.map((q) => [q, { group: { fifo: true } }])) })));
 afterAll(async () => cleanup());
 
@@ -185,6 +186,16 @@ describe('FIFO per group', () => {
     } while (cursor);
     expect(seen.sort()).toEqual([...ids].sort());
     expect((await queue.stats({ queue: 'f8' })).counts.pending).toBe(10);
+  });
+
+  it('the stream trigger kicks for a head and for a promoted job, not for a job parked behind its head', async () => {
+    const head = await queue.enqueue('work', { group: 's', n: 0 } satisfies Work, { queue: 'f9', group: 's' });
+    const parked = await queue.enqueue('work', { group: 's', n: 1 } satisfies Work, { queue: 'f9', group: 's' });
+    const image = async (id: string) => (await client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }))).Item!;
+    const records = async (ids: string[]) => Promise.all(ids.map(async (id) => ({ eventName: 'INSERT', dynamodb: { NewImage: (await image(id)) as never } })));
+    expect(pendingJobsFromRecords(await records([head, parked])).map((j) => j.queue)).toEqual(['f9']);
+    await queue.processJobs({ work: () => null }, { queue: 'f9', maxJobs: 1 }); // the head completes; `parked` is promoted (a MODIFY)
+    expect(pendingJobsFromRecords(await records([parked]))).toHaveLength(1);
   });
 
   it('jobs without a group in a FIFO queue, and groups in other queues, are plain jobs', async () => {
