@@ -1,5 +1,6 @@
 /** Renders benchmark results as the Markdown of `docs/performance.md`. Pure. */
 import type { BenchResults } from './bench.ts';
+import { DEBOUNCE_ENQUEUES_PER_KEY, FIFO_JOBS_PER_GROUP } from './parts/cost.ts';
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: 0 }) : 'n/a');
 
@@ -72,7 +73,13 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   lines.push('## 4. Cost per job', '');
   row('path', 'write units: table + index (reported)', 'failed conditions', 'write units billed', 'read units: table + index (reported)', 'empty queries', 'read units billed', '$ per million jobs');
   row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
-  for (const [name, c] of [['happy path', r.cost.happy], ['one retry', r.cost.retryOnce]] as const) {
+  const paths = [
+    ['happy path', r.cost.happy],
+    ['one retry', r.cost.retryOnce],
+    [`debounce, per enqueue (${DEBOUNCE_ENQUEUES_PER_KEY} enqueues per key and run)`, r.cost.debounce],
+    [`FIFO per group, per job (${FIFO_JOBS_PER_GROUP} jobs per group)`, r.cost.fifo],
+  ] as const;
+  for (const [name, c] of paths) {
     row(
       name,
       `${f(c.writeUnitsPerJob.table, 3)} + ${f(c.writeUnitsPerJob.index, 3)}`,

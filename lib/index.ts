@@ -10,6 +10,7 @@ export { Priority, JOB_STATUSES } from './types.ts';
 export type {
   BackoffOptions,
   Clock,
+  DebounceOptions,
   EnqueuedJob,
   EnqueueOptions,
   EnqueueRequest,
@@ -54,6 +55,7 @@ export { JobTimeoutExceedsBudgetError } from './errors.ts';
 export { WorkerShutdownError } from './worker/run-job.ts';
 export { WorkerDeadlineError } from './errors.ts';
 export type { EnqueueOutcome } from './errors.ts';
+export type { FifoGroupState } from './store/fifo-groups.ts';
 export { Worker } from './worker/worker.ts';
 export type { WorkerOptions } from './worker/worker.ts';
 export { ENV, parseQueueList, queueOptionsFromEnv } from './env.ts';

@@ -3,7 +3,7 @@
  * operation per method; `processJobs` runs the drain engine.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { EnqueueError, PayloadTooLargeError, ValidationError } from './errors.ts';
+import { EnqueueError, JobTableError, PayloadTooLargeError, ValidationError } from './errors.ts';
 import { idempotentJobId, newJobId, newJobItem, toItem } from './model/codec.ts';
 import { itemSize } from './model/item-size.ts';
 import { validateEnqueue, validateGroup, validateJobId, validateListLimit, validateName, validateRetention, validateShardCount, validateStatus, validateTableName, LIMITS } from './model/validate.ts';
@@ -18,6 +18,14 @@ import { getJob } from './store/get-job.ts';
 import { listJobs } from './store/list-jobs.ts';
 import { putJob, settlePut } from './store/put-job.ts';
 import { putJobs } from './store/put-jobs.ts';
+import { debounceEnqueue } from './store/debounce-enqueue.ts';
+import { fifoEnqueue } from './store/fifo-enqueue.ts';
+import { fifoGroupState } from './store/fifo-groups.ts';
+import type { FifoGroupState } from './store/fifo-groups.ts';
+import { fifoQueuesOf } from './model/fifo.ts';
+import { DebounceStamper } from './model/debounce.ts';
+import { ATTR } from './schema.ts';
+import { isOutcomeUnknown } from './store/resend.ts';
 import type { PutJobsOutcome } from './store/put-jobs.ts';
 import { redriveJobs } from './store/redrive-jobs.ts';
 import { retryJob } from './store/retry-job.ts';
@@ -76,6 +84,10 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   readonly queues: readonly string[] | undefined;
   /** The known job types, if limited (see {@link JobQueueOptions.jobTypes}). */
   readonly jobTypes: readonly string[] | undefined;
+  /** Order stamps of this producer's debounced enqueues. */
+  private readonly stamper = new DebounceStamper();
+  /** The queues whose groups are FIFO (`limits.<queue>.group.fifo`). */
+  readonly fifoQueues: ReadonlySet<string>;
 
   constructor(options: JobQueueOptions) {
     if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { tableName, client }');
@@ -90,6 +102,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       retention: validateRetention(options.retention),
       ...(options.limits !== undefined ? { limits: validateLimits(options.limits) } : {}),
     };
+    this.fifoQueues = fifoQueuesOf(options.limits);
     this.onEnqueued = options.onEnqueued;
     this.scheduler = options.scheduler;
     this.queues = options.queues === undefined ? undefined : validateNameList(options.queues, 'queues', LIMITS.queueMaxLength);
@@ -112,11 +125,41 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const field = `${prefix}payload`;
     const id = childOf ? childJobId(childOf.parentId, childOf.index) : spec.idempotencyKey !== null ? idempotentJobId(spec.queue, spec.idempotencyKey) : newJobId();
     const shard = Math.floor(this.store.random() * this.store.shardCount);
-    const item = { ...toItem(newJobItem(spec, id, shard, this.store.clock.now())), ...(childOf ? childAttributes(childOf.parentId, childOf.index) : {}) };
+    const now = this.store.clock.now();
+    const item = { ...toItem(newJobItem(spec, id, shard, now)), ...(childOf ? childAttributes(childOf.parentId, childOf.index) : {}) };
+    if (spec.debounce) item[ATTR.debounceOrder] = { S: this.stamper.next(now) };
     const bytes = itemSize(item);
     if (bytes > MAX_NEW_ITEM_BYTES) throw new PayloadTooLargeError(field, bytes, MAX_NEW_ITEM_BYTES);
     const info: EnqueuedJob = { id, queue: spec.queue, type: spec.type, runAt: new Date(spec.runAtMs), shard };
-    return { id, item, info, keyed: spec.idempotencyKey !== null, trace: spec.trace };
+    const fifo = this.fifoGroupOf(spec, prefix);
+    return { id, item, info, keyed: spec.idempotencyKey !== null, trace: spec.trace, debounce: spec.debounce, fifo };
+  }
+
+  /**
+   * Writes a debounced job (see `debounceEnqueue`); returns the id of the job that runs the key's
+   * latest payload. Tells `onEnqueued` when this enqueue created or moved a pending job.
+   */
+  private async writeDebounced(built: ReturnType<JobQueue['build']>, item: Record<string, AttributeValue>): Promise<string> {
+    const { key, windowMs } = built.debounce!;
+    const res = await debounceEnqueue(this.store, { queue: built.info.queue, key, windowMs, item });
+    if (res.outcome !== 'superseded') this.notify([{ ...built.info, id: res.id }]);
+    return res.id;
+  }
+
+  /** The job's group if its queue is FIFO, else null; refuses what FIFO jobs cannot take. */
+  private fifoGroupOf(spec: NormalizedEnqueue, prefix: string): string | null {
+    if (spec.group === null || !this.fifoQueues.has(spec.queue)) return null;
+    if (spec.debounce !== null) {
+      throw new ValidationError(`${prefix}options.debounce`, 'not given with a group of a FIFO queue', `queue "${spec.queue}" is FIFO per group: give either group or debounce, not both`);
+    }
+    return spec.group;
+  }
+
+  /** Writes a FIFO job as the next of its group (see `fifoEnqueue`); returns its id. */
+  private async writeFifo(built: ReturnType<JobQueue['build']>, item: Record<string, AttributeValue>): Promise<string> {
+    const res = await fifoEnqueue(this.store, item, built.fifo!);
+    if (res.created) this.notify([{ ...built.info, id: res.id, shard: res.shard }]);
+    return res.id;
   }
 
   private notify(jobs: EnqueuedJob[]): void {
@@ -138,8 +181,11 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const spec = validateEnqueue(type, payload, options, this.store.clock.now());
     const deps = dependencyOptions(options);
     const built = this.build(spec, '');
+    if (deps) refuseWithDependencies(built, '');
     if (deps) return enqueueDependent(this.store, built, deps, (info) => this.notify([info]));
     return withEnqueueSpan({ type: spec.type, queue: spec.queue, count: 1, explicit: spec.trace }, async (trace) => {
+      if (built.debounce) return this.writeDebounced(built, { ...built.item, ...traceItemAttributes(trace) });
+      if (built.fifo) return this.writeFifo(built, { ...built.item, ...traceItemAttributes(trace) });
       const res = await putJob(this.store, { ...built.item, ...traceItemAttributes(trace) });
       // `uncertain`: an SDK retry found the job after an attempt whose answer was lost (likely ours).
       if (res.created || res.uncertain) this.notify([built.info]);
@@ -177,7 +223,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       const out = await this.writeMany(built, (b) => ({ ...b.item, ...traceItemAttributes(b.trace ?? trace) }));
       const byId = new Map(built.map((b) => [b.id, b.info]));
       this.notify(out.notify.map((id) => byId.get(id)!));
-      const ids = built.map((b) => b.id);
+      const ids = built.map((b) => out.resolved.get(b.id) ?? b.id);
       if (out.notWritten.length === 0 && out.unknown.length === 0) return ids;
       throw new EnqueueError(
         `${out.written.length} of ${ids.length} jobs written, ${out.notWritten.length} not written, ${out.unknown.length} unknown: ${out.error instanceof Error ? out.error.message : String(out.error)}`,
@@ -192,23 +238,82 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
    * batch that is not wholly written (the rest, keyed ones included, are not written). `notify`
    * lists the jobs this call may have created. `itemOf` gives the item to write (with its trace).
    */
-  private async writeMany(built: ReturnType<JobQueue['build']>[], itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>): Promise<PutJobsOutcome & { notify: string[] }> {
+  private async writeMany(built: ReturnType<JobQueue['build']>[], itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>): Promise<PutJobsOutcome & { notify: string[]; resolved: Map<string, string> }> {
     // A key repeated in one queue is one job (one id): put it once, so each id has one fate.
     const seen = new Set<string>();
-    const keyed = built.filter((b) => b.keyed && !seen.has(b.id) && seen.add(b.id));
-    const out = await putJobs(this.store, built.filter((b) => !b.keyed).map(itemOf));
+    const keyed = built.filter((b) => b.keyed && !b.fifo && !seen.has(b.id) && seen.add(b.id));
+    const out = await putJobs(this.store, built.filter((b) => !b.keyed && !b.debounce && !b.fifo).map(itemOf));
     const notify = [...out.written];
+    const resolved = new Map<string, string>();
+    const debounced = built.filter((b) => b.debounce);
+    const fifo = built.filter((b) => b.fifo);
     if (out.notWritten.length > 0 || out.unknown.length > 0) {
-      out.notWritten.push(...keyed.map((b) => b.id));
-      return { ...out, notify };
+      out.notWritten.push(...keyed.map((b) => b.id), ...debounced.map((b) => b.id), ...fifo.map((b) => b.id));
+      return { ...out, notify, resolved };
     }
+    await this.writeDebouncedMany(debounced, itemOf, out, resolved);
+    await this.writeFifoMany(fifo, itemOf, out, resolved);
     for (const s of await mapLimit(keyed, 16, (b) => settlePut(this.store, itemOf(b)))) {
       if (s.state === 'created' || s.state === 'existed') out.written.push(s.id);
       else (s.state === 'unknown' ? out.unknown : out.notWritten).push(s.id);
       if (s.state === 'created' || (s.state === 'existed' && s.uncertain)) notify.push(s.id);
       if (s.error !== undefined) out.error ??= s.error;
     }
-    return { ...out, notify };
+    return { ...out, notify, resolved };
+  }
+
+  /**
+   * The FIFO jobs of an `enqueueMany`, one after the other in input order (so each group gets them
+   * in that order); stops at the first that fails (the rest are not written, so none is written
+   * ahead of it). Each job's id is known only once its position is.
+   */
+  private async writeFifoMany(
+    fifo: ReturnType<JobQueue['build']>[],
+    itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>,
+    out: PutJobsOutcome,
+    resolved: Map<string, string>,
+  ): Promise<void> {
+    for (const [i, b] of fifo.entries()) {
+      try {
+        const id = await this.writeFifo(b, itemOf(b));
+        resolved.set(b.id, id);
+        out.written.push(id);
+      } catch (error) {
+        out.error ??= error;
+        (!(error instanceof JobTableError) && isOutcomeUnknown(error) ? out.unknown : out.notWritten).push(b.id);
+        out.notWritten.push(...fifo.slice(i + 1).map((x) => x.id));
+        return;
+      }
+    }
+  }
+
+  /**
+   * The debounced jobs of an `enqueueMany`, one debounced enqueue per key (in input order, so the
+   * last of a key in the call wins); every job of a key resolves to the id that enqueue returns.
+   */
+  private async writeDebouncedMany(
+    debounced: ReturnType<JobQueue['build']>[],
+    itemOf: (b: ReturnType<JobQueue['build']>) => Record<string, AttributeValue>,
+    out: PutJobsOutcome,
+    resolved: Map<string, string>,
+  ): Promise<void> {
+    const byKey = new Map<string, ReturnType<JobQueue['build']>[]>();
+    for (const b of debounced) {
+      const k = `${b.info.queue}\n${b.debounce!.key}`;
+      byKey.set(k, [...(byKey.get(k) ?? []), b]);
+    }
+    for (const group of byKey.values()) {
+      const last = group[group.length - 1]!;
+      try {
+        const id = await this.writeDebounced(last, itemOf(last));
+        for (const b of group) resolved.set(b.id, id);
+        out.written.push(...group.map(() => id));
+      } catch (error) {
+        // A typed error (contention) means nothing of this enqueue was written; a DynamoDB fault may have.
+        (!(error instanceof JobTableError) && isOutcomeUnknown(error) ? out.unknown : out.notWritten).push(...group.map((b) => b.id));
+        out.error ??= error;
+      }
+    }
   }
 
   /** Reads a job; null if there is none (or its retention has expired). */
@@ -249,13 +354,16 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
     const onFailure = validatePolicy(onChildFailure, 'options.onChildFailure');
     const parentSpec = validateEnqueue(type, payload, parentOptions, now);
     const parent = this.build(parentSpec, '');
+    refuseWithDependencies(parent, '');
     validateChildren(children);
     const built = Array.from(children, (c, i) => {
       if (typeof c !== 'object' || c === null) throw new ValidationError(`children[${i}]`, 'an object { type, payload, options? }');
       refuseDependencyOptions(c.options, `children[${i}].`, 'a child');
       // A child runs in its parent's queue unless it names its own.
       const options = c.options === undefined || (typeof c.options === 'object' && c.options !== null && !Array.isArray(c.options)) ? { queue: parentSpec.queue, ...c.options } : c.options;
-      return this.build(validateEnqueue(c.type, c.payload, options, now, `children[${i}].`), `children[${i}].`, { parentId: parent.id, index: i });
+      const child = this.build(validateEnqueue(c.type, c.payload, options, now, `children[${i}].`), `children[${i}].`, { parentId: parent.id, index: i });
+      refuseWithDependencies(child, `children[${i}].`);
+      return child;
     });
     return enqueueFanIn(this.store, { parent, children: built, onFailure }, (infos) => this.notify(infos));
   }
@@ -305,6 +413,18 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
   async stats(options: { readonly queue?: string } = {}): Promise<JobStats> {
     const queue = options.queue === undefined ? 'default' : validateName(options.queue, 'queue', LIMITS.queueMaxLength);
     return countJobs(this.store, queue);
+  }
+
+  /**
+   * A FIFO group's state: its last position, its head (the job allowed to run, pending or running)
+   * and how many jobs wait behind it. One consistent read (1 read unit).
+   * @example
+   * const { head, headJobId, behind } = await queue.fifoGroup({ queue: 'orders', group: 'customer-42' });
+   */
+  async fifoGroup(options: { readonly queue?: string; readonly group: string }): Promise<FifoGroupState> {
+    if (!options || typeof options !== 'object') throw new ValidationError('options', 'an object { queue?, group }');
+    const queue = options.queue === undefined ? 'default' : validateName(options.queue, 'queue', LIMITS.queueMaxLength);
+    return fifoGroupState(this.store, queue, validateGroup(options.group, 'group'));
   }
 
   /**
@@ -358,3 +478,12 @@ function validateNameList(names: unknown, field: string, maxLength: number): rea
   return Object.freeze([...new Set(names.map((n, i) => validateName(n, `${field}[${i}]`, maxLength)))]);
 }
 
+/**
+ * Dependencies (a job with `dependsOn`, a parent, a child) do not combine with debounce (a merge
+ * would move another caller's job) or with FIFO groups (a FIFO outcome hands its group on in its
+ * own transaction, which counts no dependents): refused before anything is written.
+ */
+function refuseWithDependencies(built: { debounce: unknown; fifo: string | null }, prefix: string): void {
+  if (built.debounce) throw new ValidationError(`${prefix}options.debounce`, 'not given to a job with dependencies (dependsOn, a parent or a child)', 'debounce cannot be combined with dependencies');
+  if (built.fifo !== null) throw new ValidationError(`${prefix}options.group`, 'not a group of a FIFO queue for a job with dependencies (dependsOn, a parent or a child)', 'FIFO groups cannot be combined with dependencies');
+}

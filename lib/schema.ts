@@ -88,6 +88,28 @@ export const ATTR = {
    * changed; projected into the index. A DynamoDB reserved word: always use a name placeholder.
    */
   group: 'group',
+  /** Debounce key of a debounced job (issue 12): enqueues with the same key in a queue merge into one pending job. */
+  debounceKey: 'debounce_key',
+  /**
+   * Order stamp of the enqueue whose payload the debounced job carries (`<ms>#<seq>#<rand>`, see
+   * `DebounceStamper`): a merge applies only if its stamp is greater, so a slower older enqueue never
+   * overwrites a newer payload.
+   */
+  debounceOrder: 'debounce_order',
+  /**
+   * On a pointer item: the job it names. A debounce key's (`debounce#<queue>#<key>`): the key's
+   * latest job; a FIFO job's idempotency key's (`fifo-key#<queue>#<key>`): the job enqueued with it.
+   */
+  pointsTo: 'points_to',
+  /**
+   * Position of a FIFO job in its group (1, 2, ...), assigned at enqueue in the same transaction
+   * that counts it on the group's item; the job's id is derived from (queue, group, seq).
+   */
+  fifoSeq: 'fifo_seq',
+  /** On a FIFO group item (`fifo#<queue>#<group>`): the last position handed out. */
+  enqSeq: 'enq_seq',
+  /** On a FIFO group item: the position of the job allowed to run (> enq_seq: the group is idle). */
+  headSeq: 'head_seq',
 } as const;
 
 /** The table name of a stage: `jobtable-<stage>-jobs` (the local stack uses stage `local`). */
@@ -132,6 +154,8 @@ export const LANE = {
   cancelled: 'cancelled',
   /** Jobs waiting for other jobs (status `waiting`): listable, never claimed. Sort key: enqueue time. */
   waiting: 'waiting',
+  /** Pending FIFO jobs behind their group's head: moved to `due` when the job before them finishes. */
+  fifo: 'fifo',
 } as const;
 
 /** An index lane name. */

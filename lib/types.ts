@@ -84,6 +84,15 @@ export interface EnqueueOptions {
    */
   readonly group?: string;
   /**
+   * Debounce (trailing): enqueues with the same `key` in the same queue, each within `windowMs` of
+   * the one before, leave ONE pending job carrying the last enqueue's type, payload and options; it
+   * becomes due once no enqueue with the key came for `windowMs`. An enqueue arriving while that
+   * job already runs starts a new pending job. Returns the id of the job that will run the payload.
+   * Not with `idempotencyKey`, `runAt` or `delayMs` (refused with a `ValidationError`).
+   * See docs/design.md, "Debounce". @default none
+   */
+  readonly debounce?: DebounceOptions;
+  /**
    * Ids of jobs (1 to 100, any queue) this one waits for: it is `waiting` until every one of them
    * has finished, then pending. Ids of jobs that already finished count as finished; an id with no
    * record (never enqueued, or its retention expired) is a `DependencyNotFoundError`, with nothing
@@ -144,6 +153,14 @@ export interface EnqueuedParent {
   readonly childIds: readonly string[];
 }
 
+/** A debounce key and its quiet window (see {@link EnqueueOptions.debounce}). */
+export interface DebounceOptions {
+  /** 1 to 128 characters of `A-Z a-z 0-9 _ . : @ / -`; a namespace per queue. */
+  readonly key: string;
+  /** How long the key must stay quiet before the job runs, 1 ms to 1 day (`LIMITS.debounceWindowMsMax`). */
+  readonly windowMs: number;
+}
+
 /** A W3C trace context (https://www.w3.org/TR/trace-context/): the `traceparent` and `tracestate` headers' values. */
 export interface TraceContext {
   /** `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>` */
@@ -198,6 +215,10 @@ export interface Job<P = unknown, R = unknown> {
   readonly dependentsNotified: boolean;
   /** The job's group (see {@link EnqueueOptions.group}), or null. */
   readonly group: string | null;
+  /** The debounce key the job was enqueued with (see {@link EnqueueOptions.debounce}), or null. */
+  readonly debounceKey: string | null;
+  /** A FIFO job's position in its group (1, 2, ...), or null (see `limits`, `group.fifo`). */
+  readonly fifoSeq: number | null;
 }
 
 /** Input of {@link JobQueue.enqueueMany}. */
@@ -252,9 +273,11 @@ export interface JobQueueOptions {
   readonly onEnqueued?: (jobs: readonly EnqueuedJob[]) => void;
   /**
    * Flow-control limits per queue name: `{ emails: { concurrency: 10, group: { concurrency: 2,
-   * rate: { limit: 20, intervalMs: 1000 } } } }`. `processJobs` enforces those of the queue it
-   * drains, across every worker; all workers of a queue must be given the same. Checked here:
-   * invalid limits throw a `LimitsError` naming the field. @default none
+   * rate: { limit: 20, intervalMs: 1000 } } } }`; FIFO per group: `{ orders: { group: { fifo: true } } }`
+   * (see docs/design.md, "FIFO per group": every producer of the queue must be given it; workers
+   * follow each job's item). `processJobs` enforces the limits of the queue it drains, across every
+   * worker; all workers of a queue must be given the same. Checked here: invalid limits throw a
+   * `LimitsError` naming the field. @default none
    */
   readonly limits?: LimitsByQueue;
   /**
@@ -582,7 +605,7 @@ export type { DynamoDBClient };
  * Options of a recurring job: the enqueue options of every job it creates (except the due time
  * and the idempotency key, which each firing sets), plus the time zone of a cron expression.
  */
-export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey' | 'trace'> {
+export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey' | 'trace' | 'debounce'> {
   /**
    * IANA time zone in which a `cron()` expression is read (daylight saving included).
    * @default "UTC"

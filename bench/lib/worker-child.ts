@@ -14,7 +14,7 @@
  * and then works; on a first attempt the heartbeat's response is held back at random (the write
  * lands at once), as after throttling or a slow network.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 // Direct imports rather than lib/index.ts: the bundle stays small and free of the local stack.
 import { JobQueue } from '../../lib/queue.ts';
@@ -53,8 +53,22 @@ export interface ChildConfig {
   readonly jobSleepJitterMs?: number;
   /** The queue drained. @default "default" */
   readonly queue?: string;
-  /** Flow-control limits per queue (`JobQueueOptions.limits`). @default none */
+  /** Flow-control limits per queue (`JobQueueOptions.limits`, e.g. `{ default: { group: { fifo: true } } }`). @default none */
   readonly limits?: LimitsByQueue;
+  /** `waitForDueWithinMs` of a drain (retries due soon are waited for). @default 0 */
+  readonly waitForDueWithinMs?: number;
+}
+
+/** The payload of a `fifo` job: logs `fstart`/`fend <group> <n> <attempt> <pid> <epoch ms>` around its run. */
+export interface FifoWork {
+  readonly group: string;
+  readonly n: number;
+  /** Fail the first attempt. */
+  readonly failFirst?: boolean;
+  /** Milliseconds to sleep. */
+  readonly ms?: number;
+  /** Wait (polling) until this file exists before returning. */
+  readonly waitFile?: string;
 }
 
 /** What a heartbeating job does. */
@@ -135,6 +149,18 @@ async function main(): Promise<void> {
       }
       return null;
     },
+    fifo: async (p: FifoWork, ctx: JobContext) => {
+      const tag = `${p.group} ${p.n} ${ctx.attempt} ${process.pid}`;
+      log(`fstart ${tag} ${Date.now()}`);
+      try {
+        await sleep(p.ms ?? 0);
+        for (let waited = 0; p.waitFile && !existsSync(p.waitFile) && waited < 60_000; waited += 20) await sleep(20);
+        if (p.failFirst && ctx.attempt === 1) throw new Error(`planned failure of ${p.group}/${p.n}`);
+      } finally {
+        log(`fend ${tag} ${Date.now()}`);
+      }
+      return null;
+    },
   };
   const onEvent = (e: WorkerEvent) => {
     if (e.kind === 'completed') log(`done ${e.job.id} ${process.pid}`);
@@ -151,7 +177,13 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   let report: ProcessReport;
   if (cfg.mode === 'drain') {
-    report = await queue.processJobs(handlers, { concurrency: cfg.concurrency, onEvent, ...(cfg.queue ? { queue: cfg.queue } : {}), ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}) });
+    report = await queue.processJobs(handlers, {
+      concurrency: cfg.concurrency,
+      onEvent,
+      ...(cfg.queue ? { queue: cfg.queue } : {}),
+      ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}),
+      ...(cfg.waitForDueWithinMs !== undefined ? { waitForDueWithinMs: cfg.waitForDueWithinMs } : {}),
+    });
   } else {
     const worker = new Worker(queue, handlers, { concurrency: cfg.concurrency, pollIntervalMs: cfg.pollIntervalMs ?? 200, onEvent, ...(cfg.queue ? { queue: cfg.queue } : {}), ...(cfg.leaseGraceMs !== undefined ? { leaseGraceMs: cfg.leaseGraceMs } : {}) });
     const done = worker.start();

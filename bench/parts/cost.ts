@@ -34,6 +34,13 @@ export interface PathCost {
 export interface CostResult {
   readonly happy: PathCost;
   readonly retryOnce: PathCost;
+  /**
+   * Debounce, per enqueue: keys enqueued {@link DEBOUNCE_ENQUEUES_PER_KEY} times each inside the
+   * window, then drained (one run per key, its cost spread over the key's enqueues).
+   */
+  readonly debounce: PathCost;
+  /** FIFO per group, per job: jobs of {@link FIFO_JOBS_PER_GROUP} per group, drained by one worker. */
+  readonly fifo: PathCost;
   readonly prices: typeof PRICES;
   /** SQS: send + receive + delete per job. */
   readonly sqsDollarsPerMillionJobs: number;
@@ -56,6 +63,47 @@ export function perJob(t: CostTotals, jobs: number, completed: number): PathCost
     callsPerJob: Object.fromEntries(Object.entries(t.calls).map(([k, v]) => [k.replace(/Command$/, ''), d(v)])),
     dollarsPerMillionJobs: round(dollarsPerMillionJobs(billedW, billedR), 3),
   };
+}
+
+/** Enqueues of one debounce key per run, in the debounce cost path. */
+export const DEBOUNCE_ENQUEUES_PER_KEY = 10;
+/** Jobs per group in the FIFO cost path. */
+export const FIFO_JOBS_PER_GROUP = 10;
+
+/** Meters `body` on a fresh table; `body` returns how many units (enqueues or jobs) and completions it made. */
+async function metered(ctx: BenchContext, label: string, body: (queue: JobQueue) => Promise<{ units: number; completed: number }>, options: Partial<ConstructorParameters<typeof JobQueue>[0]> = {}): Promise<PathCost> {
+  const client = benchClient(ctx);
+  const { tableName, drop } = await benchTable(client, label);
+  try {
+    const meter = new CapacityMeter().attach(client);
+    const { units, completed } = await body(new JobQueue({ tableName, client, shardCount: BENCH_SHARDS, ...options }));
+    return perJob(meter.totals(), units, completed);
+  } finally {
+    await drop();
+    client.destroy();
+  }
+}
+
+/** Debounce: each key enqueued {@link DEBOUNCE_ENQUEUES_PER_KEY} times (1 s window), then one run per key. */
+function measureDebounce(ctx: BenchContext): Promise<PathCost> {
+  return metered(ctx, 'cost-debounce', async (queue) => {
+    const keys = Math.max(2, Math.ceil(ctx.sizes.costJobs / DEBOUNCE_ENQUEUES_PER_KEY));
+    for (let i = 0; i < DEBOUNCE_ENQUEUES_PER_KEY; i++) {
+      for (let k = 0; k < keys; k++) await queue.enqueue('noop', { i }, { debounce: { key: `key-${k}`, windowMs: 1_000 } });
+    }
+    const report = await queue.processJobs({ noop: () => null }, { concurrency: 16, waitForDueWithinMs: 3_000 });
+    return { units: keys * DEBOUNCE_ENQUEUES_PER_KEY, completed: report.completed };
+  });
+}
+
+/** FIFO per group: groups of {@link FIFO_JOBS_PER_GROUP} jobs, enqueued interleaved, drained by one worker. */
+function measureFifo(ctx: BenchContext): Promise<PathCost> {
+  return metered(ctx, 'cost-fifo', async (queue) => {
+    const groups = Math.max(2, Math.ceil(ctx.sizes.costJobs / FIFO_JOBS_PER_GROUP));
+    for (let i = 0; i < FIFO_JOBS_PER_GROUP; i++) for (let g = 0; g < groups; g++) await queue.enqueue('noop', { i }, { group: `group-${g}` });
+    const report = await queue.processJobs({ noop: () => null }, { concurrency: 16, waitForDueWithinMs: 1_000 });
+    return { units: groups * FIFO_JOBS_PER_GROUP, completed: report.completed };
+  }, { limits: { default: { group: { fifo: true } } } });
 }
 
 async function measurePath(ctx: BenchContext, label: string, failFirst: boolean): Promise<PathCost> {
@@ -83,6 +131,9 @@ async function measurePath(ctx: BenchContext, label: string, failFirst: boolean)
 export async function benchCost(ctx: BenchContext): Promise<CostResult> {
   const happy = await measurePath(ctx, 'cost-happy', false);
   const retryOnce = await measurePath(ctx, 'cost-retry', true);
+  const debounce = await measureDebounce(ctx);
+  const fifo = await measureFifo(ctx);
   ctx.log(`cost: happy ${happy.billedWriteUnitsPerJob} WRU + ${happy.billedReadUnitsPerJob} RRU per job ($${happy.dollarsPerMillionJobs}/M); one retry ${retryOnce.billedWriteUnitsPerJob} WRU`);
-  return { happy, retryOnce, prices: PRICES, sqsDollarsPerMillionJobs: round(3 * PRICES.sqsPerMillionRequests, 3) };
+  ctx.log(`cost: debounce ${debounce.billedWriteUnitsPerJob} WRU + ${debounce.billedReadUnitsPerJob} RRU per enqueue; FIFO ${fifo.billedWriteUnitsPerJob} WRU + ${fifo.billedReadUnitsPerJob} RRU per job`);
+  return { happy, retryOnce, debounce, fifo, prices: PRICES, sqsDollarsPerMillionJobs: round(3 * PRICES.sqsPerMillionRequests, 3) };
 }

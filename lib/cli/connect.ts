@@ -69,7 +69,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     tableName = state.tableName;
     shardCount = options.shardCount ?? state.shardCount;
     where = `local stack ${state.url}`;
-    served = { ...(state.queues ? { queues: state.queues } : {}), ...(state.jobTypes ? { jobTypes: state.jobTypes } : {}) };
+    served = { ...(state.queues ? { queues: state.queues } : {}), ...(state.jobTypes ? { jobTypes: state.jobTypes } : {}), ...(state.limits ? { limits: state.limits } : {}) };
   }
   return { queue: new JobQueue({ client, tableName, shardCount, ...served }), where, close: () => client.destroy() };
 }

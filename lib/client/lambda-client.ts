@@ -59,7 +59,22 @@ function withTrace(job: EnqueueJobEvent, trace: TraceContext | null): EnqueueJob
  * with a new key: pass your own `idempotencyKey` to make those retries safe too.
  */
 function withClientKey(job: EnqueueJobEvent): EnqueueJobEvent {
-  return job.idempotencyKey === undefined ? { ...job, idempotencyKey: randomUUID() } : job;
+  // A debounced job takes no idempotency key: debounced enqueues are meant to be repeated.
+  return job.idempotencyKey === undefined && job.debounce === undefined ? { ...job, idempotencyKey: randomUUID() } : job;
+}
+
+/**
+ * An asynchronous invoke returns the ids the jobs' keys determine, without an answer from the
+ * function; the id of a debounced job (the key's pending job) or of a job with a group (a FIFO
+ * job's id follows its position in the group) is known only once written.
+ * @throws ValidationError naming the job
+ */
+function checkIdsKnowable(jobs: readonly EnqueueJobEvent[]): void {
+  jobs.forEach((j, i) => {
+    if (j.debounce !== undefined || j.group !== undefined) {
+      throw new ValidationError(`jobs[${i}].${j.debounce !== undefined ? 'debounce' : 'group'}`, "not with invocationType 'Event'", "the id of a debounced job or a job with a group is known only once written: use invocationType 'RequestResponse'");
+    }
+  });
 }
 
 const decoder = new TextDecoder();
@@ -115,6 +130,7 @@ export class LambdaJobClient<M extends JobTypeMap = Record<string, any>> {
     const batch = { jobs: event.jobs.map(withClientKey), ...(trace ? { trace } : {}) };
     const keyed = batch.jobs;
     if (type === 'Event') {
+      checkIdsKnowable(batch.jobs);
       await this.invoke(batch, 'Event');
       return keyed.map((j) => idempotentJobId(j.queue ?? 'default', j.idempotencyKey!));
     }

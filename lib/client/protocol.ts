@@ -11,6 +11,7 @@ import type { EnqueueOptions, EnqueueRequest, TraceContext } from '../types.ts';
  * One job: `type`, `payload`, and the {@link EnqueueOptions} flattened beside them.
  * @example
  * { "type": "send_email", "payload": { "to": "a@example.com" }, "delayMs": 60000, "idempotencyKey": "order-42" }
+ * { "type": "reindex", "payload": { "doc": 7 }, "debounce": { "key": "doc-7", "windowMs": 5000 } }
  */
 export interface EnqueueJobEvent extends Omit<EnqueueOptions, 'runAt'> {
   readonly type: string;
@@ -65,7 +66,8 @@ export function fromEnqueueEvent(
   const requests = list.map((job, i): EnqueueRequest => {
     if (!isObject(job)) throw new ValidationError(batch ? `jobs[${i}]` : 'event', 'an object { type, payload, ...options }');
     const { type, payload, ...options } = job;
-    const key = options.idempotencyKey === undefined ? defaultKey(i) : undefined;
+    // A debounced job takes no idempotency key (a debounced enqueue is meant to be repeated).
+    const key = options.idempotencyKey === undefined && options.debounce === undefined ? defaultKey(i) : undefined;
     return { type: type as string, payload, options: key === undefined ? options : { ...options, idempotencyKey: key } };
   });
   const trace = batch && event.trace !== undefined ? validateTraceContext(event.trace, 'trace') : null;

@@ -78,6 +78,10 @@ async function readDependencies(ctx: StoreContext, selfId: string, ids: readonly
   if (missing.length > 0) throw new DependencyNotFoundError('options.dependsOn', missing);
   const full = ids.findIndex((id) => finishedOutcome(items.get(id)!) === null && !dependentsOf(items.get(id)).includes(selfId) && dependentsOf(items.get(id)).length >= DEPENDENCY_LIMITS.dependentsMax);
   if (full >= 0) throw new ValidationError(`options.dependsOn[${full}]`, `jobs that at most ${DEPENDENCY_LIMITS.dependentsMax - 1} other jobs wait for`, `${DEPENDENCY_LIMITS.dependentsMax} jobs wait for ${ids[full]} already`);
+  // A FIFO job's outcome hands its group on in a transaction of its own, which does not count
+  // dependents: waiting for one is refused rather than left waiting forever.
+  const fifo = ids.findIndex((id) => finishedOutcome(items.get(id)!) === null && items.get(id)![ATTR.fifoSeq] !== undefined);
+  if (fifo >= 0) throw new ValidationError(`options.dependsOn[${fifo}]`, 'ids of jobs outside FIFO groups', `${ids[fifo]} is a job of a FIFO group, which cannot be waited for`);
   return items;
 }
 

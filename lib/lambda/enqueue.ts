@@ -13,7 +13,8 @@
  *   the enqueue span when no span is active, so the job's attempts link into the invocation's trace.
  *   A caller's W3C trace context in the payload (`LambdaJobClient` forwards its active one: a
  *   job's `trace` option, or a batch's `trace`) is the parent instead.
- * - A job without an idempotency key gets `lambda:<awsRequestId>[:<index>]`. The request id is the
+ * - A job without an idempotency key gets `lambda:<awsRequestId>[:<index>]` (a debounced job gets
+ *   none: a retried invoke merges the same payload again, which only pushes the window). The request id is the
  *   same on Lambda's retries of an asynchronous invoke, so a retry returns the same ids and writes
  *   nothing new. Cost: keyed jobs are written with one conditional PutItem each instead of
  *   BatchWriteItem (the same write units, more requests).

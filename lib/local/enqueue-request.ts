@@ -1,12 +1,13 @@
 /**
  * The JSON shape of one enqueue request, shared by `POST /jobs` and the CLI's JSON-lines files:
- * `{ type, payload, runAt?, delayMs?, priority?, queue?, maxAttempts?, timeoutMs?, backoff?, idempotencyKey?, group?, dependsOn?, onDependencyFailure? }`.
+ * `{ type, payload, runAt?, delayMs?, priority?, queue?, maxAttempts?, timeoutMs?, backoff?, idempotencyKey?, group?, debounce?, dependsOn?, onDependencyFailure? }`
+ * (`debounce`: `{ key, windowMs }`).
  */
 import { ValidationError } from '../errors.ts';
 import type { EnqueueOptions } from '../types.ts';
 
 /** Fields besides `type` and `payload`: exactly the enqueue options. */
-export const ENQUEUE_REQUEST_OPTIONS = ['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'group', 'dependsOn', 'onDependencyFailure'] as const;
+export const ENQUEUE_REQUEST_OPTIONS = ['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'debounce', 'group', 'dependsOn', 'onDependencyFailure'] as const;
 
 /** A parsed request; `type`, `payload` and the option values are checked by `JobQueue.enqueue`. */
 export interface EnqueueRequestBody {

@@ -9,7 +9,8 @@
  * | `GET /jobs/:id` | the job, or 404 |
  * | `GET /jobs?status=&queue=&type=&group=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
- * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`); a cancel by filter likewise runs in steps of up to 1,000 pending jobs, resumed with `cursor` |
+ * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`) |
+ * | `GET /fifo?queue=&group=` | a FIFO group: `{ queue, group, last, head, headJobId, behind }` (head null: idle) |
  * | `GET /find?q=&queue=` | `{ matches }`: the job with that id, and the one with that idempotency key |
  * | `GET /queues` | every known queue with bounded counts (`?discover=1` rescans the index for queues) |
  * | `GET /limits?queue=` | the queue's flow-control limits: running / limit per group, due jobs waiting on a limit |
@@ -61,6 +62,7 @@ const LIST_PARAMS = new Set(['status', 'queue', 'type', 'group', 'limit', 'curso
 const QUEUE_PARAM = new Set(['queue']);
 const FIND_PARAMS = new Set(['q', 'queue']);
 const QUEUES_PARAMS = new Set(['discover']);
+const FIFO_PARAMS = new Set(['queue', 'group']);
 
 type Params = Record<string, string>;
 type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
@@ -174,6 +176,12 @@ export function apiRoutes(options: ApiOptions): Route[] {
     }),
     route('/jobs/:id/cancel', { POST: async (_req, res, p) => jobAction(queue, res, p.id!, 'cancel') }),
     route('/jobs/:id/retry', { POST: async (_req, res, p) => jobAction(queue, res, p.id!, 'retry') }),
+    route('/fifo', {
+      GET: async (_req, res, _p, url) => {
+        checkParams(url, FIFO_PARAMS);
+        sendJson(res, 200, await queue.fifoGroup({ queue: queueParam(url), group: url.searchParams.get('group') as string }));
+      },
+    }),
     route('/find', {
       GET: async (_req, res, _p, url) => {
         checkParams(url, FIND_PARAMS);

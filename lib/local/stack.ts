@@ -87,7 +87,10 @@ export interface LocalStackOptions {
   readonly queues?: readonly string[];
   /** Jobs each worker runs at once. @default 4 */
   readonly concurrency?: number;
-  /** Flow-control limits per queue (see `QueueLimits`); `jobtable start` reads `JOBTABLE_LIMITS`. @default none */
+  /**
+   * Flow-control limits per queue (see `QueueLimits`, e.g. `{ orders: { group: { fifo: true, concurrency: 2 } } }`);
+   * `jobtable start` reads `JOBTABLE_LIMITS`, and the CLI's other commands read them from the state file. @default none
+   */
   readonly limits?: LimitsByQueue;
   /**
    * Longest idle sleep of a worker. Jobs enqueued through the stack wake it at once; jobs written
@@ -245,7 +248,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     if (writeState) {
-      writeStackState(dataDir, { url, dynamoEndpoint, tableName, shardCount, queues: queueNames, jobTypes: Object.keys(handlers), pid: process.pid, startedAt: new Date().toISOString() });
+      writeStackState(dataDir, { url, dynamoEndpoint, tableName, shardCount, queues: queueNames, jobTypes: Object.keys(handlers), ...(options.limits ? { limits: options.limits } : {}), pid: process.pid, startedAt: new Date().toISOString() });
       cleanups.push(() => removeStackState(dataDir));
     }
 

@@ -4,6 +4,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { JobQueueOptions } from '../types.ts';
 
 /** Where the local stack keeps its data and state file. @default "./.data" */
 export const DEFAULT_DATA_DIR = '.data';
@@ -19,6 +20,8 @@ export interface StackState {
   readonly shardCount: number;
   /** The queues its workers serve (an enqueue to another is refused). */
   readonly queues?: readonly string[];
+  /** The stack's limits per queue (FIFO groups), so the CLI's enqueues follow them too. */
+  readonly limits?: JobQueueOptions['limits'];
   /** The job types its handlers know (an enqueue of another is refused). */
   readonly jobTypes?: readonly string[];
   /** The stack's process id. */

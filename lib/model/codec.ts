@@ -60,6 +60,7 @@ export function newJobItem(spec: NormalizedEnqueue, id: string, shard: number, n
   };
   if (spec.idempotencyKey !== null) item[ATTR.idempotencyKey] = spec.idempotencyKey;
   if (spec.group !== null) item[ATTR.group] = spec.group;
+  if (spec.debounce) item[ATTR.debounceKey] = spec.debounce.key;
   return item;
 }
 
@@ -105,6 +106,8 @@ export function jobFromPlain<P = unknown, R = unknown>(o: Record<string, unknown
     expiresAt: typeof ttl === 'number' ? new Date(ttl * 1000) : null,
     trace: typeof o[ATTR.traceParent] === 'string' ? { traceparent: o[ATTR.traceParent] as string, ...(typeof o[ATTR.traceState] === 'string' ? { tracestate: o[ATTR.traceState] as string } : {}) } : null,
     group: typeof o[ATTR.group] === 'string' ? (o[ATTR.group] as string) : null,
+    debounceKey: typeof o[ATTR.debounceKey] === 'string' ? (o[ATTR.debounceKey] as string) : null,
+    fifoSeq: typeof o[ATTR.fifoSeq] === 'number' ? (o[ATTR.fifoSeq] as number) : null,
     dependencies: dependencyState(o),
     parentId: typeof o[ATTR.parentId] === 'string' ? (o[ATTR.parentId] as string) : null,
     dependents: Array.isArray(o[ATTR.dependents]) ? (o[ATTR.dependents] as unknown[]).map(String) : [],

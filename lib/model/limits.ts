@@ -21,11 +21,18 @@ export interface GroupLimits {
   readonly concurrency?: number;
   /** Starts of one group's jobs, across all workers. */
   readonly rate?: RateLimit;
+  /**
+   * FIFO per group: jobs of one group start in enqueue order, one at a time; a retrying job holds
+   * its group until it completes or dead-letters. Producers decide at enqueue, so every producer of
+   * the queue must be given it; workers follow what each job's item says. See docs/design.md,
+   * "FIFO per group". @default false
+   */
+  readonly fifo?: boolean;
 }
 
 /**
  * The limits of one queue, enforced across every worker. Jobs without a group count only towards
- * the queue-wide limits. More keys may be added by later features (e.g. `group.fifo`).
+ * the queue-wide limits. 
  */
 export interface QueueLimits {
   /** Jobs of the queue running at once, across all workers. */
@@ -53,7 +60,7 @@ export const MAX_RATE_PER_SECOND = 500;
 export const MAX_RATE_INTERVAL_MS = 86_400_000;
 
 const LIMIT_KEYS = ['concurrency', 'rate', 'group'];
-const GROUP_KEYS = ['concurrency', 'rate'];
+const GROUP_KEYS = ['concurrency', 'rate', 'fifo'];
 const RATE_KEYS = ['limit', 'intervalMs'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -85,9 +92,11 @@ function validateRate(value: unknown, field: string): RateLimit {
 }
 
 function validateGroupLimits(value: unknown, field: string): GroupLimits {
-  if (!isObject(value)) throw new LimitsError(field, 'an object { concurrency?, rate? }');
+  if (!isObject(value)) throw new LimitsError(field, 'an object { concurrency?, rate?, fifo? }');
   checkKeys(value, GROUP_KEYS, field);
+  if (value.fifo !== undefined && typeof value.fifo !== 'boolean') throw new LimitsError(`${field}.fifo`, 'true or false');
   return {
+    ...(value.fifo === true ? { fifo: true } : {}),
     ...(value.concurrency !== undefined ? { concurrency: integer(value.concurrency, `${field}.concurrency`, 1, MAX_CONCURRENCY_LIMIT) } : {}),
     ...(value.rate !== undefined ? { rate: validateRate(value.rate, `${field}.rate`) } : {}),
   };

@@ -8,6 +8,8 @@ import { PRIORITY_MAX, PRIORITY_MIN, MAX_SHARD_COUNT } from '../schema.ts';
 import { JOB_STATUSES, Priority } from '../types.ts';
 import type { BackoffOptions, JobStatus, RetentionOptions, TraceContext } from '../types.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
+import { validateDebounce } from './debounce.ts';
+import type { NormalizedDebounce } from './debounce.ts';
 import { isWellFormedString, toJsonValue } from './json-value.ts';
 import type { JsonValue } from './json-value.ts';
 
@@ -64,9 +66,11 @@ export interface NormalizedEnqueue {
   readonly trace: TraceContext | null;
   /** The job's group (`options.group`), if any. */
   readonly group: string | null;
+  /** The debounce key and window (`options.debounce`), if any; the job is then due at now + window. */
+  readonly debounce: NormalizedDebounce | null;
 }
 
-const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'trace', 'group', 'dependsOn', 'onDependencyFailure']);
+const ENQUEUE_OPTION_KEYS = new Set(['runAt', 'delayMs', 'priority', 'queue', 'maxAttempts', 'timeoutMs', 'backoff', 'idempotencyKey', 'trace', 'group', 'debounce', 'dependsOn', 'onDependencyFailure']);
 
 /** A job's group: 1 to 128 characters of letters, digits and `_ . : @ / -` (no `#`, which limit keys use). */
 const GROUP_PATTERN = /^[A-Za-z0-9_.:@/-]+$/;
@@ -212,8 +216,10 @@ export function validateEnqueue(type: unknown, payload: unknown, options: unknow
 
   const trace = o.trace === undefined ? null : validateTraceContext(o.trace, f('options.trace'));
   const group = o.group === undefined ? null : validateGroup(o.group, f('options.group'));
+  const debounce = validateDebounce(o, f('options.debounce'));
+  if (debounce) runAtMs = nowMs + debounce.windowMs;
   const jsonPayload = toJsonValue(payload, f('payload'));
-  return { type: jobType, payload: jsonPayload, queue, priority, maxAttempts, timeoutMs, backoff, runAtMs, idempotencyKey, trace, group };
+  return { type: jobType, payload: jsonPayload, queue, priority, maxAttempts, timeoutMs, backoff, runAtMs, idempotencyKey, trace, group, debounce };
 }
 
 /** Validates backoff options and applies defaults. */

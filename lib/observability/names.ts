@@ -28,6 +28,12 @@ export const METRIC = {
   jobsDelayedByLimit: 'JobsDelayedByLimit',
   /** Age of the oldest job still due and unclaimed after a drain (milliseconds; 0 if none). */
   oldestDueJobAge: 'OldestDueJobAge',
+  /** FIFO jobs claimed: the heads of their groups (count). */
+  fifoJobsClaimed: 'FifoJobsClaimed',
+  /** FIFO jobs that failed an attempt and keep their group waiting through the backoff (count). */
+  fifoGroupsHeldByRetry: 'FifoGroupsHeldByRetry',
+  /** Debounced jobs claimed: one per quiet window of a key, however many enqueues it merged (count). */
+  debouncedJobsRun: 'DebouncedJobsRun',
 } as const;
 
 /** Dimension names every jobtable metric carries. */

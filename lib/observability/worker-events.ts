@@ -5,6 +5,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Job, WorkerEvent } from '../types.ts';
 import { METRIC } from './names.ts';
+import { addFeatureMetrics } from './feature-metrics.ts';
 
 /** The logger methods the sink uses (a Powertools `Logger` has them). */
 export interface EventLogger {
@@ -36,6 +37,7 @@ export function jobLogKeys(job: Job): { jobId: string; jobType: string; queue: s
 export function workerEventSink(sinks: { readonly logger: EventLogger; readonly metrics: EventMetrics }): (event: WorkerEvent) => void {
   const { logger, metrics } = sinks;
   return (event) => {
+    addFeatureMetrics(event, metrics);
     switch (event.kind) {
       case 'claimed':
         metrics.addMetric(METRIC.jobsClaimed, MetricUnit.Count, 1);

@@ -9,7 +9,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ENV } from '../env.ts';
 import { ValidationError } from '../errors.ts';
-import { ATTR } from '../schema.ts';
+import { ATTR, LANE } from '../schema.ts';
 import type { Clock } from '../types.ts';
 import { schedulerFromEnv } from './eventbridge.ts';
 import { lambdaKick } from './kick.ts';
@@ -35,6 +35,8 @@ export function pendingJobsFromRecords(records: readonly StreamRecordLike[]): Pe
     const queue = img?.[ATTR.queue]?.S;
     const runAt = img?.[ATTR.runAt]?.S;
     if (img?.[ATTR.status]?.S !== 'pending' || !queue || !runAt) continue;
+    // A FIFO job parked behind its group's head is not due whatever its run_at: its promotion (a MODIFY into the due lane) kicks.
+    if (img[ATTR.statusShard]?.S?.startsWith(`${queue}#${LANE.fifo}#`)) continue;
     const runAtMs = Date.parse(runAt);
     const shard = Number(img[ATTR.statusShard]?.S?.split('#').pop());
     if (Number.isFinite(runAtMs)) out.push({ queue, runAtMs, ...(Number.isInteger(shard) ? { shard } : {}) });

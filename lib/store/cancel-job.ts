@@ -1,6 +1,7 @@
 /** Cancels a pending or waiting job. */
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { cancelFifoJob } from './fifo-cancel.ts';
 import { iso, toItem } from '../model/codec.ts';
 import { expiryFor } from '../model/state.ts';
 import { ATTR, LANE, statusShardKey } from '../schema.ts';
@@ -42,6 +43,8 @@ export function isCancellable(item: Record<string, AttributeValue>): boolean {
 /** Writes the cancel of a job read as `item` (see {@link cancelJob}); `condition` is ANDed to its own. */
 export async function cancelSeen(ctx: StoreContext, item: Record<string, AttributeValue>, condition?: { expression: string; names: Record<string, string>; values?: Record<string, AttributeValue> }): Promise<boolean> {
   const writeId = newWriteId();
+  // A FIFO job's cancel also moves its group's head on, in one transaction (see fifo-cancel.ts).
+  if (item[ATTR.fifoSeq] && !condition) return cancelFifoJob(ctx, item, (it) => cancelInput(ctx, it, writeId), writeId);
   const input = cancelInput(ctx, item, writeId);
   if (condition) {
     input.ConditionExpression = `${input.ConditionExpression} AND (${condition.expression})`;
@@ -87,5 +90,6 @@ export function cancelInput(ctx: StoreContext, item: Record<string, AttributeVal
       ':expires': iso(ttl * 1000),
       ':shard': statusShardKey(item[ATTR.queue]!.S!, LANE.cancelled, shardOf(item[ATTR.statusShard]?.S)),
     }),
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
 }

@@ -56,18 +56,9 @@ export interface PreparedCompletion {
  * @throws ValidationError for an item that is not exactly one action with a table, that touches
  *   this job's own item, or items over {@link MAX_TRANSACTION_BYTES} in total. Nothing is sent.
  */
-export function prepareCompleteJobWith(
-  ctx: StoreContext,
-  id: string,
-  token: string,
-  result: JsonValue | undefined,
-  items: readonly TransactWriteItem[],
-  extras: OutcomeExtras & { readonly writeId: string },
-): PreparedCompletion {
-  checkItems(ctx, id, items);
-  const completion = fencedUpdateInput(ctx, id, token, completionUpdate(ctx, result, extras), extras.writeId);
-  const transactItems: TransactWriteItem[] = [...items, { Update: { ...completion, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }];
-  checkSize(transactItems);
+export function prepareCompleteJobWith(...args: CompletionArgs): PreparedCompletion {
+  const [ctx, id, , , items, extras] = args;
+  const transactItems = completionTransaction(...args);
   let requestToken = randomUUID();
   return {
     async send() {
@@ -81,6 +72,32 @@ export function prepareCompleteJobWith(
       }
     },
   };
+}
+
+/**
+ * What a completion transaction is built from: the store, job `id` and its claim `token`, the
+ * `result`, the caller's `items`, and the outcome extras with the write id every send carries.
+ */
+export type CompletionArgs = [
+  ctx: StoreContext,
+  id: string,
+  token: string,
+  result: JsonValue | undefined,
+  items: readonly TransactWriteItem[],
+  extras: OutcomeExtras & { readonly writeId: string },
+];
+
+/**
+ * The checked items of {@link prepareCompleteJobWith}'s transaction: the caller's `items`, then the
+ * job's fenced completion (asking for its item when its condition fails).
+ * @throws TooManyTransactItemsError, ValidationError as {@link prepareCompleteJobWith}
+ */
+export function completionTransaction(...[ctx, id, token, result, items, extras]: CompletionArgs): TransactWriteItem[] {
+  checkItems(ctx, id, items);
+  const completion = fencedUpdateInput(ctx, id, token, completionUpdate(ctx, result, extras), extras.writeId);
+  const transactItems: TransactWriteItem[] = [...items, { Update: { ...completion, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }];
+  checkSize(transactItems);
+  return transactItems;
 }
 
 /**
@@ -106,7 +123,7 @@ function reasonsOf(err: { CancellationReasons?: CancellationReason[] }): Cancell
 }
 
 /** Turns a failed send into its answer (see {@link PreparedCompletion.send}); rethrows what it cannot. */
-function interpretFailure(err: unknown, id: string, jobIndex: number, writeId: string): boolean {
+export function interpretFailure(err: unknown, id: string, jobIndex: number, writeId: string): boolean {
   if (err instanceof Error && err.name === 'ValidationException') {
     throw new ValidationError('items', 'actions DynamoDB accepts in one transaction', err.message, { cause: err });
   }
@@ -115,7 +132,16 @@ function interpretFailure(err: unknown, id: string, jobIndex: number, writeId: s
     throw new ValidationError('items', "actions on tables that exist in the jobs table's account and region", err.message, { cause: err });
   }
   if (!isCancellation(err)) throw err;
-  const reasons = reasonsOf(err);
+  return interpretReasons(reasonsOf(err), err, id, jobIndex, writeId);
+}
+
+/**
+ * The answer of a cancelled completion transaction from its reasons (the job's at `jobIndex`, the
+ * caller's before it): false for a lost claim, true if the job carries `writeId` (an earlier send
+ * landed); throws {@link TransactionConflictError} for a caller's failed condition, a
+ * {@link ValidationError} for a refused item, else `err`.
+ */
+export function interpretReasons(reasons: readonly CancellationReason[], err: unknown, id: string, jobIndex: number, writeId: string): boolean {
   const own = reasons[jobIndex];
   // The job's own condition first: a stale claim applies nothing, whatever the caller's items say.
   if (own?.Code === 'ConditionalCheckFailed') return isOwnWrite(own.Item, writeId);
@@ -124,7 +150,7 @@ function interpretFailure(err: unknown, id: string, jobIndex: number, writeId: s
   const invalid = reasons.findIndex((r) => r.Code === 'ValidationError');
   if (invalid >= 0) {
     const field = invalid < jobIndex ? `items[${invalid}]` : 'items';
-    throw new ValidationError(field, 'an action DynamoDB accepts', reasons[invalid]!.Message ?? err.message, { cause: err });
+    throw new ValidationError(field, 'an action DynamoDB accepts', reasons[invalid]!.Message ?? (err instanceof Error ? err.message : 'refused'), { cause: err });
   }
   throw err;
 }

@@ -68,7 +68,10 @@ export async function failForGood(
   return fencedUpdate(ctx, claim.id, claim.token, failureUpdate(ctx, claim, error, extras), extras.writeId);
 }
 
-/** The dead-letter update of {@link failForGood} (before fencing). */
+/**
+ * The dead letter's update (before fencing): status failed, error, finish time, TTL, and the entry
+ * moved to the `failed` lane of the job's shard.
+ */
 export function failureUpdate(ctx: StoreContext, claim: { queue: string; shard: number }, error: string, extras: OutcomeExtras = {}): UpdateSpec {
   const now = ctx.clock.now();
   const ttl = expiryFor('failed', now, ctx.retention, extras.idempotencyKey);

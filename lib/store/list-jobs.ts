@@ -26,7 +26,7 @@ function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-function decodeCursor(raw: string, status: JobStatus, queue: string, shardCount: number): Cursor {
+function decodeCursor(raw: string, status: JobStatus, queue: string, partitions: number): Cursor {
   let c: Cursor;
   try {
     c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
@@ -35,10 +35,21 @@ function decodeCursor(raw: string, status: JobStatus, queue: string, shardCount:
   }
   if (!c || c.v !== 1 || c.st !== status || c.q !== queue) throw new InvalidCursorError();
   const validPos = (p: unknown) => p === null || p === 1 || (Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 1024));
-  if (c.p !== undefined && (!Array.isArray(c.p) || c.p.length !== shardCount || !c.p.every(validPos))) throw new InvalidCursorError();
+  if (c.p !== undefined && (!Array.isArray(c.p) || c.p.length !== partitions || !c.p.every(validPos))) throw new InvalidCursorError();
   if (c.k !== undefined && (typeof c.k !== 'string' || c.k.length === 0 || c.k.length > 64)) throw new InvalidCursorError();
   if ((c.p === undefined) === (c.k === undefined)) throw new InvalidCursorError();
   return c;
+}
+
+/**
+ * The index partitions a listing reads, one cursor position each: the lane's shards, and for
+ * pending jobs also the `fifo` lane's (FIFO jobs parked behind their group's head), whose sort keys
+ * are encoded as the due lane's, so both merge into one order.
+ */
+function partitionsOf(ctx: StoreContext, queue: string, status: JobStatus, lane: Lane): string[] {
+  const shards = Array.from({ length: ctx.shardCount }, (_, s) => s);
+  const keys = shards.map((s) => statusShardKey(queue, lane, s));
+  return status === 'pending' ? [...keys, ...shards.map((s) => statusShardKey(queue, LANE.fifo, s))] : keys;
 }
 
 /** Which lane holds a status, and in which order it lists. */
@@ -62,8 +73,8 @@ function laneOf(status: JobStatus): { lane: Lane; newestFirst: boolean } | null 
  * Lists jobs with `status` in `queue`.
  *
  * Pending and processing jobs (in run order: priority, then due time) and failed and cancelled
- * jobs (newest first) come from the index: one query per shard, merged into one ordered page; the
- * cursor keeps a position per shard. Only items up to the smallest "last key read" of shards
+ * jobs (newest first) come from the index: one query per shard (pending jobs: per shard of the
+ * `due` and the `fifo` lanes), merged into one ordered page; the cursor keeps a position per shard. Only items up to the smallest "last key read" of shards
  * that have more are returned, so pages never skip or repeat a job.
  *
  * Completed jobs leave the index (that keeps the happy path at 6 write units), so listing them
@@ -74,17 +85,18 @@ export async function listJobs(
   ctx: StoreContext,
   opts: { status: JobStatus; queue: string; limit: number; cursor?: string; maxScanPages?: number; type?: string; group?: string },
 ): Promise<JobPage> {
-  const cursor = opts.cursor ? decodeCursor(opts.cursor, opts.status, opts.queue, ctx.shardCount) : undefined;
   const lane = laneOf(opts.status);
+  const parts = lane ? partitionsOf(ctx, opts.queue, opts.status, lane.lane) : [];
+  const cursor = opts.cursor ? decodeCursor(opts.cursor, opts.status, opts.queue, lane ? parts.length : 0) : undefined;
   if (!lane) return scanCompleted(ctx, opts, cursor);
 
-  const positions: ShardPos[] = cursor?.p ? [...cursor.p] : Array.from({ length: ctx.shardCount }, () => null);
+  const positions: ShardPos[] = cursor?.p ? [...cursor.p] : parts.map(() => null);
   type Row = { shard: number; ro: string; id: string };
   const perShard = await Promise.all(
     positions.map(async (pos, shard) => {
       if (pos === 1) return { shard, rows: [] as Row[], more: false };
-      const pk = statusShardKey(opts.queue, lane.lane, shard);
-      const filter = indexFilter(lane.lane === LANE.due ? opts.status : undefined, opts.group);
+      const pk = parts[shard]!;
+      const filter = indexFilter(lane.lane === LANE.due ? opts.status : undefined, opts.group); // the fifo lane holds pending jobs only
       const res = await ctx.client.send(
         new QueryCommand({
           TableName: ctx.tableName,

@@ -37,6 +37,8 @@ export async function retryItem(ctx: StoreContext, item: Record<string, Attribut
   const now = ctx.clock.now();
   const status = item[ATTR.status]?.S;
   if ((status !== 'failed' && status !== 'cancelled') || isExpired(item, now)) return false;
+  // A FIFO job's group has moved on: put back, it would run beside the group's head (see docs/design.md).
+  if (item[ATTR.fifoSeq]) return false;
   const id = item[ATTR.id]!.S!;
   const priority = Number(item[ATTR.priority]?.N ?? 0);
   const writeId = newWriteId();

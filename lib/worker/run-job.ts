@@ -18,6 +18,8 @@ import { releaseJob, retryLater } from '../store/fail-job.ts';
 import { completeNotifying, failNotifying } from '../store/outcome-with-dependents.ts';
 import { readDependencies } from '../dependencies/results.ts';
 import { cancelChildrenOfFailed, dependencyRefusal } from '../dependencies/refusal.ts';
+import { completeOutcome, failOutcome } from '../store/fifo-outcome.ts';
+import { prepareFifoCompleteJobWith } from '../store/fifo-complete-with.ts';
 import { newWriteId } from '../store/fenced-update.ts';
 import { reportProgress, writeLease } from '../store/report-progress.ts';
 import { isTransient, resendUntil } from '../store/resend.ts';
@@ -208,7 +210,10 @@ class Attempt {
       throw new ValidationError('completeWith', 'used by a job no other job waits for', `jobs wait for job ${this.job.id} (a parent or dependsOn): complete it by returning`);
     }
     const extras = { progress: this.finalProgress(), writeId: newWriteId(), idempotencyKey: this.job.idempotencyKey };
-    const prepared = prepareCompleteJobWith(this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras);
+    const { fifoSeq, group, queue } = this.job;
+    const prepared = fifoSeq !== null && group !== null
+      ? prepareFifoCompleteJobWith({ queue, group, seq: fifoSeq }, this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras)
+      : prepareCompleteJobWith(this.ctx, this.job.id, this.claim.token, this.storable(result), items, extras);
     const sending = resendUntil(this.ctx, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS, () => prepared.send(), { resendIf: isResendableTransactionError });
     this.transaction = sending.then((landed) => (this.completedByTransaction = landed));
     let landed: boolean;
@@ -368,7 +373,11 @@ class Attempt {
       this.settings.emit({ kind: 'retrying', job: this.job, error, retryAt: new Date(decision.runAtMs), durationMs });
       return 'retried';
     }
-    const ok = await this.persistFailure((writeId) => failNotifying(this.ctx, this.claim, error.message, { progress, writeId, idempotencyKey: this.job.idempotencyKey }, this.settings.finishBy));
+    const ok = await this.persistFailure((writeId) => {
+      const extras = { progress, writeId, idempotencyKey: this.job.idempotencyKey };
+      // A FIFO job hands its group on (it never has dependents: enqueue refuses that pairing).
+      return isFifo(this.job) ? failOutcome(this.ctx, this.job, this.fence, error.message, extras) : failNotifying(this.ctx, this.claim, error.message, extras, this.settings.finishBy);
+    });
     if (!ok) return this.stale('failed');
     this.settings.emit({ kind: 'failed', job: this.job, error, durationMs });
     await this.callOnFailed(error);
@@ -400,7 +409,10 @@ class Attempt {
     const progress = this.finalProgress();
     let ok: boolean;
     try {
-      ok = await this.persist((writeId) => completeNotifying(this.ctx, this.claim, stored, { progress, writeId, idempotencyKey: this.job.idempotencyKey }, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS));
+      ok = await this.persist((writeId) => {
+        const extras = { progress, writeId, idempotencyKey: this.job.idempotencyKey };
+        return isFifo(this.job) ? completeOutcome(this.ctx, this.job, this.claim.token, stored, extras) : completeNotifying(this.ctx, this.claim, stored, extras, this.leaseEnd - OUTCOME_RESEND_MARGIN_MS);
+      });
     } catch (err) {
       // DynamoDB refused the write itself (not a transient fault): retrying the handler cannot help.
       if (err instanceof Error && err.name === 'ValidationException') {
@@ -431,3 +443,8 @@ export function knownTypes(handlers: Record<string, unknown>): string[] {
 
 /** Re-exported for the drain. */
 export type { Job };
+
+/** True for a job of a FIFO group (its outcomes hand the group on to the next job). */
+function isFifo(job: Job): boolean {
+  return job.fifoSeq !== null && job.group !== null;
+}

@@ -99,6 +99,20 @@ describe('Lambda functions and LambdaJobClient', () => {
     expect((await queue.listJobs({ status: 'pending', queue: 'groups-bad' })).jobs).toEqual([]);
   });
 
+  it('debounce and group travel through the wire format; a debounced job gets no default idempotency key', async () => {
+    const a = await jobs.enqueue('noop', { n: 1 }, { queue: 'client-d', debounce: { key: 'doc-1', windowMs: 60_000 } });
+    const b = await jobs.enqueue('noop', { n: 2 }, { queue: 'client-d', debounce: { key: 'doc-1', windowMs: 60_000 } });
+    expect(b).toBe(a);
+    expect(await queue.getJob(a)).toMatchObject({ payload: { n: 2 }, debounceKey: 'doc-1', idempotencyKey: null });
+    // Straight to the function (another caller): no lambda:<request id> key is added either.
+    const c = await enqueue({ type: 'noop', payload: { n: 3 }, queue: 'client-d', debounce: { key: 'doc-1', windowMs: 60_000 } }, { awsRequestId: 'r-1' });
+    expect(c).toEqual({ id: a });
+    const g = await jobs.enqueue('noop', {}, { queue: 'client-d', group: 'tenant-1' });
+    expect((await queue.getJob(g))!.group).toBe('tenant-1');
+    const async = await jobs.enqueue('noop', {}, { debounce: { key: 'k', windowMs: 10 } }, { invocationType: 'Event' }).catch((e: unknown) => e);
+    expect(async).toMatchObject({ name: 'ValidationError', field: 'jobs[0].debounce' });
+  });
+
   it('enqueueMany returns ids in order; a runAt Date travels as ISO', async () => {
     const runAt = new Date(Date.now() + 3_600_000);
     const ids = await jobs.enqueueMany([

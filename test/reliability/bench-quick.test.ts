@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { runBench } from '../../bench/bench.ts';
 import { renderMarkdown } from '../../bench/report.ts';
+import { DEBOUNCE_ENQUEUES_PER_KEY } from '../../bench/parts/cost.ts';
 import { ddbEndpoint } from '../helpers/ddb.ts';
 
 describe('bench quick mode', () => {
@@ -55,6 +56,10 @@ describe('bench quick mode', () => {
     expect(r.cost.happy.callsPerJob.PutItem).toBe(1);
     expect(r.cost.retryOnce.completed).toBe(r.sizes.costJobs);
     expect(r.cost.retryOnce.billedWriteUnitsPerJob).toBeGreaterThan(r.cost.happy.billedWriteUnitsPerJob);
+    // Issue 12: one run per debounce key however many enqueues it merged; every FIFO job runs.
+    expect(r.cost.debounce.completed * DEBOUNCE_ENQUEUES_PER_KEY).toBe(r.cost.debounce.jobs);
+    expect(r.cost.fifo.completed).toBe(r.cost.fifo.jobs);
+    expect(r.cost.fifo.billedWriteUnitsPerJob).toBeGreaterThan(r.cost.happy.billedWriteUnitsPerJob);
     expect(r.cost.happy.dollarsPerMillionJobs).toBeCloseTo(r.cost.happy.billedWriteUnitsPerJob * 0.625 + r.cost.happy.billedReadUnitsPerJob * 0.125, 2);
 
     expect(r.pickup.dueMs.count).toBe(r.sizes.pickupDue);
@@ -70,6 +75,8 @@ describe('bench quick mode', () => {
 
     expect(Object.keys(r.targets).length).toBeGreaterThanOrEqual(9);
     const md = renderMarkdown(r, 'bench/results/x.json');
+    expect(md).toContain('| FIFO per group, per job');
+    expect(md).toContain('| debounce, per enqueue');
     for (const heading of ['## 1. Raw bound', '## 2. Enqueue', '## 3. End to end', '## 3a. The same drain in-process', '## 4. Cost per job', '## 5. Pickup latency', '## 6. Backlog scaling', '## Targets']) {
       expect(md).toContain(heading);
     }

@@ -33,6 +33,7 @@ describe('validateEnqueue', () => {
       idempotencyKey: null,
       trace: null,
       group: null,
+      debounce: null,
     });
   });
 

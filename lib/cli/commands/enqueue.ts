@@ -44,6 +44,17 @@ function readJobsFile(path: string, defaults: EnqueueOptions): EnqueueRequest[] 
   return jobs;
 }
 
+/**
+ * `--debounce-key` and `--debounce-window` as the `debounce` option; one without the other is
+ * passed on half-empty, so the validator names the missing field (`options.debounce.windowMs`).
+ */
+function debounceOption(v: CommandContext['values']): Pick<EnqueueOptions, 'debounce'> {
+  const key = strOption(v, 'debounce-key');
+  const windowMs = durationOption(v, 'debounce-window');
+  if (key === undefined && windowMs === undefined) return {};
+  return { debounce: { key: key as string, windowMs: windowMs as number } };
+}
+
 /** Failed jobs whose errors are printed after a batch's summary. */
 const SHOWN_FAILURES = 5;
 
@@ -76,6 +87,8 @@ export const enqueueCommand: Command = {
     'depends-on': { type: 'string' },
     'on-dependency-failure': { type: 'string' },
     group: { type: 'string', short: 'g' },
+    'debounce-key': { type: 'string' },
+    'debounce-window': { type: 'string' },
     wait: { type: 'boolean', short: 'w' },
     'wait-timeout': { type: 'string' },
   },
@@ -90,7 +103,9 @@ export const enqueueCommand: Command = {
     '--idempotency-key <key>  the same key returns the existing job',
     '--depends-on <ids>       comma-separated job ids: the job waits (status waiting) until they finished',
     '--on-dependency-failure <fail|continue>  what a failed dependency does to it (default fail)',
-    '--group, -g <group>      the job group (a tenant, a customer): what per-group limits count',
+    '--group, -g <group>      the job group (a tenant, a customer): what per-group limits and FIFO count',
+    '--debounce-key <key>     debounce: enqueues of one key leave one job, with the last payload',
+    '--debounce-window <dur>  ... run once the key has been quiet this long (with --debounce-key)',
     '--wait, -w               wait until the job(s) finish; exit 1 unless all completed',
     '--wait-timeout <dur>     give up waiting after this long',
   ],
@@ -111,6 +126,7 @@ export const enqueueCommand: Command = {
       ...(strOption(v, 'depends-on') !== undefined ? { dependsOn: strOption(v, 'depends-on')!.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
       ...(strOption(v, 'on-dependency-failure') !== undefined ? { onDependencyFailure: strOption(v, 'on-dependency-failure') as EnqueueOptions['onDependencyFailure'] } : {}),
       ...(strOption(v, 'group') !== undefined ? { group: strOption(v, 'group')! } : {}),
+      ...debounceOption(v),
     };
     const file = strOption(v, 'file');
     let ids: string[];

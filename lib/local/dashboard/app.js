@@ -401,6 +401,15 @@ function renderProgress(job) {
   $('d-progress-text').textContent = p ? `${p.current}${p.total ? ` / ${p.total}` : ''}${p.message ? ` – ${p.message}` : ''}` : job.status === 'completed' ? 'done' : '–';
 }
 
+/** Where a FIFO job stands in its group: its position, and who holds the group now. */
+function fifoText(job, group) {
+  const mine = `position ${job.fifoSeq} of ${group.last}`;
+  if (group.head === null) return `${mine}; group idle (every job finished)`;
+  if (group.head === job.fifoSeq) return `${mine}; this job holds the group${group.behind ? ` (${group.behind} waiting behind it)` : ''}`;
+  if (group.head > job.fifoSeq) return `${mine}; the group has moved on to position ${group.head}`;
+  return `${mine}; waiting: position ${group.head} holds the group (job ${group.headJobId})`;
+}
+
 function renderDetail(job) {
   $('detail-empty').hidden = !!job;
   $('detail-body').hidden = !job;
@@ -423,6 +432,9 @@ function renderDetail(job) {
   $('d-queued-for').textContent = job.startedAt ? fmtDuration(Math.max(0, msBetween(job.runAt, job.startedAt))) : job.status === 'pending' && Date.parse(job.runAt) <= Date.now() ? `${fmtDuration(since(job.runAt))} so far` : '–';
   $('d-ran-for').textContent = job.status === 'processing' ? `${fmtDuration(since(job.startedAt))} so far` : job.startedAt && job.finishedAt ? fmtDuration(msBetween(job.startedAt, job.finishedAt)) : '–';
   $('d-key').textContent = job.idempotencyKey || '–';
+  $('d-debounce').textContent = job.debounceKey || '–';
+  $('d-group').textContent = job.group || '–';
+  $('d-fifo').textContent = job.fifoSeq ? `position ${job.fifoSeq}` : '–';
   $('d-error-label').textContent = errorLabel(job);
   $('d-error').textContent = job.error || '–';
   $('d-error').className = job.error && job.status !== 'completed' ? 'error-text' : '';
@@ -446,6 +458,10 @@ async function loadDetail() {
   try {
     const job = await api(`/jobs/${encodeURIComponent(id)}`);
     if (gen === state.detailGen) renderDetail(job);
+    if (job.fifoSeq) {
+      const group = await api(`/fifo?queue=${encodeURIComponent(job.queue)}&group=${encodeURIComponent(job.group)}`);
+      if (gen === state.detailGen) $('d-fifo').textContent = fifoText(job, group);
+    }
   } catch (err) {
     if (gen !== state.detailGen) return;
     if (err.status !== 404 && err.status !== 400) throw err;

@@ -1,0 +1,57 @@
+/**
+ * FIFO per group (issue 12), the pure part: which queues are FIFO, the ids of a group's item and of
+ * its jobs, and the shard of a group. See docs/design.md, "FIFO per group".
+ */
+import { v5 as uuidv5 } from 'uuid';
+import { ValidationError } from '../errors.ts';
+import { validateName } from './validate.ts';
+import { LIMITS } from './validate.ts';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks the FIFO part of `limits` (`limits.<queue>.group.fifo`: a boolean) and returns the queues
+ * declared FIFO.
+ * @throws ValidationError naming the field
+ */
+export function fifoQueuesOf(limits: unknown, field = 'limits'): ReadonlySet<string> {
+  const out = new Set<string>();
+  if (limits === undefined) return out;
+  if (!isObject(limits)) throw new ValidationError(field, 'an object of queue name to limits');
+  for (const [queue, l] of Object.entries(limits)) {
+    validateName(queue, `${field}.${queue.slice(0, 64)}`, LIMITS.queueMaxLength);
+    if (!isObject(l)) throw new ValidationError(`${field}.${queue}`, 'an object of limits { concurrency?, rate?, group? }');
+    if (l.group === undefined) continue;
+    if (!isObject(l.group)) throw new ValidationError(`${field}.${queue}.group`, 'an object { fifo?, concurrency?, rate? }');
+    const fifo = l.group.fifo;
+    if (fifo !== undefined && typeof fifo !== 'boolean') throw new ValidationError(`${field}.${queue}.group.fifo`, 'true or false');
+    if (fifo) out.add(queue);
+  }
+  return out;
+}
+
+/** Namespace of FIFO job ids (UUID v5 of `<queue>\n<group>\n<seq>`). */
+const FIFO_NAMESPACE = '2b0f6f0e-5c1d-4c6e-9a43-3f6a4f0c7d21';
+
+/** The id of the FIFO job at position `seq` of a group: the completer of `seq - 1` finds it without a read. */
+export function fifoJobId(queue: string, group: string, seq: number): string {
+  return uuidv5(`${queue}\n${group}\n${seq}`, FIFO_NAMESPACE);
+}
+
+/** The id of a FIFO group's item: `fifo#<queue>#<group>` (never a job id: `#`). */
+export function fifoGroupId(queue: string, group: string): string {
+  return `fifo#${queue}#${group}`;
+}
+
+/**
+ * The shard of every job of a group (FNV-1a of the group name): a promotion moves the next job from
+ * the `fifo` lane to the `due` lane of the same shard, a key it can compute without reading the job.
+ */
+export function fifoShard(group: string, shardCount: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < group.length; i++) {
+    h ^= group.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % shardCount;
+}
