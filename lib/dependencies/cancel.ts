@@ -63,6 +63,8 @@ export async function cancelChildren(ctx: StoreContext, parentId: string, childC
  * (`finishNotifying`), except in `skip`.
  */
 async function cancelItem(ctx: StoreContext, item: Record<string, AttributeValue>, skip?: string): Promise<boolean> {
+  // A FIFO job never has dependents (refused at enqueue); its cancel hands its group on (fifo-cancel.ts).
+  if (item[ATTR.fifoSeq]) return cancelSeen(ctx, item);
   const notified = item[ATTR.dependentsNotified]?.BOOL === true;
   const dependents = notified ? [] : dependentsOf(item);
   const targets = dependents.filter((d) => d !== skip);

@@ -21,13 +21,16 @@ describe('validateLimits', () => {
     expect(hasLimits(v.q)).toBe(true);
     expect(hasLimits({})).toBe(false);
     expect(hasLimits({ group: {} })).toBe(false);
+    // FIFO is decided at enqueue and carried by the job: the drain's limit gate is not needed for it.
+    expect(hasLimits(validateLimits({ q: { group: { fifo: true } } }).q)).toBe(false);
   });
 
   it.each([
     [{ q: { concurrency: 1.5 } }, 'limits.q.concurrency', 'an integer from 1 to 100'],
     [{ q: { rate: { limit: 600, intervalMs: 1000 } } }, 'limits.q.rate.limit', 'at most 500 starts per second'],
     [{ q: { rate: { limit: 1, intervalMs: 0 } } }, 'limits.q.rate.intervalMs', 'an integer from 1 to 86400000'],
-    [{ q: { group: { fifo: true } } }, 'limits.q.group.fifo', 'one of concurrency, rate'],
+    [{ q: { group: { fifo: 'yes' } } }, 'limits.q.group.fifo', 'true or false'],
+    [{ q: { group: { order: true } } }, 'limits.q.group.order', 'one of concurrency, rate, fifo'],
     [{ q: [] }, 'limits.q', 'an object'],
     [[], 'limits', 'an object'],
   ])('%j is refused naming %s', (value, field, limit) => {
