@@ -605,7 +605,7 @@ export type { DynamoDBClient };
  * Options of a recurring job: the enqueue options of every job it creates (except the due time
  * and the idempotency key, which each firing sets), plus the time zone of a cron expression.
  */
-export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey' | 'trace' | 'debounce'> {
+export interface ScheduleOptions extends Omit<EnqueueOptions, 'runAt' | 'delayMs' | 'idempotencyKey' | 'trace' | 'debounce' | 'group'> {
   /**
    * IANA time zone in which a `cron()` expression is read (daylight saving included).
    * @default "UTC"

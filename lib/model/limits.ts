@@ -174,12 +174,13 @@ export function maxReserveMs(rate: RateLimit): number {
 }
 
 /**
- * How far ahead of now a start is granted at the earliest: the claim that follows the grant (one
- * write, tens of ms) then lands before the start, and the job starts on its slot rather than a
- * round trip late (which would bunch starts whose claims were quick behind one that was slow).
+ * How far ahead of now a start is granted at the earliest: the writes that follow the grant (the
+ * job's claim) then land before the start, and the job starts on its slot rather than late (a late
+ * start pushes the key's later ones back, see `rateLatenessMs`). 1.5 times what those writes took
+ * lately (`observedMs`), at least 100 ms, at most 80% of the reservation window.
  */
-export function startLeadMs(rate: RateLimit): number {
-  return Math.min(250, maxReserveMs(rate) / 2);
+export function startLeadMs(rate: RateLimit, observedMs = 0): number {
+  return Math.min(Math.max(100, 1.5 * observedMs), maxReserveMs(rate) * 0.8);
 }
 
 /**
@@ -202,8 +203,8 @@ export type RateStep = { readonly kind: 'granted'; readonly startsAtMs: readonly
  * within reach: denied until a few come within reach (see {@link rateRetryAtMs}). `tat` stays a whole number of ms
  * (rounded up: never faster than the rate). Pure.
  */
-export function rateStep(rate: RateLimit, tat: number | null, nowMs: number, count = 1): RateStep {
-  const first = Math.max(tat ?? nowMs, nowMs + startLeadMs(rate));
+export function rateStep(rate: RateLimit, tat: number | null, nowMs: number, count = 1, leadMs = startLeadMs(rate)): RateStep {
+  const first = Math.max(tat ?? nowMs, nowMs + leadMs);
   const reserve = maxReserveMs(rate);
   if (first - nowMs > reserve) return { kind: 'denied', retryAtMs: rateRetryAtMs(rate, first) };
   const spacing = rateSpacingMs(rate);

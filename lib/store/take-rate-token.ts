@@ -26,10 +26,10 @@ const MAX_WRITES = 4;
  * as granted. Several starts per write: a worker with many jobs of one key waiting writes its
  * item once for all of them.
  */
-export async function takeRateToken(ctx: StoreContext, itemId: string, rate: RateLimit, seenTat: number | null, token: string, count = 1): Promise<RateTake> {
+export async function takeRateToken(ctx: StoreContext, itemId: string, rate: RateLimit, seenTat: number | null, token: string, count = 1, leadMs?: number): Promise<RateTake> {
   let seen = seenTat;
   for (let write = 0; write < MAX_WRITES; write++) {
-    const step = rateStep(rate, seen, ctx.clock.now(), count);
+    const step = rateStep(rate, seen, ctx.clock.now(), count, leadMs);
     if (step.kind === 'denied') return { granted: false, retryAtMs: step.retryAtMs, tat: seen };
     try {
       await ctx.client.send(new UpdateItemCommand(takeInput(ctx.tableName, itemId, seen, step.newTat, token)));

@@ -18,7 +18,7 @@ export function limitGateFor(ctx: StoreContext, queue: string, limits: LimitsByQ
       acquire: (id, limit, token, lease) => acquireSlot(ctx, id, limit, token, lease),
       release: (id, token) => releaseSlot(ctx, id, token),
       extend: (id, token, lease) => extendSlot(ctx, id, token, lease),
-      takeRate: (id, rate, seen, owner, count) => takeRateToken(ctx, id, rate, seen, owner, count),
+      takeRate: (id, rate, seen, owner, count, lead) => takeRateToken(ctx, id, rate, seen, owner, count, lead),
       giveBackRate: (id, owner, tat, startAt) => giveBackRateToken(ctx, id, owner, tat, startAt),
       pushRateBack: (id, seen, delta) => pushRateBack(ctx, id, seen, delta),
     },

@@ -176,6 +176,8 @@ export class LimitGate {
       }
       const startAtMs = Math.max(held.startAtMs, ...held.rates.map((r) => r.grant.startAtMs));
       const attempt = await claim({ token, notBefore: startAtMs });
+      // From the request to the claim landing: what a grant's lead must cover for a start on time.
+      if (held.rates.length > 0) this.starts.observe(this.clock.now() - held.startAtMs);
       if (!attempt.claim) {
         await this.undo(token, held, counted);
         return attempt;

@@ -5,7 +5,7 @@
  * other, and a worker with many jobs of one key waiting writes the key's item once per batch.
  */
 import { randomUUID } from 'node:crypto';
-import { rateRetryAtMs } from '../../model/limits.ts';
+import { rateRetryAtMs, startLeadMs } from '../../model/limits.ts';
 import type { RateLimit } from '../../model/limits.ts';
 import type { RateTake } from '../../store/take-rate-token.ts';
 
@@ -16,7 +16,7 @@ export type RateGrant =
 
 /** The rate writes (see `lib/store/take-rate-token.ts`). */
 export interface RatePorts {
-  takeRate(itemId: string, rate: RateLimit, seenTat: number | null, owner: string, count: number): Promise<RateTake>;
+  takeRate(itemId: string, rate: RateLimit, seenTat: number | null, owner: string, count: number, leadMs: number): Promise<RateTake>;
   giveBackRate(itemId: string, owner: string, grantedTat: number, startAtMs: number): Promise<boolean>;
   pushRateBack(itemId: string, seenTat: number | null, deltaMs: number): Promise<number | null>;
 }
@@ -32,6 +32,8 @@ export class RateStarts {
   private readonly tats = new Map<string, number>();
   private readonly waiting = new Map<string, Waiter[]>();
   private readonly writing = new Set<string>();
+  /** What a start's writes (the grant's, then the claim's) took lately, in ms (moving average). */
+  private latencyMs = 0;
 
   constructor(private readonly ports: RatePorts) {}
 
@@ -53,7 +55,7 @@ export class RateStarts {
         const owner = randomUUID();
         let got: RateTake;
         try {
-          got = await this.ports.takeRate(itemId, rate, this.tats.get(itemId) ?? null, owner, batch.length);
+          got = await this.ports.takeRate(itemId, rate, this.tats.get(itemId) ?? null, owner, batch.length, startLeadMs(rate, this.latencyMs));
         } catch (err) {
           for (const w of batch) w.reject(err);
           continue;
@@ -85,7 +87,15 @@ export class RateStarts {
     });
   }
 
-  /** A start of `itemId` came `deltaMs` late: the starts not granted yet move as much later. */
+  /** A start's writes (from its request to its claim) took `ms`: the lead of later grants follows. */
+  observe(ms: number): void {
+    this.latencyMs = this.latencyMs === 0 ? ms : 0.8 * this.latencyMs + 0.2 * ms;
+  }
+
+  /**
+   * A start of `itemId` came `deltaMs` later than allowed: the starts not granted yet move as much
+   * later (additive: two late starts push twice, erring towards fewer starts, never more).
+   */
   async pushBack(itemId: string, deltaMs: number): Promise<void> {
     const tat = await this.ports.pushRateBack(itemId, this.tats.get(itemId) ?? null, deltaMs);
     if (tat !== null) this.tats.set(itemId, tat);
