@@ -310,6 +310,25 @@ describe('CandidateSource', () => {
     expect(source.recheckAt).toBe(Infinity);
   });
 
+  it('reads a backed-off shard that still shows work again half as often each time (a lagging index shows what the winner took)', async () => {
+    const { source, sweep, reads, settle, clock } = sourceOver({ 0: read([cand('a0', 0), cand('a1', 0)]) });
+    await sweep();
+    const backedOff = open({ isBackedOff: () => true });
+    const readsAfter = async (ms: number) => {
+      clock.advance(ms);
+      expect(source.next(backedOff)).toBeNull();
+      const n = reads.length;
+      for (const r of reads.splice(0)) r.resolve(read([cand('a0', 0), cand('a1', 0)])); // still there, as the index says
+      await settle();
+      return n;
+    };
+    expect(await readsAfter(250)).toBe(1);
+    expect(await readsAfter(250)).toBe(0);
+    expect(await readsAfter(250)).toBe(1); // 500 ms after the last read
+    expect(await readsAfter(500)).toBe(0);
+    expect(await readsAfter(500)).toBe(1); // 1,000 ms
+  });
+
   it('sends a sweep’s reads of every shard together (sweepConcurrency), not in batches of readConcurrency', async () => {
     const shards = Object.fromEntries(Array.from({ length: 16 }, (_, s) => [s, read([cand(`s${s}`, s)])]));
     const { source, reads, settle } = sourceOver(shards, { ranks: Array.from({ length: 16 }, (_, i) => i), sweepConcurrency: 16 });

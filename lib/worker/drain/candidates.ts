@@ -91,6 +91,8 @@ interface ShardList {
   refreshDue: boolean;
   /** Priority of the last candidate handed out (what a continuation read will start below). */
   lastPriority: number;
+  /** Re-reads while backed off since a candidate was last taken from it (see `recheckBackedOff`). */
+  rechecks: number;
 }
 
 /** What a sweep found about time: for waiting when nothing is due. */
@@ -168,6 +170,7 @@ export class CandidateSource {
     if (head && trusted && best.reading !== 'head' && access.canClaim(best.shard)) {
       best.next++;
       best.lastPriority = head.priority;
+      best.rechecks = 0;
       taken = head;
     }
     this.readAhead(best);
@@ -228,17 +231,18 @@ export class CandidateSource {
 
   /**
    * Only backed-off shards have work, as last read: read those lists again (from the head) once
-   * they are {@link RECHECK_BACKED_OFF_MS} old, to learn whether the worker that won them has
-   * emptied them meanwhile, rather than wait out the back-off (up to a second) for work that is
-   * gone. Sets {@link recheckAt} to when the next such read falls due.
+   * they are {@link RECHECK_BACKED_OFF_MS} old, twice that after each such read that still showed
+   * work (the winner is still draining it, or a lagging index still shows what it took), to learn
+   * whether the worker that won them has emptied them meanwhile, rather than wait out the back-off
+   * (up to a second) for work that is gone. Sets {@link recheckAt} to when the next read falls due.
    */
   private recheckBackedOff(access: ShardAccess): void {
     const now = this.o.clock.now();
     for (const list of this.lists.values()) {
       if (list.reading !== null || list.next >= list.candidates.length || !access.isBackedOff(list.shard)) continue;
-      const due = list.readAt + RECHECK_BACKED_OFF_MS;
-      if (due <= now) this.startRead(list, 'refresh');
-      else this.recheckAt = Math.min(this.recheckAt, due);
+      const due = list.readAt + RECHECK_BACKED_OFF_MS * 2 ** Math.min(list.rechecks, 4);
+      if (due > now) this.recheckAt = Math.min(this.recheckAt, due);
+      else if (this.startRead(list, 'refresh')) list.rechecks++;
     }
   }
 
@@ -254,9 +258,9 @@ export class CandidateSource {
     }
   }
 
-  /** Starts a read of `list` in the background, unless at the read limit. */
-  private startRead(list: ShardList, mode: ReadMode): void {
-    if (this.backgroundReads >= this.o.readConcurrency) return;
+  /** Starts a read of `list` in the background, unless at the read limit; true if it did. */
+  private startRead(list: ShardList, mode: ReadMode): boolean {
+    if (this.backgroundReads >= this.o.readConcurrency) return false;
     this.backgroundReads++;
     list.reading = mode;
     list.refreshDue &&= mode === 'append';
@@ -277,6 +281,7 @@ export class CandidateSource {
         if (generation === list.generation) list.reading = null;
         this.o.onChange();
       });
+    return true;
   }
 
   private keep(list: ShardList, read: DueRead, mode: ReadMode): void {
@@ -291,7 +296,7 @@ export class CandidateSource {
   private list(shard: number): ShardList {
     let list = this.lists.get(shard);
     if (!list) {
-      list = { shard, candidates: [], next: 0, readAt: -Infinity, cursor: null, generation: 0, reading: null, refreshDue: false, lastPriority: -Infinity };
+      list = { shard, candidates: [], next: 0, readAt: -Infinity, cursor: null, generation: 0, reading: null, refreshDue: false, lastPriority: -Infinity, rechecks: 0 };
       this.lists.set(shard, list);
     }
     return list;
