@@ -158,12 +158,14 @@ describe('the drain keeps to the limits (several workers in one process)', () =>
   it('group concurrency 2: no group ever has more than 2 jobs running; all complete; no slot left held', async () => {
     const q = 'gc2';
     await queue.enqueueMany(Array.from({ length: 60 }, (_, i) => ({ type: 'work', payload: { i }, options: { queue: q, group: `g${i % 3}` } })));
-    const { runs, limited } = await drainWith(q, { group: { concurrency: 2 } }, 3, 8, () => 20 + Math.random() * 40);
+    const { runs } = await drainWith(q, { group: { concurrency: 2 } }, 3, 8, () => 20 + Math.random() * 40);
     expect(runs).toHaveLength(60);
     const max = maxConcurrent(runs, (r) => r.group ?? '');
     expect([...max.values()].every((n) => n <= 2)).toBe(true);
     expect(Math.max(...max.values())).toBe(2);
-    expect(limited).toBeGreaterThan(0);
+    // How many refusals (`limited`) a drain meets depends on timing: a worker never asks for more
+    // slots of a key than the limit, and may never meet the others there. The limit reached and
+    // never passed (above) is what fails without the gate.
     for (const g of ['g0', 'g1', 'g2']) {
       const item = await queue.store.client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: limitItemId('concurrency', q, g) } } }));
       expect(item.Item!.holders!.M).toEqual({});
