@@ -102,7 +102,7 @@ export class JobQueue<M extends JobTypeMap = Record<string, any>> {
       retention: validateRetention(options.retention),
       ...(options.limits !== undefined ? { limits: validateLimits(options.limits) } : {}),
     };
-    this.fifoQueues = fifoQueuesOf(options.limits);
+    this.fifoQueues = fifoQueuesOf(this.store.limits);
     this.onEnqueued = options.onEnqueued;
     this.scheduler = options.scheduler;
     this.queues = options.queues === undefined ? undefined : validateNameList(options.queues, 'queues', LIMITS.queueMaxLength);

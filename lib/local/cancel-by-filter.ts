@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidCursorError } from '../errors.ts';
+import { encodeCursor, isCountList, parseCursor } from '../model/cursor.ts';
 import type { JobQueue } from '../queue.ts';
 import type { Job } from '../types.ts';
 import { mapLimit } from '../util/map-limit.ts';
@@ -75,22 +76,17 @@ function filterKey(queue: JobQueue, f: CancelFilter, dryRun: boolean): string {
   return createHash('sha256').update(JSON.stringify([queue.tableName, f.queue, f.type ?? null, dryRun])).digest('base64url').slice(0, 16);
 }
 
-function encodeCursor(s: CancelState): string {
+function stateCursor(s: CancelState): string {
   const c = s.counts;
-  return Buffer.from(JSON.stringify({ v: 1, c: 'cancel', f: s.filterKey, t: s.asOfMs, l: s.list, n: [c.examined, c.matched, c.cancelled, c.skipped] })).toString('base64url');
+  return encodeCursor({ v: 1, c: 'cancel', f: s.filterKey, t: s.asOfMs, l: s.list, n: [c.examined, c.matched, c.cancelled, c.skipped] });
 }
 
 function decodeCursor(raw: string, key: string, dryRun: boolean): CancelState {
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new InvalidCursorError(err, CURSOR_RULE, 'not a cancel cursor');
-  }
-  const n = c?.n;
-  const validList = c?.l === null || (typeof c?.l === 'string' && c.l.length > 0 && c.l.length <= 4_096);
-  const validCounts = Array.isArray(n) && n.length === 4 && n.every((x) => Number.isSafeInteger(x) && x >= 0);
-  if (!c || c.v !== 1 || c.c !== 'cancel' || !Number.isSafeInteger(c.t) || !validList || !validCounts) throw new InvalidCursorError(undefined, CURSOR_RULE, 'not a cancel cursor');
+  const c = parseCursor(raw, CURSOR_RULE, 'not a cancel cursor');
+  const n = c.n;
+  const validList = c.l === null || (typeof c.l === 'string' && c.l.length > 0 && c.l.length <= 4_096);
+  const validCounts = isCountList(n, 4);
+  if (c.v !== 1 || c.c !== 'cancel' || !Number.isSafeInteger(c.t) || !validList || !validCounts) throw new InvalidCursorError(undefined, CURSOR_RULE, 'not a cancel cursor');
   if (c.f !== key) throw new InvalidCursorError(undefined, CURSOR_RULE, 'a cursor of a cancel with another queue, type, table or dryRun');
   const [examined, matched, cancelled, skipped] = n as number[];
   return { filterKey: key, dryRun, asOfMs: c.t as number, list: c.l as string | null, complete: false, counts: { examined: examined!, matched: matched!, cancelled: cancelled!, skipped: skipped! } };
@@ -114,7 +110,7 @@ async function settlePage(queue: JobQueue, s: CancelState, jobs: readonly Job[],
 }
 
 function progressOf(s: CancelState): CancelProgress {
-  return { asOf: new Date(s.asOfMs), ...s.counts, complete: s.complete, ...(s.complete ? {} : { cursor: encodeCursor(s) }), dryRun: s.dryRun };
+  return { asOf: new Date(s.asOfMs), ...s.counts, complete: s.complete, ...(s.complete ? {} : { cursor: stateCursor(s) }), dryRun: s.dryRun };
 }
 
 /**

@@ -3,31 +3,11 @@
  * its jobs, and the shard of a group. See docs/design.md, "FIFO per group".
  */
 import { v5 as uuidv5 } from 'uuid';
-import { ValidationError } from '../errors.ts';
-import { validateName } from './validate.ts';
-import { LIMITS } from './validate.ts';
+import type { LimitsByQueue } from './limits.ts';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * Checks the FIFO part of `limits` (`limits.<queue>.group.fifo`: a boolean) and returns the queues
- * declared FIFO.
- * @throws ValidationError naming the field
- */
-export function fifoQueuesOf(limits: unknown, field = 'limits'): ReadonlySet<string> {
-  const out = new Set<string>();
-  if (limits === undefined) return out;
-  if (!isObject(limits)) throw new ValidationError(field, 'an object of queue name to limits');
-  for (const [queue, l] of Object.entries(limits)) {
-    validateName(queue, `${field}.${queue.slice(0, 64)}`, LIMITS.queueMaxLength);
-    if (!isObject(l)) throw new ValidationError(`${field}.${queue}`, 'an object of limits { concurrency?, rate?, group? }');
-    if (l.group === undefined) continue;
-    if (!isObject(l.group)) throw new ValidationError(`${field}.${queue}.group`, 'an object { fifo?, concurrency?, rate? }');
-    const fifo = l.group.fifo;
-    if (fifo !== undefined && typeof fifo !== 'boolean') throw new ValidationError(`${field}.${queue}.group.fifo`, 'true or false');
-    if (fifo) out.add(queue);
-  }
-  return out;
+/** The queues whose groups are FIFO (`limits.<queue>.group.fifo`), from limits already validated by `validateLimits`. */
+export function fifoQueuesOf(limits: LimitsByQueue | undefined): ReadonlySet<string> {
+  return new Set(Object.entries(limits ?? {}).filter(([, l]) => l.group?.fifo === true).map(([queue]) => queue));
 }
 
 /** Namespace of FIFO job ids (UUID v5 of `<queue>\n<group>\n<seq>`). */

@@ -2,6 +2,7 @@
 import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { InvalidCursorError } from '../errors.ts';
+import { encodeCursor, parseCursor } from '../model/cursor.ts';
 import { isExpired, jobFromItem, toItem } from '../model/codec.ts';
 import { ATTR, LANE, TABLE, statusShardKey } from '../schema.ts';
 import type { Lane } from '../schema.ts';
@@ -22,18 +23,9 @@ interface Cursor {
   readonly k?: string;
 }
 
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
 function decodeCursor(raw: string, status: JobStatus, queue: string, partitions: number): Cursor {
-  let c: Cursor;
-  try {
-    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-  } catch (err) {
-    throw new InvalidCursorError(err);
-  }
-  if (!c || c.v !== 1 || c.st !== status || c.q !== queue) throw new InvalidCursorError();
+  const c = parseCursor(raw) as unknown as Cursor;
+  if (c.v !== 1 || c.st !== status || c.q !== queue) throw new InvalidCursorError();
   const validPos = (p: unknown) => p === null || p === 1 || (Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 1024));
   if (c.p !== undefined && (!Array.isArray(c.p) || c.p.length !== partitions || !c.p.every(validPos))) throw new InvalidCursorError();
   if (c.k !== undefined && (typeof c.k !== 'string' || c.k.length === 0 || c.k.length > 64)) throw new InvalidCursorError();

@@ -20,6 +20,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { InvalidCursorError } from '../errors.ts';
+import { encodeCursor, isCountList, parseCursor } from '../model/cursor.ts';
 import { isExpired, iso } from '../model/codec.ts';
 import { matchesRedrive, needsItems } from '../model/redrive-filter.ts';
 import type { NormalizedRedriveFilter, NormalizedRedriveOptions, RedriveCandidate } from '../model/redrive-filter.ts';
@@ -67,23 +68,18 @@ function filterKey(ctx: StoreContext, f: NormalizedRedriveFilter): string {
 
 const CURSOR_RULE = 'a cursor returned by redrive for the same filter (and the same dryRun)';
 
-function encodeCursor(s: RedriveState): string {
+function stateCursor(s: RedriveState): string {
   const c = s.counts;
-  return Buffer.from(JSON.stringify({ v: 1, r: s.id, t: s.asOfMs, f: s.filterKey, d: s.dryRun, s: s.shard, k: s.after, n: [c.candidates, c.examined, c.matched, c.redriven, c.skipped] })).toString('base64url');
+  return encodeCursor({ v: 1, r: s.id, t: s.asOfMs, f: s.filterKey, d: s.dryRun, s: s.shard, k: s.after, n: [c.candidates, c.examined, c.matched, c.redriven, c.skipped] });
 }
 
 function decodeCursor(ctx: StoreContext, raw: string, key: string, dryRun: boolean): RedriveState {
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new InvalidCursorError(err, CURSOR_RULE, 'not a redrive cursor');
-  }
-  const n = c?.n;
-  const k = c?.k;
+  const c = parseCursor(raw, CURSOR_RULE, 'not a redrive cursor');
+  const n = c.n;
+  const k = c.k;
   const validKey = k === null || (Array.isArray(k) && k.length === 2 && k.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 1024));
-  const validCounts = Array.isArray(n) && n.length === 5 && n.every((x) => Number.isSafeInteger(x) && x >= 0);
-  if (!c || c.v !== 1 || typeof c.r !== 'string' || !Number.isSafeInteger(c.t) || !Number.isInteger(c.s) || (c.s as number) < 0 || (c.s as number) > ctx.shardCount || !validKey || !validCounts) {
+  const validCounts = isCountList(n, 5);
+  if (c.v !== 1 || typeof c.r !== 'string' || !Number.isSafeInteger(c.t) || !Number.isInteger(c.s) || (c.s as number) < 0 || (c.s as number) > ctx.shardCount || !validKey || !validCounts) {
     throw new InvalidCursorError(undefined, CURSOR_RULE, 'not a redrive cursor');
   }
   if (c.f !== key || c.d !== dryRun) throw new InvalidCursorError(undefined, CURSOR_RULE, 'a cursor of a redrive with another filter, table or dryRun');
@@ -180,7 +176,7 @@ async function settlePage(ctx: StoreContext, f: NormalizedRedriveFilter, s: Redr
 
 function progressOf(s: RedriveState, shardCount: number): RedriveProgress {
   const complete = s.shard >= shardCount;
-  return { redriveId: s.id, asOf: new Date(s.asOfMs), ...s.counts, complete, ...(complete ? {} : { cursor: encodeCursor(s) }), dryRun: s.dryRun };
+  return { redriveId: s.id, asOf: new Date(s.asOfMs), ...s.counts, complete, ...(complete ? {} : { cursor: stateCursor(s) }), dryRun: s.dryRun };
 }
 
 /**
