@@ -186,10 +186,22 @@ export function startLeadMs(rate: RateLimit, observedMs = 0): number {
 /**
  * When a worker refused for a key whose next start is at `nextStartMs` asks again: once half the
  * reservation window ahead of it is free, so that one write then takes several starts (a batch)
- * rather than every refused worker racing for each single start as it comes within reach.
+ * rather than every refused worker racing for each single start as it comes within reach; earlier
+ * if the lead (`leadMs`, see {@link startLeadMs}) is longer than that, so that the request lands
+ * while the next start is still at least a lead ahead (a later one would leave that start unused).
  */
-export function rateRetryAtMs(rate: RateLimit, nextStartMs: number): number {
-  return nextStartMs - maxReserveMs(rate) / 2;
+export function rateRetryAtMs(rate: RateLimit, nextStartMs: number, leadMs = startLeadMs(rate)): number {
+  const reserve = maxReserveMs(rate);
+  return nextStartMs - Math.min(reserve, Math.max(reserve / 2, leadMs + reserve * 0.2));
+}
+
+/**
+ * How late after its slot a job gives the slot up and takes another start rather than start late:
+ * past {@link rateLatenessMs} a late start pushes the key's later starts back by its lateness,
+ * and past one spacing more, an unused slot (a hole, never a burst) costs less than that push.
+ */
+export function rateRetakeAfterMs(rate: RateLimit): number {
+  return rateLatenessMs(rate) + rateSpacingMs(rate);
 }
 
 /** The GCRA step: what taking up to `count` starts at `nowMs` from a key whose theoretical arrival time is `tat` gives. */
@@ -206,7 +218,7 @@ export type RateStep = { readonly kind: 'granted'; readonly startsAtMs: readonly
 export function rateStep(rate: RateLimit, tat: number | null, nowMs: number, count = 1, leadMs = startLeadMs(rate)): RateStep {
   const first = Math.max(tat ?? nowMs, nowMs + leadMs);
   const reserve = maxReserveMs(rate);
-  if (first - nowMs > reserve) return { kind: 'denied', retryAtMs: rateRetryAtMs(rate, first) };
+  if (first - nowMs > reserve) return { kind: 'denied', retryAtMs: rateRetryAtMs(rate, first, leadMs) };
   const spacing = rateSpacingMs(rate);
   const startsAtMs: number[] = [];
   for (let i = 0; i < count && first + i * spacing - nowMs <= reserve; i++) startsAtMs.push(Math.ceil(first + i * spacing));

@@ -6,12 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LimitsError } from '../../lib/errors.ts';
-import { hasLimits, limitItemId, maxReserveMs, rateSpacingMs, rateStep, validateLimits } from '../../lib/model/limits.ts';
+import { hasLimits, limitItemId, maxReserveMs, rateLatenessMs, rateRetakeAfterMs, rateRetryAtMs, rateSpacingMs, rateStep, startLeadMs, validateLimits } from '../../lib/model/limits.ts';
 import { summarizeLimits } from '../../lib/local/limit-overview.ts';
-import type { ClaimAttempt } from '../../lib/store/claim-job.ts';
+import type { ClaimAttempt, ClaimFixed } from '../../lib/store/claim-job.ts';
 import type { Candidate } from '../../lib/store/query-due.ts';
 import { LimitGate } from '../../lib/worker/drain/limits.ts';
 import type { LimitPorts } from '../../lib/worker/drain/limits.ts';
+import { RateStarts } from '../../lib/worker/drain/rate-starts.ts';
 
 describe('validateLimits', () => {
   it('accepts a full map and freezes it', () => {
@@ -172,5 +173,82 @@ describe('LimitGate', () => {
     expect(gate.blocks(candidate('c', 'g'))).toBe(true);
     expect(calls.filter((c) => c.startsWith('acquire')).length).toBe(2);
     expect(pending).toBe(2);
+  });
+});
+
+describe('rate starts that come late or go unused', () => {
+  const rate = { limit: 20, intervalMs: 1_000 };
+
+  it('a refused worker asks again early enough that a long lead still reaches the next start (no start skipped)', () => {
+    const lead = startLeadMs(rate, 300); // claims lately took 300 ms: the lead is 400 ms
+    const retryAt = rateRetryAtMs(rate, 10_000, lead);
+    const step = rateStep(rate, 10_000, retryAt, 1, lead);
+    expect(step).toMatchObject({ kind: 'granted', startsAtMs: [10_000] });
+  });
+
+  it("a start left unused by a lost claim that was not the key's last serves the worker's next start of the key, without a write", async () => {
+    const now = { ms: 0 };
+    let takes = 0;
+    const ports = { ...fakePorts().ports, takeRate: async (_id: string, _r: unknown, _seen: unknown, _o: unknown, count: number) => ((takes += 1), { granted: true as const, startsAtMs: Array.from({ length: count }, (_, i) => 200 + i * 53), tat: 200 + count * 53 }), giveBackRate: async () => false };
+    const starts = new RateStarts(ports, { now: () => now.ms });
+    // The first request writes alone; the two that came meanwhile share the next write.
+    const [, a, b] = await Promise.all([starts.request('k', rate), starts.request('k', rate), starts.request('k', rate)]);
+    expect(takes).toBe(2);
+    if (!a.granted || !b.granted) throw new Error('expected grants');
+    expect([a.last, b.last]).toEqual([false, true]);
+    await starts.giveBack('k', a); // its claim was lost; b (the key's last) is in use
+    const again = await starts.request('k', rate);
+    expect(takes).toBe(2);
+    expect(again).toMatchObject({ granted: true, startAtMs: a.startAtMs });
+    if (!again.granted) return;
+    await starts.giveBack('k', again);
+    now.ms = a.startAtMs + rateLatenessMs(rate) + 1; // too late now for a claim to reach it: dropped, a new start taken
+    const fresh = await starts.request('k', rate);
+    expect(takes).toBe(3);
+    expect(fresh).toMatchObject({ granted: true });
+  });
+
+  /** A gate whose clock runs with real time plus `skew.ms` (a slow claim moves it on). */
+  function lateGate(claimMs: number) {
+    const skew = { ms: 0 };
+    const clockNow = () => Date.now() + skew.ms;
+    const takes: number[] = [];
+    const pushes: number[] = [];
+    const ports: LimitPorts = {
+      ...fakePorts().ports,
+      takeRate: async () => {
+        const at = clockNow() + 100;
+        takes.push(at);
+        return { granted: true, startsAtMs: [at], tat: at + 53 };
+      },
+      pushRateBack: async (_id, _seen, delta) => (pushes.push(delta), 1),
+    };
+    const gate = new LimitGate('q', { group: { rate } }, ports, { now: clockNow }, 0);
+    const claim = async (fixed: ClaimFixed) => ((skew.ms += claimMs), won(candidate('j', 'g'), fixed.token));
+    return { gate, claim, clockNow, takes, pushes };
+  }
+
+  it('a job whose claim lands more than a spacing past its start takes a new start and waits for it (no push back)', async () => {
+    const { gate, claim, clockNow, takes, pushes } = lateGate(300);
+    const attempt = await gate.claim(candidate('j', 'g'), claim);
+    if (!attempt.claim) throw new Error('expected a claim');
+    let startedAt = 0;
+    await gate.run(attempt.claim.token, async () => void (startedAt = clockNow()));
+    expect(takes).toHaveLength(2);
+    expect(startedAt).toBeGreaterThanOrEqual(takes[1]!);
+    expect(startedAt - takes[1]!).toBeLessThan(rateRetakeAfterMs(rate));
+    expect(pushes).toEqual([]);
+  });
+
+  it('a job a little late (past the allowed lateness, within a spacing) starts at once and pushes the later starts back', async () => {
+    const { gate, claim, takes, pushes } = lateGate(100 + rateLatenessMs(rate) + 20);
+    const attempt = await gate.claim(candidate('j', 'g'), claim);
+    if (!attempt.claim) throw new Error('expected a claim');
+    await gate.run(attempt.claim.token, async () => {});
+    expect(takes).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(pushes).toHaveLength(1);
+    expect(pushes[0]!).toBeGreaterThanOrEqual(20);
+    expect(pushes[0]!).toBeLessThan(rateSpacingMs(rate));
   });
 });

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { leaseUntilMs } from '../../model/state.ts';
-import { limitItemId, maxReserveMs, rateLatenessMs } from '../../model/limits.ts';
+import { limitItemId, maxReserveMs, rateLatenessMs, rateRetakeAfterMs } from '../../model/limits.ts';
 import type { QueueLimits, RateLimit } from '../../model/limits.ts';
 import type { ClaimAttempt, ClaimFixed } from '../../store/claim-job.ts';
 import type { SlotAttempt } from '../../store/acquire-slot.ts';
@@ -71,7 +71,7 @@ export class LimitGate {
     private readonly clock: Clock,
     private readonly leaseGraceMs: number,
   ) {
-    this.starts = new RateStarts(ports);
+    this.starts = new RateStarts(ports, clock);
   }
 
   /** The slots a candidate needs: queue-wide, and its group's if it has one. */
@@ -250,19 +250,40 @@ export class LimitGate {
   }
 
   /**
-   * Waits for the start reserved for the claim of `token`. A job that starts later than
-   * `rateLatenessMs` after its slot (a slow claim, a busy event loop) pushes the key's starts not
-   * yet granted back by as much as it is later than that (in the background, once it has started), so that no
-   * interval of observed starts holds more than the limit; see docs/design.md, "Rate limits".
+   * Waits for the start reserved for the claim of `token`. A job that comes to its slot more than
+   * `rateRetakeAfterMs` late (a slow claim, a busy event loop) takes a new start instead, once,
+   * leaving the missed one unused. A job that still starts later than `rateLatenessMs` after its
+   * slot pushes the key's starts not yet granted back by as much as it is later than that (in the
+   * background, once it has started), so that no interval of observed starts holds more than the
+   * limit; see docs/design.md, "Rate limits". The run's deadline still follows the claim's lease.
    */
   private async startOnTime(token: string, signal?: AbortSignal): Promise<void> {
     const held = this.held.get(token);
     if (!held || held.rates.length === 0) return;
     await this.sleepUntil(held.startAtMs, signal);
+    if (!signal?.aborted && (await this.retakeLate(held))) await this.sleepUntil(held.startAtMs, signal);
     for (const r of held.rates) {
       const late = this.clock.now() - r.grant.startAtMs - rateLatenessMs(r.rate);
       if (late > 0) void this.starts.pushBack(r.itemId, late).catch(() => {});
     }
+  }
+
+  /**
+   * Takes a new start for each rate key whose slot `held` missed by more than `rateRetakeAfterMs`
+   * (the missed start stays unused: a gap, never a burst). True if one was taken: the job then
+   * waits for it. A refusal or a failed write keeps the late start (and its push back).
+   */
+  private async retakeLate(held: Held): Promise<boolean> {
+    let retaken = false;
+    for (const r of held.rates) {
+      if (this.clock.now() - r.grant.startAtMs <= rateRetakeAfterMs(r.rate)) continue;
+      const grant = await this.starts.request(r.itemId, r.rate).catch(() => null);
+      if (!grant?.granted) continue;
+      r.grant = grant;
+      held.startAtMs = Math.max(held.startAtMs, grant.startAtMs);
+      retaken = true;
+    }
+    return retaken;
   }
 
   private async sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {

@@ -5,9 +5,10 @@
  * other, and a worker with many jobs of one key waiting writes the key's item once per batch.
  */
 import { randomUUID } from 'node:crypto';
-import { rateRetryAtMs, startLeadMs } from '../../model/limits.ts';
+import { rateLatenessMs, rateRetryAtMs, startLeadMs } from '../../model/limits.ts';
 import type { RateLimit } from '../../model/limits.ts';
 import type { RateTake } from '../../store/take-rate-token.ts';
+import type { Clock } from '../../types.ts';
 
 /** A start granted (when, and what is needed to give it back), or a refusal until `retryAtMs`. */
 export type RateGrant =
@@ -34,11 +35,21 @@ export class RateStarts {
   private readonly writing = new Set<string>();
   /** What a start's writes (the grant's, then the claim's) took lately, in ms (moving average). */
   private latencyMs = 0;
+  /**
+   * Starts granted to this worker and left unused by a lost claim, per key, earliest first: the
+   * key's next request takes one without a write while it is still far enough ahead.
+   */
+  private readonly spare = new Map<string, Array<Extract<RateGrant, { granted: true }>>>();
 
-  constructor(private readonly ports: RatePorts) {}
+  constructor(
+    private readonly ports: RatePorts,
+    private readonly clock: Clock,
+  ) {}
 
-  /** One start of key `itemId`, served with the other requests waiting for the key. */
+  /** One start of key `itemId`: a spare one, or one served with the other requests waiting for the key. */
   request(itemId: string, rate: RateLimit): Promise<RateGrant> {
+    const spare = this.takeSpare(itemId, rate);
+    if (spare) return Promise.resolve(spare);
     return new Promise<RateGrant>((resolve, reject) => {
       const list = this.waiting.get(itemId) ?? [];
       list.push({ resolve, reject });
@@ -83,7 +94,7 @@ export class RateStarts {
     const n = got.startsAtMs.length;
     batch.forEach((w, i) => {
       if (i < n) w.resolve({ granted: true, startAtMs: got.startsAtMs[i]!, tat: got.tat, owner, last: i === n - 1 });
-      else w.resolve({ granted: false, retryAtMs: rateRetryAtMs(rate, got.tat) });
+      else w.resolve({ granted: false, retryAtMs: rateRetryAtMs(rate, got.tat, startLeadMs(rate, this.latencyMs)) });
     });
   }
 
@@ -101,8 +112,45 @@ export class RateStarts {
     if (tat !== null) this.tats.set(itemId, tat);
   }
 
-  /** Gives back a start that will not be used, if it was the last granted (see `giveBackRateToken`). */
+  /**
+   * Gives back a start that will not be used: to the key's item if it was the last granted (see
+   * `giveBackRateToken`), else kept as a spare for this worker's next start of the key. A spare
+   * nobody takes in time stays unused: a gap in the key's starts, never a burst.
+   */
   async giveBack(itemId: string, grant: Extract<RateGrant, { granted: true }>): Promise<void> {
-    if (grant.last && (await this.ports.giveBackRate(itemId, grant.owner, grant.tat, grant.startAtMs))) this.tats.set(itemId, grant.startAtMs);
+    const ok = grant.last && (await this.ports.giveBackRate(itemId, grant.owner, grant.tat, grant.startAtMs));
+    if (ok) {
+      this.tats.set(itemId, grant.startAtMs);
+      return;
+    }
+    this.pruneSpares();
+    const list = this.spare.get(itemId) ?? [];
+    list.push({ ...grant, last: false });
+    list.sort((a, b) => a.startAtMs - b.startAtMs);
+    this.spare.set(itemId, list);
+  }
+
+  /** Drops the spare starts already past, of every key (a key no longer asked for keeps none). */
+  private pruneSpares(): void {
+    const now = this.clock.now();
+    for (const [itemId, list] of this.spare) {
+      const kept = list.filter((g) => g.startAtMs >= now);
+      if (kept.length > 0) this.spare.set(itemId, kept);
+      else this.spare.delete(itemId);
+    }
+  }
+
+  /**
+   * The earliest spare start of `itemId` that a claim sent now would still reach in time (at most
+   * `rateLatenessMs` late, given the latency lately seen), or null; older ones are dropped.
+   */
+  private takeSpare(itemId: string, rate: RateLimit): Extract<RateGrant, { granted: true }> | null {
+    const list = this.spare.get(itemId);
+    if (!list) return null;
+    const earliest = this.clock.now() + this.latencyMs - rateLatenessMs(rate);
+    let grant = list.shift();
+    while (grant && grant.startAtMs < earliest) grant = list.shift();
+    if (list.length === 0) this.spare.delete(itemId);
+    return grant ?? null;
   }
 }
