@@ -209,14 +209,16 @@ describe('rate starts that come late or go unused', () => {
   });
 
   /** A gate whose clock runs with real time plus `skew.ms` (a slow claim moves it on). */
-  function lateGate(claimMs: number) {
+  function lateGate(claimMs: number, refuseTake?: number) {
     const skew = { ms: 0 };
     const clockNow = () => Date.now() + skew.ms;
     const takes: number[] = [];
     const pushes: number[] = [];
+    let calls = 0;
     const ports: LimitPorts = {
       ...fakePorts().ports,
       takeRate: async () => {
+        if (++calls === refuseTake) return { granted: false, retryAtMs: clockNow() + 30, tat: clockNow() + 600 };
         const at = clockNow() + 100;
         takes.push(at);
         return { granted: true, startsAtMs: [at], tat: at + 53 };
@@ -237,6 +239,17 @@ describe('rate starts that come late or go unused', () => {
     expect(takes).toHaveLength(2);
     expect(startedAt).toBeGreaterThanOrEqual(takes[1]!);
     expect(startedAt - takes[1]!).toBeLessThan(rateRetakeAfterMs(rate));
+    expect(pushes).toEqual([]);
+  });
+
+  it('refused a new start, the late job waits until the key comes within reach and asks again; it never starts on the missed slot', async () => {
+    const { gate, claim, clockNow, takes, pushes } = lateGate(300, 2);
+    const attempt = await gate.claim(candidate('j', 'g'), claim);
+    if (!attempt.claim) throw new Error('expected a claim');
+    let startedAt = 0;
+    await gate.run(attempt.claim.token, async () => void (startedAt = clockNow()));
+    expect(takes).toHaveLength(2); // the first grant, then (after the refusal) the new one
+    expect(startedAt).toBeGreaterThanOrEqual(takes[1]!);
     expect(pushes).toEqual([]);
   });
 

@@ -36,6 +36,8 @@ export type GatedAttempt = ClaimAttempt | { readonly claim: null; readonly block
 export const CONCURRENCY_RECHECK_MS = 200;
 /** Candidates skipped for a blocked key that are kept to be offered again when it opens. */
 const MAX_PARKED = 256;
+/** How many times a job that missed its rate slot tries for a new one before it starts late. */
+const MAX_RETAKES = 4;
 /** A parked candidate older than this is dropped (the index is read again instead). */
 const PARKED_MAX_AGE_MS = 1_000;
 
@@ -251,17 +253,17 @@ export class LimitGate {
 
   /**
    * Waits for the start reserved for the claim of `token`. A job that comes to its slot more than
-   * `rateRetakeAfterMs` late (a slow claim, a busy event loop) takes a new start instead, once,
-   * leaving the missed one unused. A job that still starts later than `rateLatenessMs` after its
+   * `rateRetakeAfterMs` late (a slow claim, a busy event loop) takes a new start instead and waits
+   * for it (see {@link retakeLate}). A job that still starts later than `rateLatenessMs` after its
    * slot pushes the key's starts not yet granted back by as much as it is later than that (in the
    * background, once it has started), so that no interval of observed starts holds more than the
-   * limit; see docs/design.md, "Rate limits". The run's deadline still follows the claim's lease.
+   * limit; see docs/design.md, "Rate precision". The run's deadline still follows the claim's lease.
    */
   private async startOnTime(token: string, signal?: AbortSignal): Promise<void> {
     const held = this.held.get(token);
     if (!held || held.rates.length === 0) return;
     await this.sleepUntil(held.startAtMs, signal);
-    if (!signal?.aborted && (await this.retakeLate(held))) await this.sleepUntil(held.startAtMs, signal);
+    await this.retakeLate(held, signal);
     for (const r of held.rates) {
       const late = this.clock.now() - r.grant.startAtMs - rateLatenessMs(r.rate);
       if (late > 0) void this.starts.pushBack(r.itemId, late).catch(() => {});
@@ -269,21 +271,25 @@ export class LimitGate {
   }
 
   /**
-   * Takes a new start for each rate key whose slot `held` missed by more than `rateRetakeAfterMs`
-   * (the missed start stays unused: a gap, never a burst). True if one was taken: the job then
-   * waits for it. A refusal or a failed write keeps the late start (and its push back).
+   * For each rate key whose slot `held` missed by more than `rateRetakeAfterMs`: takes a new start
+   * and waits for it (the missed one stays unused: a gap, never a burst); refused, waits until the
+   * key's next start comes within reach and asks again. At most {@link MAX_RETAKES} tries per key;
+   * after them, or if a write fails, the job starts late and pushes the key back.
    */
-  private async retakeLate(held: Held): Promise<boolean> {
-    let retaken = false;
+  private async retakeLate(held: Held, signal?: AbortSignal): Promise<void> {
     for (const r of held.rates) {
-      if (this.clock.now() - r.grant.startAtMs <= rateRetakeAfterMs(r.rate)) continue;
-      const grant = await this.starts.request(r.itemId, r.rate).catch(() => null);
-      if (!grant?.granted) continue;
-      r.grant = grant;
-      held.startAtMs = Math.max(held.startAtMs, grant.startAtMs);
-      retaken = true;
+      for (let i = 0; i < MAX_RETAKES && !signal?.aborted && this.clock.now() - r.grant.startAtMs > rateRetakeAfterMs(r.rate); i++) {
+        const grant = await this.starts.request(r.itemId, r.rate).catch(() => null);
+        if (!grant) break;
+        if (!grant.granted) {
+          await this.sleepUntil(grant.retryAtMs, signal);
+          continue;
+        }
+        r.grant = grant;
+        held.startAtMs = Math.max(held.startAtMs, grant.startAtMs);
+        await this.sleepUntil(held.startAtMs, signal);
+      }
     }
-    return retaken;
   }
 
   private async sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {
