@@ -51,6 +51,8 @@ interface Held {
   readonly slots: string[];
   readonly rates: Array<{ readonly itemId: string; readonly rate: RateLimit; grant: Extract<RateGrant, { granted: true }> }>;
   startAtMs: number;
+  /** When the run of the claim is aborted (its lease's end less the grace): no retake waits past it. */
+  deadlineMs: number;
 }
 
 /** The gate of one queue's limits, for one drain. */
@@ -169,11 +171,14 @@ export class LimitGate {
     const reserve = Math.max(0, ...this.rateKeys(c).map((k) => maxReserveMs(k.rate)));
     // Slots are leased to the latest the job's lease may end: a start reserved up to `reserve` ahead.
     const slotLease = leaseUntilMs(this.clock.now() + reserve, c.timeoutMs, this.leaseGraceMs);
-    const held: Held = { slots: [], rates: [], startAtMs: this.clock.now() };
+    const held: Held = { slots: [], rates: [], startAtMs: this.clock.now(), deadlineMs: Infinity };
+    // Given back once at most: a second give-back of a start would keep it as a spare twice.
+    let undone = false;
+    const undo = () => (undone ? Promise.resolve() : ((undone = true), this.undo(token, held, counted)));
     try {
       const refused = (await this.takeSlots(c, token, slotLease, held)) ?? (await this.takeRates(c, held));
       if (refused) {
-        await this.undo(token, held, counted);
+        await undo();
         return { claim: null, blocked: refused };
       }
       const startAtMs = Math.max(held.startAtMs, ...held.rates.map((r) => r.grant.startAtMs));
@@ -181,13 +186,15 @@ export class LimitGate {
       // From the request to the claim landing: what a grant's lead must cover for a start on time.
       if (held.rates.length > 0) this.starts.observe(this.clock.now() - held.startAtMs);
       if (!attempt.claim) {
-        await this.undo(token, held, counted);
+        await undo();
         return attempt;
       }
-      this.held.set(token, { ...held, slots: counted, startAtMs });
-      return (await this.slotsCover(token, attempt.claim.job.leaseUntil?.getTime() ?? 0, slotLease)) ? attempt : { claim: null, winner: undefined };
+      undone = true; // from here `release` gives the slots back
+      const jobLease = attempt.claim.job.leaseUntil?.getTime() ?? slotLease;
+      this.held.set(token, { ...held, slots: counted, startAtMs, deadlineMs: jobLease - this.leaseGraceMs });
+      return (await this.slotsCover(token, jobLease, slotLease)) ? attempt : { claim: null, winner: undefined };
     } catch (err) {
-      await this.undo(token, held, counted).catch(() => {}); // what is not given back expires with its lease
+      await undo().catch(() => {}); // what is not given back expires with its lease
       throw err;
     }
   }
@@ -271,25 +278,46 @@ export class LimitGate {
   }
 
   /**
-   * For each rate key whose slot `held` missed by more than `rateRetakeAfterMs`: takes a new start
-   * and waits for it (the missed one stays unused: a gap, never a burst); refused, waits until the
-   * key's next start comes within reach and asks again. At most {@link MAX_RETAKES} tries per key;
-   * after them, or if a write fails, the job starts late and pushes the key back.
+   * For each rate key whose slot the job would miss by more than `rateRetakeAfterMs`: takes a new
+   * start and waits for it (the missed one stays unused: a gap, never a burst); refused, waits
+   * until the key's next start comes within reach and asks again. A key is asked once its new start
+   * can land where the job's other keys' starts are (a lead before it), so that retaking one key
+   * does not leave another late; every key is checked again after each wait. At most
+   * {@link MAX_RETAKES} tries per key, and no wait past the run's deadline (its lease would end
+   * before it starts); after them, or if a write fails, the job starts late and pushes the key back.
    */
   private async retakeLate(held: Held, signal?: AbortSignal): Promise<void> {
-    for (const r of held.rates) {
-      for (let i = 0; i < MAX_RETAKES && !signal?.aborted && this.clock.now() - r.grant.startAtMs > rateRetakeAfterMs(r.rate); i++) {
-        const grant = await this.starts.request(r.itemId, r.rate).catch(() => null);
-        if (!grant) break;
-        if (!grant.granted) {
-          await this.sleepUntil(grant.retryAtMs, signal);
-          continue;
-        }
-        r.grant = grant;
-        held.startAtMs = Math.max(held.startAtMs, grant.startAtMs);
-        await this.sleepUntil(held.startAtMs, signal);
+    const tries = new Map<string, number>();
+    while (!signal?.aborted) {
+      const startAt = Math.max(this.clock.now(), held.startAtMs);
+      const r = held.rates.find((x) => startAt - x.grant.startAtMs > rateRetakeAfterMs(x.rate) && (tries.get(x.itemId) ?? 0) < MAX_RETAKES);
+      if (!r) {
+        if (held.startAtMs <= this.clock.now()) return;
+        await this.sleepUntil(held.startAtMs, signal); // then check again: the wake-up itself may come late
+        continue;
       }
+      tries.set(r.itemId, (tries.get(r.itemId) ?? 0) + 1);
+      if (!(await this.retake(held, r, startAt, signal))) return;
     }
+  }
+
+  /** One try of {@link retakeLate} for key `r`, aiming at `startAt`; false if the job should start now. */
+  private async retake(held: Held, r: Held['rates'][number], startAt: number, signal?: AbortSignal): Promise<boolean> {
+    await this.sleepUntil(Math.min(startAt - this.starts.leadMs(r.rate), held.deadlineMs), signal);
+    const grant = await this.starts.request(r.itemId, r.rate).catch(() => null);
+    if (!grant) return false;
+    if (!grant.granted) {
+      if (grant.retryAtMs > held.deadlineMs) return false;
+      await this.sleepUntil(grant.retryAtMs, signal);
+      return true;
+    }
+    if (grant.startAtMs > held.deadlineMs) {
+      void this.starts.giveBack(r.itemId, grant).catch(() => {}); // unused: back to the key, or a spare
+      return false;
+    }
+    r.grant = grant;
+    held.startAtMs = Math.max(held.startAtMs, grant.startAtMs);
+    return true; // the other keys are checked against the new start before the wait for it
   }
 
   private async sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {

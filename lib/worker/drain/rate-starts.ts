@@ -66,7 +66,7 @@ export class RateStarts {
         const owner = randomUUID();
         let got: RateTake;
         try {
-          got = await this.ports.takeRate(itemId, rate, this.tats.get(itemId) ?? null, owner, batch.length, startLeadMs(rate, this.latencyMs));
+          got = await this.ports.takeRate(itemId, rate, this.tats.get(itemId) ?? null, owner, batch.length, this.leadMs(rate));
         } catch (err) {
           for (const w of batch) w.reject(err);
           continue;
@@ -94,8 +94,13 @@ export class RateStarts {
     const n = got.startsAtMs.length;
     batch.forEach((w, i) => {
       if (i < n) w.resolve({ granted: true, startAtMs: got.startsAtMs[i]!, tat: got.tat, owner, last: i === n - 1 });
-      else w.resolve({ granted: false, retryAtMs: rateRetryAtMs(rate, got.tat, startLeadMs(rate, this.latencyMs)) });
+      else w.resolve({ granted: false, retryAtMs: rateRetryAtMs(rate, got.tat, this.leadMs(rate)) });
     });
+  }
+
+  /** How far ahead of a request its start is granted at the earliest, lately (see `startLeadMs`). */
+  leadMs(rate: RateLimit): number {
+    return startLeadMs(rate, this.latencyMs);
   }
 
   /** A start's writes (from its request to its claim) took `ms`: the lead of later grants follows. */
