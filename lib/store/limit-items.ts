@@ -8,6 +8,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ATTR } from '../schema.ts';
 import { isConditionFailed } from './context.ts';
 import type { StoreContext } from './context.ts';
+import { hadUnknownAttempt, watchAttempts } from './resend.ts';
 
 /** Attribute names of limit items. */
 export const LIMIT_ATTR = {
@@ -38,26 +39,31 @@ export function holdersOf(item: Record<string, AttributeValue> | undefined): Map
   return new Map(Object.entries(m).map(([token, v]) => [token, Number(v.N)]));
 }
 
-/** A conditional update of limit item `itemId`: true if applied, false if its condition failed. */
+/**
+ * A conditional update of limit item `itemId`: true if applied, false if its condition failed.
+ * With `unknownIsApplied`, a refusal that came after an SDK attempt whose answer was lost (that
+ * attempt may have applied the update, and the resend then failed on its effect) counts as applied:
+ * false then means certainly not applied.
+ */
 export async function updateLimitItem(
   ctx: StoreContext,
   itemId: string,
-  spec: { condition: string; update: string; names: Record<string, string>; values?: Record<string, AttributeValue> },
+  spec: { condition: string; update: string; names: Record<string, string>; values?: Record<string, AttributeValue>; unknownIsApplied?: boolean },
 ): Promise<boolean> {
   try {
     await ctx.client.send(
-      new UpdateItemCommand({
+      watchAttempts(new UpdateItemCommand({
         TableName: ctx.tableName,
         Key: { [ATTR.id]: { S: itemId } },
         ConditionExpression: spec.condition,
         UpdateExpression: spec.update,
         ExpressionAttributeNames: spec.names,
         ...(spec.values ? { ExpressionAttributeValues: spec.values } : {}),
-      }),
+      })),
     );
     return true;
   } catch (err) {
-    if (isConditionFailed(err)) return false;
+    if (isConditionFailed(err)) return spec.unknownIsApplied === true && hadUnknownAttempt(err);
     throw err;
   }
 }

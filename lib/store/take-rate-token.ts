@@ -62,7 +62,10 @@ function takeInput(tableName: string, itemId: string, seen: number | null, newTa
  * Gives back the last start of a grant to `token` that will not be used (its claim was lost or
  * another limit refused the job): `SET tat = :startAt` if `tat = :granted AND tat_owner = :token`,
  * i.e. only if nobody has taken a later start since; otherwise the start is simply not used (the
- * key runs a little under its rate, never over it). Returns true if it was given back.
+ * key runs a little under its rate, never over it). Returns true if it was given back, or may have
+ * been: a resend refused after an attempt whose answer was lost (the first send may have landed,
+ * and the start been granted again since) counts as given back, so the caller never also keeps the
+ * start as a spare. False only if certainly not given back.
  */
 export async function giveBackRateToken(ctx: StoreContext, itemId: string, token: string, grantedTat: number, startAtMs: number): Promise<boolean> {
   return updateLimitItem(ctx, itemId, {
@@ -70,6 +73,7 @@ export async function giveBackRateToken(ctx: StoreContext, itemId: string, token
     update: 'SET #tat = :back',
     names: { '#tat': LIMIT_ATTR.tat, '#owner': LIMIT_ATTR.owner },
     values: { ':granted': { N: String(grantedTat) }, ':owner': { S: token }, ':back': { N: String(startAtMs) } },
+    unknownIsApplied: true,
   });
 }
 

@@ -13,6 +13,7 @@ import { acquireSlot } from '../../lib/store/acquire-slot.ts';
 import { extendSlot, releaseSlot } from '../../lib/store/release-slot.ts';
 import { giveBackRateToken, takeRateToken } from '../../lib/store/take-rate-token.ts';
 import { ddbEndpoint, freshQueue } from '../helpers/ddb.ts';
+import { addFaultRule } from '../reliability/helpers/faults.ts';
 import { maxConcurrent } from '../reliability/helpers/limits-run.ts';
 
 let queue: JobQueue;
@@ -151,6 +152,26 @@ describe('limit items', () => {
     for (let i = 0; i < 20 && last.granted; i++) last = await takeRateToken(ctx, id, rate, last.tat, `t${i}`);
     expect(last.granted).toBe(false);
     if (!last.granted) expect(last.retryAtMs).toBeGreaterThan(Date.now());
+  });
+});
+
+describe('a rate give-back whose answer is lost', () => {
+  it('applied, then resent by the SDK and refused by its own landing: reported as given back, never as a start to keep aside', async () => {
+    const client = localClient(ddbEndpoint());
+    try {
+      const ctx = new JobQueue({ tableName, client }).store;
+      const id = limitItemId('rate', 'items', 'lost-back');
+      const got = await takeRateToken(ctx, id, { limit: 10, intervalMs: 1_000 }, null, 'tl');
+      if (!got.granted) throw new Error('expected a grant');
+      const rule = addFaultRule(client, { match: (command, input) => command === 'UpdateItemCommand' && input.UpdateExpression === 'SET #tat = :back', mode: 'after' });
+      const back = await giveBackRateToken(ctx, id, 'tl', got.tat, got.startsAtMs[0]!);
+      expect(rule.hits).toBe(1);
+      const item = await ctx.client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }));
+      expect(Number(item.Item!.tat!.N)).toBe(got.startsAtMs[0]); // the first send landed: the start is the key's again
+      expect(back).toBe(true); // false would also keep it as this worker's spare: two starts on one slot
+    } finally {
+      client.destroy();
+    }
   });
 });
 
