@@ -161,6 +161,8 @@ class Attempt {
     this.armDeadline(this.leaseEnd);
     let settled: { result: unknown } | { thrown: unknown };
     try {
+      // Aborted before it began (the worker shut down while the job waited for its rate start): not started at all.
+      if (this.controller.signal.aborted) throw this.controller.signal.reason;
       settled = { result: await Promise.race([Promise.resolve().then(() => entry.handler(this.job.payload, this.context())), this.aborted]) };
     } catch (err) {
       settled = { thrown: err };
