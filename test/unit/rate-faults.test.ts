@@ -3,6 +3,7 @@
  * that fails, a job that retakes one of two rate keys, retakes that would outlast the job's lease.
  * Each test here failed before the fix that came with it.
  */
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rateRetakeAfterMs, rateStep } from '../../lib/model/limits.ts';
 import type { RateLimit } from '../../lib/model/limits.ts';
@@ -123,5 +124,22 @@ describe('retakes and the job lease', () => {
     await run;
     expect(startedAt).toBeGreaterThan(0);
     expect(startedAt).toBeLessThan(leaseEnd);
+  });
+});
+
+describe('a long-lived worker', () => {
+  it('leaves no listener on the shutdown signal once a job has waited for its rate start', async () => {
+    const { ports } = gcraPorts();
+    const gate = new LimitGate('q', { group: { rate } }, ports, clock, 0);
+    const shutdown = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      const c = candidate(`j${i}`);
+      const attempt = await gate.claim(c, winning(c));
+      if (!attempt.claim) throw new Error('expected a claim');
+      const run = gate.run(attempt.claim.token, async () => {}, shutdown.signal);
+      await vi.runAllTimersAsync();
+      await run;
+    }
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   });
 });

@@ -324,8 +324,10 @@ export class LimitGate {
     const wait = atMs - this.clock.now();
     if (wait <= 0 || signal?.aborted) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, wait);
-      signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      const onAbort = () => (clearTimeout(timer), resolve());
+      // The listener goes with the wait: a long-lived worker's shutdown signal would gather one per wait.
+      const timer = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), wait);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
