@@ -265,3 +265,20 @@ describe('rate starts that come late or go unused', () => {
     expect(pushes[0]!).toBeLessThan(rateSpacingMs(rate));
   });
 });
+
+describe('a long-lived worker meeting many rate keys', () => {
+  it('forgets the last seen tat of keys idle for a minute once it knows over 1,000 (the next take then starts from a failed condition)', async () => {
+    const now = { ms: 1_000_000 };
+    const seen: Array<[string, number | null]> = [];
+    const ports = { ...fakePorts().ports, takeRate: async (id: string, _r: unknown, s: number | null) => (seen.push([id, s]), { granted: true as const, startsAtMs: [now.ms + 100], tat: now.ms + 153 }) };
+    const starts = new RateStarts(ports, { now: () => now.ms });
+    const rate = { limit: 20, intervalMs: 1_000 };
+    for (let i = 0; i < 1_000; i++) await starts.request(`k${i}`, rate);
+    await starts.request('k0', rate);
+    expect(seen.at(-1)).toEqual(['k0', 1_000_153]); // remembered
+    now.ms += 120_000;
+    await starts.request('fresh', rate); // the 1,001st key: the idle ones are forgotten
+    await starts.request('k1', rate);
+    expect(seen.at(-1)).toEqual(['k1', null]);
+  });
+});

@@ -27,10 +27,15 @@ interface Waiter {
   readonly reject: (e: unknown) => void;
 }
 
+/** Rate keys whose last seen `tat` a worker keeps before it forgets the idle ones. */
+const MAX_TATS = 1_000;
+
 /** Batched start requests of one worker, per rate key. */
 export class RateStarts {
   /** Rate item id -> its `tat` as last seen. */
   private readonly tats = new Map<string, number>();
+  /** When the idle keys of `tats` were last swept (epoch ms). */
+  private sweptAt = 0;
   private readonly waiting = new Map<string, Waiter[]>();
   private readonly writing = new Set<string>();
   /** What a start's writes (the grant's, then the claim's) took lately, in ms (moving average). */
@@ -71,7 +76,7 @@ export class RateStarts {
           for (const w of batch) w.reject(err);
           continue;
         }
-        if (got.tat !== null) this.tats.set(itemId, got.tat);
+        if (got.tat !== null) this.remember(itemId, got.tat);
         this.answer(batch, got, owner, rate);
       }
     } finally {
@@ -103,6 +108,20 @@ export class RateStarts {
     return startLeadMs(rate, this.latencyMs);
   }
 
+  /**
+   * Keeps `tat` as the key's last seen. Past {@link MAX_TATS} keys, those not seen for a minute are
+   * forgotten (a long-lived worker meets many groups): a forgotten key's next take costs one failed
+   * condition, which returns its current `tat`.
+   */
+  private remember(itemId: string, tat: number): void {
+    this.tats.set(itemId, tat);
+    const now = this.clock.now();
+    if (this.tats.size <= MAX_TATS || now - this.sweptAt < 1_000) return;
+    this.sweptAt = now;
+    const old = now - 60_000;
+    for (const [id, t] of this.tats) if (t < old) this.tats.delete(id);
+  }
+
   /** A start's writes (from its request to its claim) took `ms`: the lead of later grants follows. */
   observe(ms: number): void {
     this.latencyMs = this.latencyMs === 0 ? ms : 0.8 * this.latencyMs + 0.2 * ms;
@@ -114,7 +133,7 @@ export class RateStarts {
    */
   async pushBack(itemId: string, deltaMs: number): Promise<void> {
     const tat = await this.ports.pushRateBack(itemId, this.tats.get(itemId) ?? null, deltaMs);
-    if (tat !== null) this.tats.set(itemId, tat);
+    if (tat !== null) this.remember(itemId, tat);
   }
 
   /**
@@ -125,7 +144,7 @@ export class RateStarts {
   async giveBack(itemId: string, grant: Extract<RateGrant, { granted: true }>): Promise<void> {
     const ok = grant.last && (await this.ports.giveBackRate(itemId, grant.owner, grant.tat, grant.startAtMs));
     if (ok) {
-      this.tats.set(itemId, grant.startAtMs);
+      this.remember(itemId, grant.startAtMs);
       return;
     }
     this.pruneSpares();
