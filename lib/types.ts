@@ -539,6 +539,8 @@ export interface RedriveFilter {
   readonly status?: 'failed' | 'cancelled';
   /** Only jobs of this type. */
   readonly type?: string;
+  /** Only jobs of this group (`options.group` at enqueue). */
+  readonly group?: string;
   /** Only jobs whose last error contains this text (case-sensitive), 1 to 1000 characters. */
   readonly errorContains?: string;
   /** Only jobs that failed (or were cancelled) at or after this time. */

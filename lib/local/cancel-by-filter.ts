@@ -1,6 +1,6 @@
 /**
- * Cancel by filter, step by step (`POST /jobs/bulk` with `{ action: "cancel", queue, type? }` and
- * the dashboard's "Cancel all"): every pending job of a queue (and type) is cancelled, a page at
+ * Cancel by filter, step by step (`POST /jobs/bulk` with `{ action: "cancel", queue, type?, group? }`
+ * and the dashboard's "Cancel all"): every pending job of a queue (and type, and group) is cancelled, a page at
  * a time, in steps of at most `maxJobs` jobs examined, resumable from the cursor each step
  * answers, with the counts so far, like a bulk redrive (`lib/store/redrive-jobs.ts`).
  *
@@ -26,6 +26,8 @@ import { mapLimit } from '../util/map-limit.ts';
 export interface CancelFilter {
   readonly queue: string;
   readonly type?: string;
+  /** Only jobs of this group (the listing filters the index entries on it: other groups' items are not read). */
+  readonly group?: string;
 }
 
 /** Options of {@link cancelByFilter}. */
@@ -69,11 +71,11 @@ interface CancelState {
   readonly counts: { examined: number; matched: number; cancelled: number; skipped: number };
 }
 
-const CURSOR_RULE = 'a cursor returned by a cancel by filter for the same queue, type and dryRun';
+const CURSOR_RULE = 'a cursor returned by a cancel by filter for the same queue, type, group and dryRun';
 
-/** Binds a cursor to its table, queue, type and mode. */
+/** Binds a cursor to its table, queue, type, group and mode. */
 function filterKey(queue: JobQueue, f: CancelFilter, dryRun: boolean): string {
-  return createHash('sha256').update(JSON.stringify([queue.tableName, f.queue, f.type ?? null, dryRun])).digest('base64url').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify([queue.tableName, f.queue, f.type ?? null, f.group ?? null, dryRun])).digest('base64url').slice(0, 16);
 }
 
 function stateCursor(s: CancelState): string {
@@ -87,7 +89,7 @@ function decodeCursor(raw: string, key: string, dryRun: boolean): CancelState {
   const validList = c.l === null || (typeof c.l === 'string' && c.l.length > 0 && c.l.length <= 4_096);
   const validCounts = isCountList(n, 4);
   if (c.v !== 1 || c.c !== 'cancel' || !Number.isSafeInteger(c.t) || !validList || !validCounts) throw new InvalidCursorError(undefined, CURSOR_RULE, 'not a cancel cursor');
-  if (c.f !== key) throw new InvalidCursorError(undefined, CURSOR_RULE, 'a cursor of a cancel with another queue, type, table or dryRun');
+  if (c.f !== key) throw new InvalidCursorError(undefined, CURSOR_RULE, 'a cursor of a cancel with another queue, type, group, table or dryRun');
   const [examined, matched, cancelled, skipped] = n as number[];
   return { filterKey: key, dryRun, asOfMs: c.t as number, list: c.l as string | null, complete: false, counts: { examined: examined!, matched: matched!, cancelled: cancelled!, skipped: skipped! } };
 }
@@ -125,7 +127,7 @@ export async function cancelByFilter(queue: JobQueue, f: CancelFilter, o: Cancel
   const s = o.cursor ? decodeCursor(o.cursor, key, o.dryRun) : beginCancel(queue, key, o.dryRun);
   let budget = o.maxJobs;
   for (let pages = 0; budget > 0 && pages < (o.maxPages ?? 10) && !s.complete; pages++) {
-    const page = await queue.listJobs({ status: 'pending', queue: f.queue, limit: budget, ...(f.type !== undefined ? { type: f.type } : {}), ...(s.list ? { cursor: s.list } : {}) });
+    const page = await queue.listJobs({ status: 'pending', queue: f.queue, limit: budget, ...(f.type !== undefined ? { type: f.type } : {}), ...(f.group !== undefined ? { group: f.group } : {}), ...(s.list ? { cursor: s.list } : {}) });
     await settlePage(queue, s, page.jobs, o.concurrency ?? 8);
     budget -= page.jobs.length;
     s.list = page.cursor ?? null;

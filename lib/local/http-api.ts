@@ -9,7 +9,7 @@
  * | `GET /jobs/:id` | the job, or 404 |
  * | `GET /jobs?status=&queue=&type=&group=&limit=&cursor=` | `{ jobs, cursor? }` (status defaults to pending, queue to default) |
  * | `POST /jobs/:id/cancel`, `POST /jobs/:id/retry` | 200 with the outcome and job, 404, or 409 if the job is in the wrong state |
- * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`) |
+ * | `POST /jobs/bulk` | `{ action, ids }` or `{ action, queue, type?, group? }`, `dryRun?`: retry failed / cancel pending jobs; a retry by filter also takes `status` (failed or cancelled), `errorContains`, `finishedAfter`/`Before`, `createdAfter`/`Before` and `cursor`, and is one step of a bulk redrive (up to 1,000 jobs examined; post `cursor` back until `complete`) |
  * | `GET /fifo?queue=&group=` | a FIFO group: `{ queue, group, last, head, headJobId, behind }` (head null: idle) |
  * | `GET /find?q=&queue=` | `{ matches }`: the job with that id, and the one with that idempotency key |
  * | `GET /queues` | every known queue with bounded counts (`?discover=1` rescans the index for queues) |

@@ -1,7 +1,7 @@
 /**
  * What the dashboard needs beyond single jobs, kept cheap on a large table: the queues and their
  * bounded counts (`GET /queues`), the last hour's outcomes (`GET /activity`), lists filtered by
- * type, lookup by id or idempotency key (`GET /find`) and bulk retry/cancel (`POST /jobs/bulk`; a
+ * type and group, lookup by id or idempotency key (`GET /find`) and bulk retry/cancel (`POST /jobs/bulk`; a
  * retry by filter is a step of a bulk redrive, a cancel by filter a step of `cancel-by-filter.ts`).
  * The routes themselves are in `http-api.ts`; this file holds their logic.
  */
@@ -9,7 +9,7 @@ import { ValidationError } from '../errors.ts';
 import { idempotentJobId } from '../model/codec.ts';
 import { validateRedriveFilter } from '../model/redrive-filter.ts';
 import { cancelByFilter } from './cancel-by-filter.ts';
-import { LIMITS, validateJobId, validateName } from '../model/validate.ts';
+import { LIMITS, validateGroup, validateJobId, validateName } from '../model/validate.ts';
 import type { JobQueue } from '../queue.ts';
 import { discoverQueues } from '../store/discover-queues.ts';
 import { countQueue, DEFAULT_COUNT_CAP } from '../store/queue-counts.ts';
@@ -123,6 +123,8 @@ export interface BulkRequest {
   readonly ids?: readonly string[];
   readonly queue?: string;
   readonly type?: string;
+  /** Only jobs of this group (a filter; checked like `options.group` at enqueue). */
+  readonly group?: string;
   /** Retry by filter: the redrive's filter (lane, type, error text, time ranges) and where to resume it. */
   readonly redrive?: { readonly filter: RedriveFilter; readonly cursor?: string };
   /** Cancel by filter: where to resume it (see {@link cancelByFilter}). */
@@ -133,13 +135,22 @@ export interface BulkRequest {
 /** The status a bulk action applies to: retry takes failed jobs, cancel pending ones. */
 export const bulkStatus = (action: BulkRequest['action']): JobStatus => (action === 'retry' ? 'failed' : 'pending');
 
-/** Fields of a retry by filter besides `queue` and `type`: the rest of the redrive filter, and its cursor. */
+/** Fields of a retry by filter besides `queue`, `type` and `group`: the rest of the redrive filter, and its cursor. */
 const REDRIVE_FIELDS = ['status', 'errorContains', 'finishedAfter', 'finishedBefore', 'createdAfter', 'createdBefore', 'cursor'] as const;
-const BULK_FIELDS = ['action', 'ids', 'queue', 'type', 'dryRun', ...REDRIVE_FIELDS];
+const BULK_FIELDS = ['action', 'ids', 'queue', 'type', 'group', 'dryRun', ...REDRIVE_FIELDS];
+
+/** The fields every filter of a bulk action has: the queue, and the type and group if given. */
+function commonFilter(b: Record<string, unknown>): { queue: string; type?: string; group?: string } {
+  return {
+    queue: validateName(b.queue, 'queue', LIMITS.queueMaxLength),
+    ...(b.type !== undefined ? { type: validateName(b.type, 'type', LIMITS.typeMaxLength) } : {}),
+    ...(b.group !== undefined ? { group: validateGroup(b.group, 'group') } : {}),
+  };
+}
 
 /** Checks the body of `POST /jobs/bulk`; throws ValidationError naming the field. */
 export function parseBulkRequest(body: unknown): BulkRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'a JSON object { action, ids } or { action, queue, type?, ... }');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'a JSON object { action, ids } or { action, queue, type?, group?, ... }');
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) if (!BULK_FIELDS.includes(key)) throw new ValidationError(key, `one of ${BULK_FIELDS.join(', ')}`, `unknown field "${key.slice(0, 60)}"`);
   if (b.action !== 'retry' && b.action !== 'cancel') throw new ValidationError('action', '"retry" (failed jobs) or "cancel" (pending jobs)');
@@ -152,17 +163,16 @@ export function parseBulkRequest(body: unknown): BulkRequest {
   if (redriveField !== undefined && (b.action !== 'retry' || b.ids !== undefined)) throw new ValidationError(redriveField, 'only with action "retry" and a queue (a filter)');
   if (b.ids !== undefined) {
     if (!Array.isArray(b.ids) || b.ids.length === 0 || b.ids.length > BULK_MAX) throw new ValidationError('ids', `an array of 1 to ${BULK_MAX} job ids`);
-    if (b.type !== undefined) throw new ValidationError('type', 'only with queue (a filter)');
+    for (const k of ['type', 'group'] as const) if (b[k] !== undefined) throw new ValidationError(k, 'only with queue (a filter)');
     return { ...base, ids: [...new Set(b.ids.map((id, i) => validateJobId(id, `ids[${i}]`)))] };
   }
-  const q = validateName(b.queue, 'queue', LIMITS.queueMaxLength);
-  const type = b.type === undefined ? undefined : validateName(b.type, 'type', LIMITS.typeMaxLength);
+  const common = commonFilter(b);
   const cursor = b.cursor === undefined ? undefined : validateStepCursor(b.cursor);
-  if (b.action === 'cancel') return { ...base, queue: q, ...(type !== undefined ? { type } : {}), ...(cursor !== undefined ? { cursor } : {}) };
+  if (b.action === 'cancel') return { ...base, ...common, ...(cursor !== undefined ? { cursor } : {}) };
   const { cursor: _cursor, ...rest } = Object.fromEntries(REDRIVE_FIELDS.filter((k) => b[k] !== undefined).map((k) => [k, b[k]]));
-  const filter = { queue: q, ...(type !== undefined ? { type } : {}), ...rest } as RedriveFilter;
+  const filter = { ...common, ...rest } as RedriveFilter;
   validateRedriveFilter(filter);
-  return { ...base, queue: q, ...(type !== undefined ? { type } : {}), redrive: { filter, ...(cursor !== undefined ? { cursor: cursor as string } : {}) } };
+  return { ...base, ...common, redrive: { filter, ...(cursor !== undefined ? { cursor: cursor as string } : {}) } };
 }
 
 function validateStepCursor(cursor: unknown): string {
@@ -175,7 +185,7 @@ function validateStepCursor(cursor: unknown): string {
  * pending jobs and answers the counts so far, with a `cursor` to post back while not `complete`.
  */
 async function runCancelStep(queue: JobQueue, req: BulkRequest) {
-  const filter = { queue: req.queue!, ...(req.type !== undefined ? { type: req.type } : {}) };
+  const filter = { queue: req.queue!, ...(req.type !== undefined ? { type: req.type } : {}), ...(req.group !== undefined ? { group: req.group } : {}) };
   const progress = await cancelByFilter(queue, filter, { dryRun: req.dryRun, maxJobs: BULK_MAX, ...(req.cursor !== undefined ? { cursor: req.cursor } : {}) });
   return { action: req.action, status: 'pending' as const, ...progress, count: progress.matched, done: progress.cancelled, more: !progress.complete };
 }

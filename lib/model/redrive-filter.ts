@@ -5,7 +5,7 @@
 import { ValidationError } from '../errors.ts';
 import { BATCH_GET_LIMIT } from '../schema.ts';
 import type { RedriveOptions } from '../types.ts';
-import { describe, LIMITS, validateDate, validateInteger, validateName } from './validate.ts';
+import { describe, LIMITS, validateDate, validateGroup, validateInteger, validateName } from './validate.ts';
 
 /** Longest `errorContains` text. */
 export const ERROR_FILTER_MAX_LENGTH = 1_000;
@@ -18,6 +18,8 @@ export interface NormalizedRedriveFilter {
   readonly queue: string;
   readonly status: 'failed' | 'cancelled';
   readonly type: string | null;
+  /** Only jobs of this group (matched on the index entries, which hold it). */
+  readonly group: string | null;
   readonly errorContains: string | null;
   readonly finishedAfterMs: number | null;
   readonly finishedBeforeMs: number | null;
@@ -36,7 +38,7 @@ export interface NormalizedRedriveOptions {
   readonly concurrency: number;
 }
 
-const FILTER_KEYS = ['queue', 'status', 'type', 'errorContains', 'finishedAfter', 'finishedBefore', 'createdAfter', 'createdBefore'] as const;
+const FILTER_KEYS = ['queue', 'status', 'type', 'group', 'errorContains', 'finishedAfter', 'finishedBefore', 'createdAfter', 'createdBefore'] as const;
 const OPTION_KEYS = ['cursor', 'signal', 'onProgress', 'maxJobs', 'dryRun', 'pageSize', 'concurrency'] as const;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -62,7 +64,7 @@ function timeRange(o: Record<string, unknown>, after: string, before: string, fi
  */
 export function validateRedriveFilter(filter: unknown, prefix = ''): NormalizedRedriveFilter {
   const field = (name: string) => `${prefix}${name}`;
-  if (filter !== undefined && !isPlainObject(filter)) throw new ValidationError(prefix.replace(/\.$/, '') || 'filter', 'an object { queue?, status?, type?, errorContains?, finishedAfter?, ... }', `expected an object, got ${describe(filter)}`);
+  if (filter !== undefined && !isPlainObject(filter)) throw new ValidationError(prefix.replace(/\.$/, '') || 'filter', 'an object { queue?, status?, type?, group?, errorContains?, finishedAfter?, ... }', `expected an object, got ${describe(filter)}`);
   const o = (filter ?? {}) as Record<string, unknown>;
   checkKeys(o, FILTER_KEYS, prefix);
   const status = o.status ?? 'failed';
@@ -77,6 +79,7 @@ export function validateRedriveFilter(filter: unknown, prefix = ''): NormalizedR
     queue: o.queue === undefined ? 'default' : validateName(o.queue, field('queue'), LIMITS.queueMaxLength),
     status,
     type: o.type === undefined ? null : validateName(o.type, field('type'), LIMITS.typeMaxLength),
+    group: o.group === undefined ? null : validateGroup(o.group, field('group')),
     errorContains: text === undefined ? null : (text as string),
     finishedAfterMs,
     finishedBeforeMs,
@@ -108,7 +111,7 @@ export function validateRedriveOptions(options: unknown): NormalizedRedriveOptio
   };
 }
 
-/** True if the filter looks at more than the index holds (type, error text, creation time). */
+/** True if the filter looks at more than the index holds (type, error text, creation time; the group is in the index). */
 export function needsItems(f: NormalizedRedriveFilter): boolean {
   return f.type !== null || f.errorContains !== null || f.createdAfterMs !== null || f.createdBeforeMs !== null;
 }
@@ -117,6 +120,7 @@ export function needsItems(f: NormalizedRedriveFilter): boolean {
 export interface RedriveCandidate {
   readonly status: string | undefined;
   readonly type: string | undefined;
+  readonly group: string | undefined;
   readonly error: string | undefined;
   /** ISO time. */
   readonly createdAt: string | undefined;
@@ -128,13 +132,14 @@ export interface RedriveCandidate {
 
 /**
  * True if the job, as just read, matches a redrive that began at `asOfIso`: in the filter's lane,
- * finished within the filter's range and no later than `asOfIso`, with matching type, error text
- * and creation time. (Whether this redrive already put it back is the store's check.)
+ * finished within the filter's range and no later than `asOfIso`, with matching type, group, error
+ * text and creation time. (Whether this redrive already put it back is the store's check.)
  */
 export function matchesRedrive(c: RedriveCandidate, f: NormalizedRedriveFilter, asOfIso: string): boolean {
   if (c.expired || c.status !== f.status || c.runOrder === undefined) return false;
   if (c.runOrder > asOfIso || !withinRange(c.runOrder, f.finishedAfterMs, f.finishedBeforeMs)) return false;
   if (f.type !== null && c.type !== f.type) return false;
+  if (f.group !== null && c.group !== f.group) return false;
   if (f.errorContains !== null && !(c.error ?? '').includes(f.errorContains)) return false;
   return c.createdAt !== undefined ? withinRange(c.createdAt, f.createdAfterMs, f.createdBeforeMs) : f.createdAfterMs === null && f.createdBeforeMs === null;
 }

@@ -4,7 +4,8 @@
  *
  * Each page is one index query on one shard of the lane (`<queue>#failed#NN`, sort key = the
  * ISO time the job finished, so the finished-time range is a key condition), one consistent
- * BatchGetItem for the items (the index holds neither type, error nor priority), and one
+ * BatchGetItem for the items (the index holds neither type, error nor priority; it holds the group,
+ * so a group filter skips other groups' entries before any item is read), and one
  * conditional UpdateItem per matching job ({@link retryItem} with this redrive's id). Shards are
  * walked in order, each oldest first; the cursor holds the shard, the last key of the last page
  * whose writes all settled, and the counts so far.
@@ -62,7 +63,7 @@ function laneRange(f: NormalizedRedriveFilter, asOfMs: number): { lo: string; hi
 
 /** Binds a cursor to its table, shard count and filter. */
 function filterKey(ctx: StoreContext, f: NormalizedRedriveFilter): string {
-  const canonical = JSON.stringify([ctx.tableName, ctx.shardCount, f.queue, f.status, f.type, f.errorContains, f.finishedAfterMs, f.finishedBeforeMs, f.createdAfterMs, f.createdBeforeMs]);
+  const canonical = JSON.stringify([ctx.tableName, ctx.shardCount, f.queue, f.status, f.type, f.group, f.errorContains, f.finishedAfterMs, f.finishedBeforeMs, f.createdAfterMs, f.createdBeforeMs]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }
 
@@ -132,7 +133,7 @@ async function readPage(ctx: StoreContext, f: NormalizedRedriveFilter, s: Redriv
       ...(s.after ? { ExclusiveStartKey: { [ATTR.statusShard]: { S: pk }, [ATTR.runOrder]: { S: s.after[0] }, [ATTR.id]: { S: s.after[1] } } } : {}),
     }),
   );
-  const entries = (res.Items ?? []).map((it) => ({ id: it[ATTR.id]!.S!, runOrder: it[ATTR.runOrder]!.S! }));
+  const entries = (res.Items ?? []).map((it) => ({ id: it[ATTR.id]!.S!, runOrder: it[ATTR.runOrder]!.S!, group: it[ATTR.group]?.S }));
   return { entries, more: res.LastEvaluatedKey !== undefined };
 }
 
@@ -141,6 +142,7 @@ function candidateOf(item: Record<string, AttributeValue>, nowMs: number): Redri
   return {
     status: item[ATTR.status]?.S,
     type: item[ATTR.type]?.S,
+    group: item[ATTR.group]?.S,
     error: item[ATTR.error]?.S,
     createdAt: item[ATTR.createdAt]?.S,
     runOrder: item[ATTR.runOrder]?.S,
@@ -150,11 +152,13 @@ function candidateOf(item: Record<string, AttributeValue>, nowMs: number): Redri
 }
 
 /**
- * Reads the page's items and puts the matching ones back (or, in a dry run, counts them). A dry
- * run whose filter needs nothing beyond the index counts the entries without reading items.
+ * Reads the page's items and puts the matching ones back (or, in a dry run, counts them). Entries
+ * of another group are left out before any read (a job's group never changes); a dry run whose
+ * filter needs nothing beyond the index counts the entries without reading items.
  */
-async function settlePage(ctx: StoreContext, f: NormalizedRedriveFilter, s: RedriveState, ids: readonly string[], concurrency: number): Promise<void> {
-  s.counts.examined += ids.length;
+async function settlePage(ctx: StoreContext, f: NormalizedRedriveFilter, s: RedriveState, entries: readonly { id: string; group: string | undefined }[], concurrency: number): Promise<void> {
+  s.counts.examined += entries.length;
+  const ids = entries.filter((e) => f.group === null || e.group === f.group).map((e) => e.id);
   if (s.dryRun && !needsItems(f)) {
     s.counts.matched += ids.length;
     return;
@@ -194,7 +198,7 @@ export async function redriveJobs(ctx: StoreContext, f: NormalizedRedriveFilter,
   let budget = o.maxJobs;
   while (range && s.shard < ctx.shardCount && budget > 0 && !o.signal?.aborted) {
     const page = await readPage(ctx, f, s, range, Math.min(o.pageSize, budget));
-    await settlePage(ctx, f, s, page.entries.map((e) => e.id), o.concurrency);
+    await settlePage(ctx, f, s, page.entries, o.concurrency);
     budget -= page.entries.length;
     const last = page.entries.at(-1);
     if (page.more && last) s.after = [last.runOrder, last.id];

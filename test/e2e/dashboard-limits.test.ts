@@ -3,10 +3,14 @@
  * queue has a per-group concurrency limit of 1: `POST /jobs` with a group, `GET /jobs?group=`,
  * `GET /limits`, and the dashboard in a real headless Chromium (the job's group in its view, running
  * / limit per group, jobs waiting on a limit). Jobs hold their slot until the test lets them go.
+ * Then the group as a filter in the dashboard: the "Filter by group" field (kept in the URL), the
+ * Limits panel's group rows and the job detail's group linking to it, cancel by filter with a
+ * group, and the enqueue form's Group field.
  */
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobQueue } from '../../lib/queue.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 
@@ -19,6 +23,14 @@ const running = new Set<string>();
 let release!: () => void;
 const released = new Promise<void>((r) => (release = r));
 const api = (method: string, path: string, body?: unknown) => http(t.stack.url, method, path, body);
+const rowIds = async () => (await page.locator('#job-rows tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-job-id') ?? ''))).sort();
+/** The browser logs each 400 it was meant to get: takes those entries out of `errors` (there must be one). */
+function takeLoggedBadRequests(): void {
+  const bad = 'Failed to load resource: the server responded with a status of 400 (Bad Request)';
+  expect(errors).toContain(bad);
+  errors.splice(0, errors.length, ...errors.filter((e) => e !== bad));
+}
+const statusOf = async (id: string) => (await api('GET', `/jobs/${id}`)).json.status as string;
 
 beforeAll(async () => {
   t = await startTestStack({
@@ -87,6 +99,84 @@ describe('groups and limits on the local surfaces', () => {
     ]);
     await page.goto(`${t.stack.url}/?queue=default&status=pending&job=${ids.acme[2]}`);
     await expect.poll(() => page.locator('#d-group').textContent(), { timeout: 10_000 }).toBe('acme');
+  });
+
+  // A queue no worker of the stack serves, so its jobs stay pending: two groups and a job without one.
+  const tenants: Record<'acme' | 'globex' | 'none', string[]> = { acme: [], globex: [], none: [] };
+
+  it('filters the job list by group with the "Filter by group" field, kept in the URL; a malformed group is marked', async () => {
+    const producer = new JobQueue({ tableName: t.stack.tableName, client: t.stack.client, shardCount: 4 });
+    for (const group of ['acme', 'globex', 'none', 'acme', 'globex'] as const) {
+      tenants[group].push(await producer.enqueue('hold', {}, { queue: 'tenants', delayMs: 3_600_000, ...(group !== 'none' ? { group } : {}) }));
+    }
+    await page.goto(`${t.stack.url}/?queue=tenants&status=pending`);
+    await expect.poll(rowIds, { timeout: 10_000 }).toEqual([...tenants.acme, ...tenants.globex, ...tenants.none].sort());
+    const field = page.getByLabel('Filter by group');
+    await field.fill('acme');
+    await field.press('Enter');
+    await expect.poll(rowIds, { timeout: 10_000 }).toEqual([...tenants.acme].sort());
+    expect(new URL(page.url()).searchParams.get('group')).toBe('acme');
+    await page.reload(); // the URL is the view
+    await expect.poll(rowIds, { timeout: 10_000 }).toEqual([...tenants.acme].sort());
+    expect(await field.inputValue()).toBe('acme');
+    await field.fill('no spaces');
+    await field.press('Enter');
+    await expect.poll(() => page.locator('#search-message').textContent(), { timeout: 10_000 }).toMatch(/^Filter by group: Invalid group: "no spaces" has characters outside/);
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    expect(await rowIds()).toEqual([]);
+    await field.fill('');
+    await field.press('Enter');
+    await expect.poll(rowIds, { timeout: 10_000 }).toHaveLength(5);
+    expect(await field.getAttribute('aria-invalid')).toBeNull();
+    takeLoggedBadRequests();
+  });
+
+  it('a group row of the Limits panel, and the group in the job detail, filter the list by that group', async () => {
+    await page.goto(`${t.stack.url}/?queue=tenants&status=pending`);
+    await expect.poll(rowIds, { timeout: 10_000 }).toHaveLength(5);
+    const table = page.getByRole('table', { name: 'Running and waiting by group' });
+    await table.getByRole('button', { name: 'Show the jobs of group globex' }).click();
+    await expect.poll(rowIds, { timeout: 10_000 }).toEqual([...tenants.globex].sort());
+    expect(await page.getByLabel('Filter by group').inputValue()).toBe('globex');
+    expect(new URL(page.url()).searchParams.get('group')).toBe('globex');
+    await page.goto(`${t.stack.url}/?queue=tenants&status=pending&job=${tenants.acme[0]}`);
+    await expect.poll(rowIds, { timeout: 10_000 }).toHaveLength(5);
+    await page.locator('#d-group').getByRole('button', { name: 'Show the jobs of group acme' }).click();
+    await expect.poll(rowIds, { timeout: 10_000 }).toEqual([...tenants.acme].sort());
+  });
+
+  it('cancels by filter with a group: only that group\'s pending jobs, the button and the confirmation naming the group', async () => {
+    await page.goto(`${t.stack.url}/?queue=tenants&status=pending&group=acme`);
+    await expect.poll(rowIds, { timeout: 10_000 }).toEqual([...tenants.acme].sort());
+    await page.getByRole('button', { name: 'Cancel all pending jobs in group acme' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.getByRole('heading').textContent()).toBe('Cancel 2 jobs?');
+    expect(await dialog.textContent()).toContain('Cancel every pending job in group acme: 2 jobs in queue tenants.');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.locator('#action-message').textContent(), { timeout: 10_000 }).toBe('Cancelled 2 jobs.');
+    for (const id of tenants.acme) expect(await statusOf(id)).toBe('cancelled');
+    for (const id of [...tenants.globex, ...tenants.none]) expect(await statusOf(id)).toBe('pending');
+  });
+
+  it('enqueues from the form with a group and shows it on the job; a malformed group is refused, naming the field', async () => {
+    await page.goto(`${t.stack.url}/?queue=default&status=pending`);
+    await expect.poll(() => page.getByLabel('Type', { exact: true }).locator('option').count(), { timeout: 10_000 }).toBe(1);
+    await page.getByLabel('Delay (ms)').fill('3600000'); // stays pending: the last test counts the completed jobs
+    const group = page.getByLabel('Group (optional)');
+    await group.fill('no spaces');
+    const before = await t.itemCount();
+    await page.getByRole('button', { name: 'Enqueue' }).click();
+    await expect.poll(() => page.locator('#enqueue-message').textContent(), { timeout: 10_000 }).toMatch(/^group: Invalid group: "no spaces"/);
+    expect(await group.getAttribute('aria-invalid')).toBe('true');
+    expect(await t.itemCount()).toBe(before);
+    takeLoggedBadRequests();
+    await group.fill('initech');
+    await page.getByRole('button', { name: 'Enqueue' }).click();
+    await expect.poll(() => page.locator('#enqueue-message').textContent(), { timeout: 10_000 }).toMatch(/^Enqueued hold job /);
+    const id = /job ([0-9a-f-]{36})/.exec((await page.locator('#enqueue-message').textContent())!)![1]!;
+    await expect.poll(() => page.locator('#d-group').textContent(), { timeout: 10_000 }).toBe('initech');
+    expect((await api('GET', `/jobs/${id}`)).json).toMatchObject({ group: 'initech', status: 'pending' });
   });
 
   it('everything completes once the running jobs end; no console error', async () => {

@@ -193,6 +193,31 @@ describe('bulk redrive', () => {
     expect((await queue.stats({ queue: q })).counts.failed).toBe(3);
   });
 
+  it('narrows by group from the index entries: a dry run reads no item, a redrive reads and puts back only that group\'s jobs', async () => {
+    const q = 'groups';
+    const acme = await enqueueAll(queue, 4, 'sync', 'x', q, { group: 'acme' });
+    const globex = await enqueueAll(queue, 3, 'sync', 'x', q, { group: 'globex' });
+    const none = await enqueueAll(queue, 2, 'sync', 'x', q);
+    await drainQueue(queue, q);
+    const meterClient = testClient();
+    const meter = new CapacityMeter().attach(meterClient);
+    const metered = new JobQueue({ tableName, client: meterClient });
+    expect(await metered.redrive({ queue: q, group: 'acme' }, { dryRun: true })).toMatchObject({ candidates: 9, examined: 9, matched: 4, redriven: 0, complete: true });
+    expect(meter.totals().calls.BatchGetItemCommand ?? 0).toBe(0);
+    const r = await metered.redrive({ queue: q, group: 'acme' });
+    expect(r).toMatchObject({ examined: 9, matched: 4, redriven: 4, complete: true });
+    expect(meter.totals().readUnits.table).toBe(4); // only acme's items were read
+    for (const id of acme) expect((await queue.getJob(id))?.status).toBe('pending');
+    for (const id of [...globex, ...none]) expect((await queue.getJob(id))?.status).toBe('failed');
+    meterClient.destroy();
+    const part = await queue.redrive({ queue: q, group: 'globex' }, { dryRun: true, maxJobs: 1, pageSize: 1 });
+    const otherGroup = await queue.redrive({ queue: q, group: 'acme' }, { dryRun: true, cursor: part.cursor! }).catch((e: unknown) => e);
+    expect(otherGroup).toBeInstanceOf(InvalidCursorError);
+    const bad = await queue.redrive({ queue: q, group: 'no spaces' }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ValidationError);
+    expect(bad).toMatchObject({ field: 'filter.group', limit: expect.stringMatching(/1 to 128 characters/) });
+  });
+
   it('costs 3 write units per job put back (1 table, 2 index) and 1 consistent read unit per job read', async () => {
     const q = 'cost';
     await enqueueAll(queue, 200, 'sync', 'x', q);

@@ -6,27 +6,22 @@
  * enqueued after the cancel began are left alone; a replayed cursor resumes without harm; dry
  * runs count without writing; bad cursors are refused, naming the field.
  */
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobQueue } from '../../lib/index.ts';
-import { createApiListener } from '../../lib/local/http-api.ts';
+import { serveApi } from '../helpers/api-server.ts';
+import type { ServedApi } from '../helpers/api-server.ts';
 import { freshQueue } from '../helpers/ddb.ts';
 
 let queue: JobQueue;
 let cleanup: () => Promise<void>;
-let server: Server;
-let base: string;
+let api: ServedApi;
 
 beforeAll(async () => {
   ({ queue, cleanup } = await freshQueue({ shardCount: 4 }));
-  server = createServer(createApiListener({ queue, jobTypes: ['sync', 'other'] }));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  api = await serveApi({ queue, jobTypes: ['sync', 'other'] });
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await api.close();
   await cleanup();
 });
 
@@ -36,7 +31,7 @@ interface Step {
 }
 
 async function bulk(body: Record<string, unknown>): Promise<Step> {
-  const res = await fetch(`${base}/jobs/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${api.base}/jobs/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 

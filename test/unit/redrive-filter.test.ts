@@ -6,12 +6,12 @@ import type { RedriveCandidate } from '../../lib/model/redrive-filter.ts';
 
 const T = Date.parse('2030-01-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-const job = (o: Partial<RedriveCandidate> = {}): RedriveCandidate => ({ status: 'failed', type: 'sync', error: 'upstream 503: timed out', createdAt: iso(T - 60_000), runOrder: iso(T), redriveId: undefined, expired: false, ...o });
+const job = (o: Partial<RedriveCandidate> = {}): RedriveCandidate => ({ status: 'failed', type: 'sync', group: undefined, error: 'upstream 503: timed out', createdAt: iso(T - 60_000), runOrder: iso(T), redriveId: undefined, expired: false, ...o });
 
 describe('redrive filter', () => {
   it('defaults to the dead letters of the default queue, and needs items only for type, error or creation time', () => {
     const f = validateRedriveFilter(undefined);
-    expect(f).toEqual({ queue: 'default', status: 'failed', type: null, errorContains: null, finishedAfterMs: null, finishedBeforeMs: null, createdAfterMs: null, createdBeforeMs: null });
+    expect(f).toEqual({ queue: 'default', status: 'failed', type: null, group: null, errorContains: null, finishedAfterMs: null, finishedBeforeMs: null, createdAfterMs: null, createdBeforeMs: null });
     expect(needsItems(f)).toBe(false);
     expect(needsItems(validateRedriveFilter({ finishedAfter: T }))).toBe(false);
     expect(needsItems(validateRedriveFilter({ type: 'x' }))).toBe(true);
@@ -29,6 +29,15 @@ describe('redrive filter', () => {
     expect(matchesRedrive(job({ error: undefined }), f, iso(T))).toBe(false);
     expect(matchesRedrive(job({ expired: true }), f, iso(T))).toBe(false);
     expect(matchesRedrive(job({ status: 'cancelled' }), validateRedriveFilter({ status: 'cancelled' }), iso(T))).toBe(true);
+  });
+
+  it('matches on the group, which the index holds (no item read for it); a malformed group is refused, naming the field', () => {
+    const f = validateRedriveFilter({ group: 'acme' });
+    expect(needsItems(f)).toBe(false);
+    expect(matchesRedrive(job({ group: 'acme' }), f, iso(T))).toBe(true);
+    expect(matchesRedrive(job({ group: 'globex' }), f, iso(T))).toBe(false);
+    expect(matchesRedrive(job(), f, iso(T))).toBe(false);
+    expect(() => validateRedriveFilter({ group: 'no spaces' }, 'filter.')).toThrow(expect.objectContaining({ name: 'ValidationError', field: 'filter.group' }));
   });
 
   it('takes After bounds as inclusive and Before bounds as exclusive', () => {

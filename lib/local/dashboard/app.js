@@ -1,5 +1,5 @@
 // jobtable dashboard: plain JavaScript over the JSON API, no build step. The chart is uPlot
-// (vendored in /vendor). The URL holds the view (queue, status, type, page, open job), so a link
+// (vendored in /vendor). The URL holds the view (queue, status, type, group, page, open job), so a link
 // shows what its sender saw.
 'use strict';
 
@@ -11,6 +11,7 @@ const state = {
   queue: 'default',
   status: 'pending',
   type: '',
+  group: '',
   page: 0,
   cursors: [undefined],
   job: null,
@@ -21,6 +22,7 @@ const state = {
   activity: null,
   page_: null,
   knownTypes: new Set(),
+  knownGroups: new Set(),
   announced: '',
   listGen: 0,
   detailGen: 0,
@@ -90,6 +92,7 @@ function readUrl() {
   state.queue = p.get('queue') || state.queue;
   state.status = STATUSES.includes(p.get('status')) ? p.get('status') : 'pending';
   state.type = p.get('type') || '';
+  state.group = p.get('group') || '';
   const page = Number(p.get('page') || '1');
   state.page = Number.isInteger(page) && page > 1 && p.get('cursor') ? page - 1 : 0;
   state.cursors = [];
@@ -102,6 +105,7 @@ function writeUrl(push) {
   p.set('queue', state.queue);
   p.set('status', state.status);
   if (state.type) p.set('type', state.type);
+  if (state.group) p.set('group', state.group);
   if (state.page > 0) {
     p.set('page', String(state.page + 1));
     p.set('cursor', state.cursors[state.page]);
@@ -246,13 +250,32 @@ function renderLimits(view) {
   const plus = view.capped ? '+' : '';
   const queuePart = view.limit !== null ? `${view.running}${plus} / ${view.limit} running in the queue` : `${view.running}${plus} running`;
   $('limits-summary').textContent = `${view.limits ? `Limits: ${limitText(view.limits)}.` : 'No limits on this queue.'} ${queuePart}; ${view.waitingOnLimit}${plus} due ${view.waitingOnLimit === 1 ? 'job waits' : 'jobs wait'} on a limit.`;
-  $('group-rows').replaceChildren(...(view.groups.length ? view.groups.map(groupRow) : [emptyRow(4, 'No job with a group is due or running.')]));
+  const rows = $('group-rows');
+  const focused = rows.contains(document.activeElement) ? document.activeElement.dataset.group : undefined;
+  for (const g of view.groups) state.knownGroups.add(g.group);
+  renderKnownGroups();
+  rows.replaceChildren(...(view.groups.length ? view.groups.map(groupRow) : [emptyRow(4, 'No job with a group is due or running.')]));
+  if (focused !== undefined) rows.querySelector(`button[data-group="${CSS.escape(focused)}"]`)?.focus();
   $('limits-note').textContent = `Read from the index (up to 200 entries per shard${view.capped ? ': some shards had more, so counts are lower bounds' : ''}); rate limits are not shown per group.`;
+}
+
+/** A button that filters the job list by `group` (in the Limits panel and the job detail). */
+function groupLink(group) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'link group-link';
+  b.textContent = group;
+  b.dataset.group = group;
+  b.setAttribute('aria-label', `Show the jobs of group ${group}`);
+  b.addEventListener('click', () => chooseGroup(group).then(() => $('jobs-heading').focus()));
+  return b;
 }
 
 function groupRow(g) {
   const tr = document.createElement('tr');
-  tr.append(cell(g.group), cell(g.limit !== null ? `${g.running} / ${g.limit}` : String(g.running), 'num'), cell(String(g.due), 'num'), cell(String(g.waitingOnLimit), 'num'));
+  const name = document.createElement('td');
+  name.append(groupLink(g.group));
+  tr.append(name, cell(g.limit !== null ? `${g.running} / ${g.limit}` : String(g.running), 'num'), cell(String(g.due), 'num'), cell(String(g.waitingOnLimit), 'num'));
   return tr;
 }
 
@@ -268,6 +291,13 @@ function emptyRow(span, text) {
   td.colSpan = span;
   tr.append(td);
   return tr;
+}
+
+function renderKnownGroups() {
+  const groups = [...state.knownGroups].sort();
+  const list = $('known-groups');
+  if (list.options.length === groups.length) return;
+  list.replaceChildren(...groups.map((g) => new Option(g, g)));
 }
 
 function renderKnownTypes() {
@@ -347,14 +377,16 @@ function jobRow(job) {
 function renderList(page) {
   state.page_ = page;
   for (const j of page.jobs) state.knownTypes.add(j.type);
+  for (const j of page.jobs) if (j.group) state.knownGroups.add(j.group);
   renderKnownTypes();
+  renderKnownGroups();
   const rows = $('job-rows');
   const focusedId = document.activeElement && document.activeElement.closest && document.activeElement.closest('tr') ? document.activeElement.closest('tr').dataset.jobId : null;
   const focusedBox = focusedId && document.activeElement.type === 'checkbox';
   rows.replaceChildren(...page.jobs.map(jobRow));
   if (focusedId) rows.querySelector(`tr[data-job-id="${CSS.escape(focusedId)}"] ${focusedBox ? 'input' : 'button'}`)?.focus();
   $('empty').classList.toggle('invisible', page.jobs.length > 0);
-  $('empty').textContent = page.jobs.length ? '' : `No ${state.status} jobs${state.type ? ` of type ${state.type}` : ''} in ${state.queue}${page.cursor ? ' on this page; try the next one' : ''}.`;
+  $('empty').textContent = page.jobs.length ? '' : `No ${state.status} jobs${filterWords()} in ${state.queue}${page.cursor ? ' on this page; try the next one' : ''}.`;
   const [when, dur] = HEADINGS[state.status];
   $('when-heading').textContent = when;
   $('dur-heading').textContent = dur;
@@ -370,15 +402,36 @@ function renderList(page) {
 function listPath() {
   const p = new URLSearchParams({ status: state.status, queue: state.queue, limit: String(PAGE_SIZE) });
   if (state.type) p.set('type', state.type);
+  if (state.group) p.set('group', state.group);
   const cursor = state.cursors[state.page];
   if (cursor) p.set('cursor', cursor);
   return `/jobs?${p}`;
 }
 
+/** The list's filters in words: ` of type send_email in group acme`. */
+const filterWords = () => `${state.type ? ` of type ${state.type}` : ''}${state.group ? ` in group ${state.group}` : ''}`;
+
 async function loadList() {
   const gen = ++state.listGen;
-  const page = await api(listPath());
-  if (gen === state.listGen) renderList(page);
+  try {
+    const page = await api(listPath());
+    if (gen === state.listGen) renderList(page);
+  } catch (err) {
+    if (gen !== state.listGen || err.status !== 400 || !badFilter(err.body && err.body.field, err.message)) throw err;
+  }
+}
+
+/** A filter the API refused (a malformed type or group): marks its field and says why, with an empty list. */
+function badFilter(field, message) {
+  const input = { type: $('type-filter'), group: $('group-filter') }[field];
+  if (!input) return false;
+  input.setAttribute('aria-invalid', 'true');
+  $('search-message').className = 'message error';
+  $('search-message').textContent = `Filter by ${field}: ${message}`;
+  $('job-rows').replaceChildren();
+  $('empty').classList.remove('invisible');
+  $('empty').textContent = '';
+  return true;
 }
 
 // ---- Job detail -------------------------------------------------------------------------------
@@ -410,6 +463,15 @@ function fifoText(job, group) {
   return `${mine}; waiting: position ${group.head} holds the group (job ${group.headJobId})`;
 }
 
+/** The job's group as a link to the list filtered by it (kept as it is while the same, so that focus stays). */
+function renderDetailGroup(group) {
+  const dd = $('d-group');
+  if (!group) return dd.replaceChildren('–');
+  state.knownGroups.add(group);
+  if (dd.firstElementChild && dd.firstElementChild.dataset.group === group) return;
+  dd.replaceChildren(groupLink(group));
+}
+
 function renderDetail(job) {
   $('detail-empty').hidden = !!job;
   $('detail-body').hidden = !job;
@@ -417,7 +479,7 @@ function renderDetail(job) {
   $('d-id').textContent = job.id;
   $('d-type').textContent = job.type;
   $('d-queue').textContent = job.queue;
-  $('d-group').textContent = job.group || '–';
+  renderDetailGroup(job.group);
   $('d-status').textContent = job.status;
   $('d-status').className = `badge ${job.status}`;
   $('d-priority').textContent = String(job.priority);
@@ -433,7 +495,6 @@ function renderDetail(job) {
   $('d-ran-for').textContent = job.status === 'processing' ? `${fmtDuration(since(job.startedAt))} so far` : job.startedAt && job.finishedAt ? fmtDuration(msBetween(job.startedAt, job.finishedAt)) : '–';
   $('d-key').textContent = job.idempotencyKey || '–';
   $('d-debounce').textContent = job.debounceKey || '–';
-  $('d-group').textContent = job.group || '–';
   $('d-fifo').textContent = job.fifoSeq ? `position ${job.fifoSeq}` : '–';
   $('d-error-label').textContent = errorLabel(job);
   $('d-error').textContent = job.error || '–';
@@ -500,6 +561,7 @@ function showView() {
   for (const b of document.querySelectorAll('.queue')) b.setAttribute('aria-pressed', String(b.dataset.queue === state.queue));
   $('list-title').textContent = `${state.status[0].toUpperCase()}${state.status.slice(1)} jobs`;
   $('type-filter').value = state.type;
+  $('group-filter').value = state.group;
   renderCounts();
 }
 
@@ -523,7 +585,19 @@ function chooseStatus(status) {
 }
 
 function chooseType(type) {
+  return chooseFilters(type, state.group);
+}
+
+function chooseGroup(group) {
+  return chooseFilters(state.type, group);
+}
+
+/** Lists the jobs of `type` and `group` (either empty: any), from the first page. */
+function chooseFilters(type, group) {
   state.type = type.trim();
+  state.group = group.trim();
+  for (const id of ['type-filter', 'group-filter']) $(id).removeAttribute('aria-invalid');
+  if ($('search-message').textContent.startsWith('Filter by ')) $('search-message').textContent = '';
   resetPaging();
   return viewChanged(true);
 }
@@ -546,8 +620,8 @@ async function search(event) {
   const q = $('search').value.trim();
   const msg = $('search-message');
   if (!q) {
-    chooseType($('type-filter').value);
     msg.textContent = '';
+    chooseFilters($('type-filter').value, $('group-filter').value);
     return;
   }
   try {
@@ -598,7 +672,7 @@ function renderBulk() {
   $('bulk').classList.toggle('invisible', !action);
   $('bulk-selected').disabled = !action || n === 0;
   $('bulk-selected').textContent = `${verb} ${n} selected`;
-  $('bulk-filter').textContent = `${verb} all ${action === 'cancel' ? 'pending' : state.status}${state.type ? ` ${state.type}` : ''} jobs`;
+  $('bulk-filter').textContent = `${verb} all ${action === 'cancel' ? 'pending' : state.status}${state.type ? ` ${state.type}` : ''} jobs${state.group ? ` in group ${state.group}` : ''}`;
 }
 
 /** Opens the confirmation dialog; resolves true if the operator confirmed. */
@@ -643,24 +717,27 @@ async function bulkFilter() {
   return action === 'retry' ? redriveFilter() : cancelFilter();
 }
 
+/** The list's type and group as fields of a bulk request by filter. */
+const bulkFilterFields = () => ({ ...(state.type ? { type: state.type } : {}), ...(state.group ? { group: state.group } : {}) });
+
 /**
- * Cancel by filter: every pending job of the list's type. A dry run counts them (up to 1,000
+ * Cancel by filter: every pending job of the list's type and group. A dry run counts them (up to 1,000
  * examined) for the confirmation; then the cancel runs step by step (up to 1,000 jobs a request),
  * posting each answer's cursor back until it is complete, with its progress in the message.
  */
 async function cancelFilter() {
   const msg = $('action-message');
-  const filter = { action: 'cancel', queue: state.queue, ...(state.type ? { type: state.type } : {}) };
-  const ofType = state.type ? ` of type ${state.type}` : '';
+  const filter = { action: 'cancel', queue: state.queue, ...bulkFilterFields() };
+  const which = filterWords();
   try {
     const dry = await post('/jobs/bulk', { ...filter, dryRun: true });
     msg.className = 'message';
     if (!dry.matched) {
-      msg.textContent = `No pending jobs${ofType} in ${state.queue}${dry.complete ? '' : ' among the first 1,000'}.`;
+      msg.textContent = `No pending jobs${which} in ${state.queue}${dry.complete ? '' : ' among the first 1,000'}.`;
       return;
     }
     const count = `${dry.complete ? '' : 'at least '}${plural(dry.matched, 'job')}`;
-    if (!(await confirmDialog(`Cancel ${count}?`, `Cancel every pending job${ofType}: ${count} in queue ${state.queue}. They will not run.`))) {
+    if (!(await confirmDialog(`Cancel ${count}?`, `Cancel every pending job${which}: ${count} in queue ${state.queue}. They will not run.`))) {
       msg.textContent = 'Nothing was changed.';
       return;
     }
@@ -679,23 +756,23 @@ async function cancelFilter() {
 }
 
 /**
- * Retry by filter: a bulk redrive of every job with the list's status (failed or cancelled) and
- * type. A dry run counts them for the confirmation; then the redrive runs step by step (up to
+ * Retry by filter: a bulk redrive of every job with the list's status (failed or cancelled), type
+ * and group. A dry run counts them for the confirmation; then the redrive runs step by step (up to
  * 1,000 jobs examined a request), posting each answer's cursor back until it is complete.
  */
 async function redriveFilter() {
   const msg = $('action-message');
-  const filter = { action: 'retry', queue: state.queue, status: state.status, ...(state.type ? { type: state.type } : {}) };
-  const ofType = state.type ? ` of type ${state.type}` : '';
+  const filter = { action: 'retry', queue: state.queue, status: state.status, ...bulkFilterFields() };
+  const which = filterWords();
   try {
     const dry = await post('/jobs/bulk', { ...filter, dryRun: true });
     if (!dry.matched) {
       msg.className = 'message';
-      msg.textContent = `No ${state.status} jobs${ofType} in ${state.queue}${dry.complete ? '' : ' among the first 1,000'}.`;
+      msg.textContent = `No ${state.status} jobs${which} in ${state.queue}${dry.complete ? '' : ' among the first 1,000'}.`;
       return;
     }
     const count = `${dry.complete ? '' : 'at least '}${plural(dry.matched, 'job')}`;
-    if (!(await confirmDialog(`Retry ${count}?`, `Retry every ${state.status} job${ofType}: ${count} in queue ${state.queue}. Each goes back to pending with its attempts reset, and runs again.`))) {
+    if (!(await confirmDialog(`Retry ${count}?`, `Retry every ${state.status} job${which}: ${count} in queue ${state.queue}. Each goes back to pending with its attempts reset, and runs again.`))) {
       msg.className = 'message';
       msg.textContent = 'Nothing was changed.';
       return;
@@ -733,6 +810,7 @@ async function enqueue(event) {
   }
   const body = { type: form.type.value, payload, queue: state.queue };
   for (const name of ['delayMs', 'priority', 'maxAttempts']) if (form[name].value !== '') body[name] = Number(form[name].value);
+  if (form.group.value.trim() !== '') body.group = form.group.value.trim();
   try {
     const { id } = await post('/jobs', body);
     msg.className = 'message';
@@ -789,6 +867,7 @@ function wire() {
   $('rescan').addEventListener('click', () => api('/queues?discover=1').then(renderQueues));
   $('filters').addEventListener('submit', search);
   $('type-filter').addEventListener('change', (e) => chooseType(e.target.value));
+  $('group-filter').addEventListener('change', (e) => chooseGroup(e.target.value));
   $('next-page').addEventListener('click', () => goPage(1));
   $('prev-page').addEventListener('click', () => goPage(-1));
   $('first-page').addEventListener('click', () => goPage(0));
