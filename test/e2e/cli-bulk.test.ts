@@ -79,6 +79,27 @@ describe('jobtable CLI: bulk, lists, stats, watch, work', () => {
     expect((await t.stack.queue.stats({ queue: 'cli-work' })).counts.completed).toBe(3);
   });
 
+  it('redrives the dead letters of one group with --group (resumable, the group in the resume command); a malformed group names the flag', async () => {
+    const producer = new JobQueue({ tableName: t.stack.tableName, client: t.stack.client, shardCount: 4 });
+    const jobs = (group: string, n: number) => Array.from({ length: n }, (_, i) => ({ type: 'sync', payload: { i }, options: { queue: 'dead-g', maxAttempts: 1, group } }));
+    await producer.enqueueMany([...jobs('acme', 5), ...jobs('globex', 3)]);
+    await producer.processJobs({ sync: () => { throw new PermanentJobError('upstream 503'); } }, { queue: 'dead-g' });
+
+    const bad = await cli(['redrive', '--queue', 'dead-g', '--group', 'not a group']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--group must be a string of 1 to');
+    const part = await cli(['redrive', '--queue', 'dead-g', '--group', 'acme', '--limit', '2', '--json']);
+    expect(part.code).toBe(0);
+    expect(JSON.parse(part.stdout)).toMatchObject({ complete: false, examined: 2 });
+    const resume = /Resume with: (jobtable redrive .*)$/m.exec(part.stderr)![1]!;
+    expect(resume).toContain('--group acme');
+    const rest = await cli([...resume.replace(/^jobtable /, '').split(' '), '--json']);
+    expect(JSON.parse(rest.stdout)).toMatchObject({ complete: true, examined: 8, matched: 5, redriven: 5 }); // examined: index entries of both groups
+    const pendingGroups = (await producer.listJobs({ queue: 'dead-g', status: 'pending', limit: 100 })).jobs.map((j) => j.group);
+    expect(pendingGroups).toEqual(Array(5).fill('acme'));
+    expect((await producer.stats({ queue: 'dead-g' })).counts).toMatchObject({ pending: 5, failed: 3 });
+  });
+
   it('redrives dead letters by filter with a progress bar, stops at --limit, prints the resume command, and resumes', async () => {
     // A queue the stack does not serve, so the jobs put back stay pending for the check.
     const producer = new JobQueue({ tableName: t.stack.tableName, client: t.stack.client, shardCount: 4 });

@@ -11,6 +11,7 @@ const FLAG_OF: Record<string, string> = {
   'filter.status': '--status',
   'filter.queue': '--queue',
   'filter.type': '--type',
+  'filter.group': '--group',
   'filter.errorContains': '--error',
   'filter.finishedAfter': '--since',
   'filter.finishedBefore': '--until',
@@ -48,6 +49,7 @@ function filterOf(values: Values, nowMs: number): RedriveFilter {
   set('status', strOption(values, 'status'));
   set('queue', strOption(values, 'queue'));
   set('type', strOption(values, 'type'));
+  set('group', strOption(values, 'group'));
   set('errorContains', strOption(values, 'error'));
   for (const [flag, field] of TIME_FLAGS) set(field, timeFlag(values, flag, nowMs));
   return f as RedriveFilter;
@@ -63,6 +65,7 @@ function resumeCommand(filter: RedriveFilter, dryRun: boolean, cursor: string): 
   add('--status', filter.status);
   add('--queue', filter.queue);
   add('--type', filter.type);
+  add('--group', filter.group);
   add('--error', filter.errorContains);
   for (const [flag, field] of TIME_FLAGS) add(`--${flag}`, filter[field]);
   return ['jobtable redrive', ...flags, ...(dryRun ? ['--dry-run'] : []), '--cursor', cursor].join(' ');
@@ -101,12 +104,13 @@ async function runRedrive(ctx: CommandContext, filter: RedriveFilter, dryRun: bo
 /** `jobtable redrive` */
 export const redriveCommand: Command = {
   name: 'redrive',
-  usage: 'redrive [--status failed|cancelled] [--queue <name>] [--type <type>] [--error <text>] [--since <when>] [--until <when>] [--dry-run] [--cursor <c>] [--limit <n>]',
+  usage: 'redrive [--status failed|cancelled] [--queue <name>] [--type <type>] [--group <group>] [--error <text>] [--since <when>] [--until <when>] [--dry-run] [--cursor <c>] [--limit <n>]',
   summary: 'put every dead letter (or cancelled job) matching a filter back to pending, resumably',
   options: {
     status: { type: 'string', short: 's' },
     queue: { type: 'string', short: 'q' },
     type: { type: 'string', short: 't' },
+    group: { type: 'string', short: 'g' },
     error: { type: 'string', short: 'e' },
     since: { type: 'string' },
     until: { type: 'string' },
@@ -120,6 +124,7 @@ export const redriveCommand: Command = {
     '--status, -s <status>   failed (dead letters, the default) or cancelled',
     '--queue, -q <name>      (default "default")',
     '--type, -t <type>       only jobs of this type',
+    '--group, -g <group>     only jobs of this group (read from the index: other groups cost nothing)',
     '--error, -e <text>      only jobs whose last error contains this text (case-sensitive)',
     '--since <when>          only jobs that failed at or after: a duration ago (30m, 1h, 7d) or an ISO time',
     '--until <when>          only jobs that failed before it',
