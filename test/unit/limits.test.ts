@@ -191,6 +191,7 @@ describe('rate starts that come late or go unused', () => {
     let takes = 0;
     const ports = { ...fakePorts().ports, takeRate: async (_id: string, _r: unknown, _seen: unknown, _o: unknown, count: number) => ((takes += 1), { granted: true as const, startsAtMs: Array.from({ length: count }, (_, i) => 200 + i * 53), tat: 200 + count * 53 }), giveBackRate: async () => false };
     const starts = new RateStarts(ports, { now: () => now.ms });
+    starts.observe(0); // claims lately landed at once: a spare is reachable up to its slot (plus the lateness allowed)
     // The first request writes alone; the two that came meanwhile share the next write.
     const [, a, b] = await Promise.all([starts.request('k', rate), starts.request('k', rate), starts.request('k', rate)]);
     expect(takes).toBe(2);
@@ -280,5 +281,21 @@ describe('a long-lived worker meeting many rate keys', () => {
     await starts.request('fresh', rate); // the 1,001st key: the idle ones are forgotten
     await starts.request('k1', rate);
     expect(seen.at(-1)).toEqual(['k1', null]);
+  });
+});
+
+describe('the lead of a new worker', () => {
+  it('grants its first starts with the longest lead, then follows what its claims take (faster up than down)', async () => {
+    const rate = { limit: 20, intervalMs: 1_000 };
+    const leads: number[] = [];
+    const ports = { ...fakePorts().ports, takeRate: async (_id: string, _r: unknown, _s: unknown, _o: unknown, _n: number, lead: number) => (leads.push(lead), { granted: true as const, startsAtMs: [lead], tat: lead + 53 }) };
+    const starts = new RateStarts(ports, { now: () => 0 });
+    await starts.request('k', rate);
+    expect(leads[0]).toBe(maxReserveMs(rate) * 0.8);
+    starts.observe(40);
+    await starts.request('k', rate);
+    expect(leads[1]).toBe(100);
+    starts.observe(200); // a slow claim: the lead grows by half the step at once
+    expect(starts.leadMs(rate)).toBe(1.5 * 120);
   });
 });

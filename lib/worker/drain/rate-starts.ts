@@ -39,7 +39,7 @@ export class RateStarts {
   private readonly waiting = new Map<string, Waiter[]>();
   private readonly writing = new Set<string>();
   /** What a start's writes (the grant's, then the claim's) took lately, in ms (moving average). */
-  private latencyMs = 0;
+  private latencyMs: number | null = null;
   /**
    * Starts granted to this worker and left unused by a lost claim, per key, earliest first: the
    * key's next request takes one without a write while it is still far enough ahead.
@@ -103,9 +103,13 @@ export class RateStarts {
     });
   }
 
-  /** How far ahead of a request its start is granted at the earliest, lately (see `startLeadMs`). */
+  /**
+   * How far ahead of a request its start is granted at the earliest, lately (see `startLeadMs`);
+   * the longest lead until a start's writes have been timed (a new worker's first claims are its
+   * slowest, and a start granted too close is missed).
+   */
   leadMs(rate: RateLimit): number {
-    return startLeadMs(rate, this.latencyMs);
+    return startLeadMs(rate, this.latencyMs ?? Infinity);
   }
 
   /**
@@ -122,9 +126,13 @@ export class RateStarts {
     for (const [id, t] of this.tats) if (t < old) this.tats.delete(id);
   }
 
-  /** A start's writes (from its request to its claim) took `ms`: the lead of later grants follows. */
+  /**
+   * A start's writes (from its request to its claim) took `ms`: the lead of later grants follows,
+   * faster when they grow (a start granted too close is missed) than when they shrink.
+   */
   observe(ms: number): void {
-    this.latencyMs = this.latencyMs === 0 ? ms : 0.8 * this.latencyMs + 0.2 * ms;
+    const last = this.latencyMs;
+    this.latencyMs = last === null ? ms : ms > last ? 0.5 * last + 0.5 * ms : 0.8 * last + 0.2 * ms;
   }
 
   /**
@@ -171,7 +179,7 @@ export class RateStarts {
   private takeSpare(itemId: string, rate: RateLimit): Extract<RateGrant, { granted: true }> | null {
     const list = this.spare.get(itemId);
     if (!list) return null;
-    const earliest = this.clock.now() + this.latencyMs - rateLatenessMs(rate);
+    const earliest = this.clock.now() + (this.latencyMs ?? this.leadMs(rate)) - rateLatenessMs(rate);
     let grant = list.shift();
     while (grant && grant.startAtMs < earliest) grant = list.shift();
     if (list.length === 0) this.spare.delete(itemId);
