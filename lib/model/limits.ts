@@ -196,12 +196,26 @@ export function rateRetryAtMs(rate: RateLimit, nextStartMs: number, leadMs = sta
 }
 
 /**
- * How late after its slot a job gives the slot up and takes another start rather than start late:
- * past {@link rateLatenessMs} a late start pushes the key's later starts back by its lateness,
- * and past one spacing more, an unused slot (a hole, never a burst) costs less than that push.
+ * How late after its slot a job gives the slot up and takes another start rather than start late.
+ * Up to this, a job more than {@link rateLatenessMs} late starts at once and leaves one slot unused
+ * (a hole) at the key's next start or now, whichever is later (see `pushRateBack`): every window
+ * of `intervalMs` that holds the late start then also holds that hole or the late job's own
+ * missed slot, provided the hole lies before the missed slot plus `intervalMs`. The key's next
+ * start is at most `maxReserveMs` plus a spacing ahead, so that holds up to
+ * `intervalMs - maxReserveMs - 2 x spacing` late (395 ms at 20 per second); past it (or if that is
+ * under the allowed lateness, as for one start per interval), the job takes a new start.
  */
 export function rateRetakeAfterMs(rate: RateLimit): number {
-  return rateLatenessMs(rate) + rateSpacingMs(rate);
+  return Math.max(rateLatenessMs(rate), rate.intervalMs - maxReserveMs(rate) - 2 * rateSpacingMs(rate));
+}
+
+/**
+ * How much later a job that started `lateMs` after its slot moves the key's next start (from the
+ * later of it and now): one spacing, a hole, up to {@link rateRetakeAfterMs}; past it (a job that
+ * could not take a new start) its lateness too, erring towards fewer starts.
+ */
+export function rateHoleMs(rate: RateLimit, lateMs: number): number {
+  return lateMs <= rateRetakeAfterMs(rate) ? rateSpacingMs(rate) : lateMs - rateLatenessMs(rate) + rateSpacingMs(rate);
 }
 
 /** The GCRA step: what taking up to `count` starts at `nowMs` from a key whose theoretical arrival time is `tat` gives. */

@@ -77,17 +77,25 @@ export async function giveBackRateToken(ctx: StoreContext, itemId: string, token
   });
 }
 
+/** What {@link pushRateBack} did: the hole left (where, and the key's new `tat`), or why not. */
+export type RatePush =
+  | { readonly pushed: true; readonly holeAtMs: number; readonly tat: number }
+  | { readonly pushed: false; readonly tat: number | null };
+
 /**
- * Moves rate item `itemId`'s next start `deltaMs` later: a start that happened `deltaMs` after its
- * slot (a slow claim, a busy worker) pushes the starts not granted yet back by as much, so that
- * no interval of observed starts holds more than the limit. `SET tat = :seen + :delta` on
- * `tat = :seen`, retried on the value a refused write returns. Returns the new `tat`, or null if
- * the key had none.
+ * Leaves `deltaMs` of rate item `itemId`'s starts unused (a hole), from its next start or
+ * `fromMs`, whichever is later: a job that comes to its slot late (a slow claim, a busy worker)
+ * so leaves a hole after its own start (see `rateRetakeAfterMs`), so that no interval of observed
+ * starts holds more than the limit. With `beforeMs`, only if the hole would begin before it (else
+ * nothing is written: the job must take a new start instead). `SET tat = :new` on `tat = :seen`,
+ * retried on the value a refused write returns.
  */
-export async function pushRateBack(ctx: StoreContext, itemId: string, seenTat: number | null, deltaMs: number): Promise<number | null> {
+export async function pushRateBack(ctx: StoreContext, itemId: string, seenTat: number | null, deltaMs: number, fromMs: number, beforeMs = Infinity): Promise<RatePush> {
   let seen = seenTat;
   for (let write = 0; write < MAX_WRITES && seen !== null; write++) {
-    const next = Math.ceil(seen + deltaMs);
+    const holeAtMs = Math.max(seen, fromMs);
+    if (holeAtMs >= beforeMs) return { pushed: false, tat: seen };
+    const next = Math.ceil(holeAtMs + deltaMs);
     try {
       await ctx.client.send(
         new UpdateItemCommand({
@@ -100,12 +108,12 @@ export async function pushRateBack(ctx: StoreContext, itemId: string, seenTat: n
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return next;
+      return { pushed: true, holeAtMs, tat: next };
     } catch (err) {
       if (!isConditionFailed(err)) throw err;
       const current = err.Item?.[LIMIT_ATTR.tat]?.N;
       seen = current === undefined ? null : Number(current);
     }
   }
-  return seen;
+  return { pushed: false, tat: seen };
 }

@@ -11,7 +11,7 @@ import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { limitItemId } from '../../lib/model/limits.ts';
 import { acquireSlot } from '../../lib/store/acquire-slot.ts';
 import { extendSlot, releaseSlot } from '../../lib/store/release-slot.ts';
-import { giveBackRateToken, takeRateToken } from '../../lib/store/take-rate-token.ts';
+import { giveBackRateToken, pushRateBack, takeRateToken } from '../../lib/store/take-rate-token.ts';
 import { ddbEndpoint, freshQueue } from '../helpers/ddb.ts';
 import { addFaultRule } from '../reliability/helpers/faults.ts';
 import { maxConcurrent } from '../reliability/helpers/limits-run.ts';
@@ -152,6 +152,26 @@ describe('limit items', () => {
     for (let i = 0; i < 20 && last.granted; i++) last = await takeRateToken(ctx, id, rate, last.tat, `t${i}`);
     expect(last.granted).toBe(false);
     if (!last.granted) expect(last.retryAtMs).toBeGreaterThan(Date.now());
+  });
+
+  it('a hole for a late start is left after the key\'s next start or the given time, only if it begins before the bound, from a stale tat too', async () => {
+    const ctx = queue.store;
+    const id = limitItemId('rate', 'items', 'hole');
+    const rate = { limit: 20, intervalMs: 1_000 };
+    const got = await takeRateToken(ctx, id, rate, null, 'th');
+    if (!got.granted) throw new Error('expected a grant');
+    const now = Date.now();
+    // The key's next start is ahead of `from`: the hole begins there.
+    const first = await pushRateBack(ctx, id, got.tat, 52.5, now, now + 5_000);
+    expect(first).toEqual({ pushed: true, holeAtMs: Math.max(got.tat, now), tat: Math.ceil(Math.max(got.tat, now) + 52.5) });
+    // Past the bound: refused, nothing written.
+    if (!first.pushed) return;
+    expect(await pushRateBack(ctx, id, first.tat, 52.5, now, first.tat)).toEqual({ pushed: false, tat: first.tat });
+    // A worker with a stale tat learns the current one from the refused condition and leaves its hole after it.
+    const second = await pushRateBack(ctx, id, got.tat, 52.5, now + 1, now + 5_000);
+    expect(second).toEqual({ pushed: true, holeAtMs: first.tat, tat: Math.ceil(first.tat + 52.5) });
+    const item = await ctx.client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: id } } }));
+    expect(Number(item.Item!.tat!.N)).toBe(second.pushed ? second.tat : -1);
   });
 });
 

@@ -123,7 +123,7 @@ function fakePorts() {
     extend: async (id, token) => holders.get(id)?.has(token) ?? false,
     takeRate: async () => ({ granted: true, startsAtMs: [0], tat: 1 }),
     giveBackRate: async () => true,
-    pushRateBack: async () => 1,
+    pushRateBack: async (_id, _seen, delta, from) => ({ pushed: true, holeAtMs: from, tat: from + delta }),
   };
   return { ports, holders, calls };
 }
@@ -224,15 +224,15 @@ describe('rate starts that come late or go unused', () => {
         takes.push(at);
         return { granted: true, startsAtMs: [at], tat: at + 53 };
       },
-      pushRateBack: async (_id, _seen, delta) => (pushes.push(delta), 1),
+      pushRateBack: async (_id, _seen, delta, from) => (pushes.push(delta), { pushed: true, holeAtMs: from, tat: from + delta }),
     };
     const gate = new LimitGate('q', { group: { rate } }, ports, { now: clockNow }, 0);
     const claim = async (fixed: ClaimFixed) => ((skew.ms += claimMs), won(candidate('j', 'g'), fixed.token));
     return { gate, claim, clockNow, takes, pushes };
   }
 
-  it('a job whose claim lands more than a spacing past its start takes a new start and waits for it (no push back)', async () => {
-    const { gate, claim, clockNow, takes, pushes } = lateGate(300);
+  it('a job whose claim lands too late for a hole to cover it (past rateRetakeAfterMs) takes a new start and waits for it (no hole)', async () => {
+    const { gate, claim, clockNow, takes, pushes } = lateGate(100 + rateRetakeAfterMs(rate) + 100);
     const attempt = await gate.claim(candidate('j', 'g'), claim);
     if (!attempt.claim) throw new Error('expected a claim');
     let startedAt = 0;
@@ -244,7 +244,7 @@ describe('rate starts that come late or go unused', () => {
   });
 
   it('refused a new start, the late job waits until the key comes within reach and asks again; it never starts on the missed slot', async () => {
-    const { gate, claim, clockNow, takes, pushes } = lateGate(300, 2);
+    const { gate, claim, clockNow, takes, pushes } = lateGate(100 + rateRetakeAfterMs(rate) + 100, 2);
     const attempt = await gate.claim(candidate('j', 'g'), claim);
     if (!attempt.claim) throw new Error('expected a claim');
     let startedAt = 0;
@@ -254,17 +254,16 @@ describe('rate starts that come late or go unused', () => {
     expect(pushes).toEqual([]);
   });
 
-  it('a job a little late (past the allowed lateness, within a spacing) starts at once and pushes the later starts back', async () => {
-    const { gate, claim, takes, pushes } = lateGate(100 + rateLatenessMs(rate) + 20);
+  it('a job late past the allowed lateness but within rateRetakeAfterMs starts at once and leaves one slot unused (a hole of one spacing)', async () => {
+    const { gate, claim, takes, pushes } = lateGate(100 + 250);
     const attempt = await gate.claim(candidate('j', 'g'), claim);
     if (!attempt.claim) throw new Error('expected a claim');
     await gate.run(attempt.claim.token, async () => {});
     expect(takes).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 5));
-    expect(pushes).toHaveLength(1);
-    expect(pushes[0]!).toBeGreaterThanOrEqual(20);
-    expect(pushes[0]!).toBeLessThan(rateSpacingMs(rate));
+    expect(pushes).toEqual([rateSpacingMs(rate)]);
   });
+
 });
 
 describe('a long-lived worker meeting many rate keys', () => {
@@ -297,5 +296,44 @@ describe('the lead of a new worker', () => {
     expect(leads[1]).toBe(100);
     starts.observe(200); // a slow claim: the lead grows by half the step at once
     expect(starts.leadMs(rate)).toBe(1.5 * 120);
+  });
+});
+
+describe('late starts and holes (the rule of rateRetakeAfterMs, simulated)', () => {
+  it('no window of the interval holds more than the limit, whatever the lateness, and the holes cost about a slot per late start', () => {
+    for (const rate of [{ limit: 20, intervalMs: 1_000 }, { limit: 100, intervalMs: 1_000 }, { limit: 1, intervalMs: 1_000 }, { limit: 5, intervalMs: 60_000 }]) {
+      let seed = 7;
+      const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      const lateness = () => { const p = random(); return p < 0.4 ? random() * 40 : p < 0.9 ? 40 + random() * 360 : 400 + random() * 800; };
+      let tat: number | null = null;
+      const due = new Map<number, number[]>(); // ms -> slots of the grants whose job comes then
+      const starts: number[] = [];
+      let lateStarts = 0;
+      const take = (now: number) => {
+        const step = rateStep(rate, tat, now, 1, 100);
+        if (step.kind !== 'granted') return;
+        tat = step.newTat;
+        const slot = step.startsAtMs[0]!;
+        const at = Math.ceil(slot + lateness());
+        due.set(at, [...(due.get(at) ?? []), slot]);
+      };
+      const horizon = rate.intervalMs * 20;
+      for (let now = 0; now < horizon; now++) {
+        for (const slot of due.get(now) ?? []) {
+          const late = now - slot;
+          if (late <= rateLatenessMs(rate)) starts.push(now);
+          else if (late <= rateRetakeAfterMs(rate) && Math.max(tat ?? now, now) < slot + rate.intervalMs) {
+            starts.push(now);
+            lateStarts++;
+            tat = Math.ceil(Math.max(tat ?? now, now) + rateSpacingMs(rate)); // the hole, right after the start, within the missed slot's interval
+          } else take(now); // a new start; the missed slot stays unused
+        }
+        due.delete(now);
+        if (now % 3 === 0) take(now);
+      }
+      starts.sort((a, b) => a - b);
+      for (let i = 0; i + rate.limit < starts.length; i++) expect(starts[i + rate.limit]! - starts[i]!, `${rate.limit}/${rate.intervalMs}`).toBeGreaterThanOrEqual(rate.intervalMs);
+      if (rate.limit === 20) expect(starts.length).toBeGreaterThan(0.55 * (horizon / rateSpacingMs(rate))); // over half the starts late: about a slot lost for each
+    }
   });
 });

@@ -38,11 +38,15 @@ function gcraPorts() {
       return { granted: true, startsAtMs: step.startsAtMs, tat: step.newTat };
     },
     giveBackRate: async () => false,
-    pushRateBack: async (id, _seen, deltaMs) => {
+    pushRateBack: async (id, _seen, deltaMs, fromMs, beforeMs = Infinity) => {
+      const current = tats.get(id) ?? null;
+      if (current === null) return { pushed: false, tat: null };
+      const holeAtMs = Math.max(current, fromMs);
+      if (holeAtMs >= beforeMs) return { pushed: false, tat: current };
       pushes.push({ id, deltaMs });
-      const tat = (tats.get(id) ?? Date.now()) + deltaMs;
+      const tat = Math.ceil(holeAtMs + deltaMs);
       tats.set(id, tat);
-      return tat;
+      return { pushed: true, holeAtMs, tat };
     },
   };
   return { ports, tats, granted, pushes };

@@ -20,7 +20,7 @@ export function limitGateFor(ctx: StoreContext, queue: string, limits: LimitsByQ
       extend: (id, token, lease) => extendSlot(ctx, id, token, lease),
       takeRate: (id, rate, seen, owner, count, lead) => takeRateToken(ctx, id, rate, seen, owner, count, lead),
       giveBackRate: (id, owner, tat, startAt) => giveBackRateToken(ctx, id, owner, tat, startAt),
-      pushRateBack: (id, seen, delta) => pushRateBack(ctx, id, seen, delta),
+      pushRateBack: (id, seen, delta, from, before) => pushRateBack(ctx, id, seen, delta, from, before),
     },
     ctx.clock,
     leaseGraceMs,

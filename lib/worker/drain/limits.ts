@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { leaseUntilMs } from '../../model/state.ts';
-import { limitItemId, maxReserveMs, rateLatenessMs, rateRetakeAfterMs } from '../../model/limits.ts';
+import { limitItemId, maxReserveMs, rateHoleMs, rateLatenessMs, rateRetakeAfterMs, rateSpacingMs } from '../../model/limits.ts';
 import type { QueueLimits, RateLimit } from '../../model/limits.ts';
 import type { ClaimAttempt, ClaimFixed } from '../../store/claim-job.ts';
 import type { SlotAttempt } from '../../store/acquire-slot.ts';
@@ -49,7 +49,8 @@ interface Key {
 
 interface Held {
   readonly slots: string[];
-  readonly rates: Array<{ readonly itemId: string; readonly rate: RateLimit; grant: Extract<RateGrant, { granted: true }> }>;
+  /** `retake`: the key's slot cannot be kept (no hole could cover its lateness): take a new start. */
+  readonly rates: Array<{ readonly itemId: string; readonly rate: RateLimit; grant: Extract<RateGrant, { granted: true }>; retake?: boolean }>;
   startAtMs: number;
   /** When the run of the claim is aborted (its lease's end less the grace): no retake waits past it. */
   deadlineMs: number;
@@ -261,20 +262,44 @@ export class LimitGate {
   /**
    * Waits for the start reserved for the claim of `token`. A job that comes to its slot more than
    * `rateRetakeAfterMs` late (a slow claim, a busy event loop) takes a new start instead and waits
-   * for it (see {@link retakeLate}). A job that still starts later than `rateLatenessMs` after its
-   * slot pushes the key's starts not yet granted back by as much as it is later than that (in the
-   * background, once it has started), so that no interval of observed starts holds more than the
-   * limit; see docs/design.md, "Rate precision". The run's deadline still follows the claim's lease.
+   * for it (see {@link retakeLate}). A job that starts later than `rateLatenessMs` after its slot
+   * leaves a hole in the key's starts (`rateHoleMs`: one spacing, written in the background once it
+   * has started), so that no interval of observed starts holds more than the limit; see
+   * docs/design.md, "Rate precision". The run's deadline still follows the claim's lease.
    */
   private async startOnTime(token: string, signal?: AbortSignal): Promise<void> {
     const held = this.held.get(token);
     if (!held || held.rates.length === 0) return;
     await this.sleepUntil(held.startAtMs, signal);
-    await this.retakeLate(held, signal);
-    for (const r of held.rates) {
-      const late = this.clock.now() - r.grant.startAtMs - rateLatenessMs(r.rate);
-      if (late > 0) void this.starts.pushBack(r.itemId, late).catch(() => {});
+    for (let round = 0; round <= MAX_RETAKES && !signal?.aborted; round++) {
+      await this.retakeLate(held, signal);
+      if (await this.leaveHoles(held)) return;
     }
+    for (const r of held.rates) {
+      // Out of tries (or shutting down): the job starts late; the hole is the best left to do.
+      const late = this.clock.now() - r.grant.startAtMs;
+      if (late > rateLatenessMs(r.rate)) void this.starts.leaveHole(r.itemId, rateHoleMs(r.rate, late), this.clock.now()).catch(() => {});
+    }
+  }
+
+  /**
+   * For each key whose slot the job comes to more than `rateLatenessMs` late: leaves a hole of one
+   * spacing in the key's starts, after the job's start (now plus what a write takes lately) and
+   * before its missed slot's interval ends (see `rateRetakeAfterMs`). True if every late key got
+   * one in place and the job may start now; a key that did not (the key's next start too far, a
+   * failed write, or a write slower than foreseen) is marked to take a new start instead.
+   */
+  private async leaveHoles(held: Held): Promise<boolean> {
+    const holes: Array<{ r: Held['rates'][number]; at: number | null }> = [];
+    for (const r of held.rates) {
+      if (this.clock.now() - r.grant.startAtMs <= rateLatenessMs(r.rate)) continue;
+      const from = this.clock.now() + this.starts.writesMs(r.rate);
+      const at = await this.starts.leaveHole(r.itemId, rateSpacingMs(r.rate), from, r.grant.startAtMs + r.rate.intervalMs).catch(() => null);
+      holes.push({ r, at });
+    }
+    const startAt = this.clock.now();
+    for (const h of holes) if (h.at === null || h.at < startAt) h.r.retake = true;
+    return holes.every((h) => !h.r.retake);
   }
 
   /**
@@ -290,7 +315,7 @@ export class LimitGate {
     const tries = new Map<string, number>();
     while (!signal?.aborted) {
       const startAt = Math.max(this.clock.now(), held.startAtMs);
-      const r = held.rates.find((x) => startAt - x.grant.startAtMs > rateRetakeAfterMs(x.rate) && (tries.get(x.itemId) ?? 0) < MAX_RETAKES);
+      const r = held.rates.find((x) => (x.retake === true || startAt - x.grant.startAtMs > rateRetakeAfterMs(x.rate)) && (tries.get(x.itemId) ?? 0) < MAX_RETAKES);
       if (!r) {
         if (held.startAtMs <= this.clock.now()) return;
         await this.sleepUntil(held.startAtMs, signal); // then check again: the wake-up itself may come late
@@ -316,6 +341,7 @@ export class LimitGate {
       return false;
     }
     r.grant = grant;
+    r.retake = false;
     held.startAtMs = Math.max(held.startAtMs, grant.startAtMs);
     return true; // the other keys are checked against the new start before the wait for it
   }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { rateLatenessMs, rateRetryAtMs, startLeadMs } from '../../model/limits.ts';
 import type { RateLimit } from '../../model/limits.ts';
-import type { RateTake } from '../../store/take-rate-token.ts';
+import type { RatePush, RateTake } from '../../store/take-rate-token.ts';
 import type { Clock } from '../../types.ts';
 
 /** A start granted (when, and what is needed to give it back), or a refusal until `retryAtMs`. */
@@ -19,7 +19,7 @@ export type RateGrant =
 export interface RatePorts {
   takeRate(itemId: string, rate: RateLimit, seenTat: number | null, owner: string, count: number, leadMs: number): Promise<RateTake>;
   giveBackRate(itemId: string, owner: string, grantedTat: number, startAtMs: number): Promise<boolean>;
-  pushRateBack(itemId: string, seenTat: number | null, deltaMs: number): Promise<number | null>;
+  pushRateBack(itemId: string, seenTat: number | null, deltaMs: number, fromMs: number, beforeMs?: number): Promise<RatePush>;
 }
 
 interface Waiter {
@@ -136,12 +136,19 @@ export class RateStarts {
   }
 
   /**
-   * A start of `itemId` came `deltaMs` later than allowed: the starts not granted yet move as much
-   * later (additive: two late starts push twice, erring towards fewer starts, never more).
+   * Leaves a hole of `deltaMs` in the key's starts, from its next start or `fromMs` (whichever is
+   * later), if it begins before `beforeMs` (see `pushRateBack`): the hole's start, or null if none
+   * was left (too far, lost races, or the key's `tat` unknown here).
    */
-  async pushBack(itemId: string, deltaMs: number): Promise<void> {
-    const tat = await this.ports.pushRateBack(itemId, this.tats.get(itemId) ?? null, deltaMs);
-    if (tat !== null) this.remember(itemId, tat);
+  async leaveHole(itemId: string, deltaMs: number, fromMs: number, beforeMs?: number): Promise<number | null> {
+    const got = await this.ports.pushRateBack(itemId, this.tats.get(itemId) ?? null, deltaMs, fromMs, beforeMs);
+    if (got.tat !== null) this.remember(itemId, got.tat);
+    return got.pushed ? got.holeAtMs : null;
+  }
+
+  /** What a start's writes took lately, in ms (the longest lead's worth until timed). */
+  writesMs(rate: RateLimit): number {
+    return this.latencyMs ?? this.leadMs(rate);
   }
 
   /**
