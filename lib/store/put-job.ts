@@ -73,7 +73,7 @@ export interface SettledPut {
   readonly error?: unknown;
 }
 
-/** How long a put whose outcome is unknown is resent before it is reported unknown. */
+/** How long a put whose outcome is unknown is resent (counted from its first answer) before it is reported unknown. */
 const SETTLE_WINDOW_MS = 5_000;
 
 /**
@@ -94,7 +94,12 @@ export async function settlePut(ctx: StoreContext, item: Record<string, Attribut
     }
   };
   try {
-    const res = await resendUntil(ctx, ctx.clock.now() + SETTLE_WINDOW_MS, send, { resendIf: isOutcomeUnknown });
+    // The window counts from the first answer: the SDK's own retries (a throttled one backs off for
+    // seconds) must not use it up, or a put that landed would be reported unknown without a resend.
+    const res = await send().catch((err: unknown) => {
+      if (!isOutcomeUnknown(err)) throw err;
+      return resendUntil(ctx, ctx.clock.now() + SETTLE_WINDOW_MS, send, { resendIf: isOutcomeUnknown });
+    });
     return { id, state: res.created ? 'created' : 'existed', uncertain: uncertain || res.uncertain };
   } catch (error) {
     return { id, state: uncertain ? 'unknown' : 'notWritten', uncertain, error };

@@ -95,6 +95,19 @@ describe('reliability: adversarial review', () => {
       expect(notified.map((j) => j.id)).toEqual(ids);
     });
 
+    it('a keyed put that landed, then was throttled for longer than the settle window by the SDK\'s own retries, is still resent once and found written', async () => {
+      // A clock that moves 2 s on every attempt the SDK sends: its 4 attempts take longer than the 5 s window.
+      let skew = 0;
+      const { client, queue } = queueWith({ clock: { now: () => Date.now() + skew } });
+      client.middlewareStack.add((next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand') skew += 2_000;
+        return next(args);
+      }, { step: 'finalizeRequest', priority: 'low', name: 'test-clock-per-attempt' });
+      script(client, (c) => c === 'PutItemCommand', ['after500', 'throttle', 'throttle', 'throttle']);
+      const ids = await queue.enqueueMany([{ type: 'a', payload: {}, options: { queue: 'put-landed-slow', idempotencyKey: 'k-slow' } }]);
+      expect(await queue.getJob(ids[0]!)).toMatchObject({ status: 'pending' });
+    });
+
     it('a single enqueue whose put landed with its answer lost (the SDK retry finds it) calls onEnqueued', async () => {
       const notified: EnqueuedJob[] = [];
       const { client, queue } = queueWith({ onEnqueued: (jobs) => void notified.push(...jobs) });
