@@ -8,6 +8,7 @@ import { CandidateSource } from '../../lib/worker/drain/candidates.ts';
 import type { ShardAccess } from '../../lib/worker/drain/candidates.ts';
 import { ClaimMemory } from '../../lib/worker/drain/claim-memory.ts';
 import { ShardContention } from '../../lib/worker/drain/contention.ts';
+import { IndexLagWatch, LAG_EVIDENCE_MS, LAG_MEMORY_MS } from '../../lib/worker/drain/index-lag.ts';
 import { rendezvousScore, shardRanks } from '../../lib/worker/drain/shard-order.ts';
 
 /** A clock the test moves by hand. */
@@ -143,10 +144,18 @@ describe('ShardContention', () => {
 /** A source over fixed shard contents; reads resolve when the test says. */
 function sourceOver(
   shards: Record<number, DueRead>,
-  opts: { ranks?: number[]; exclude?: (c: Candidate) => boolean; readAheadBelow?: number; own?: Set<string>; sweepConcurrency?: number } = {},
+  opts: {
+    ranks?: number[];
+    exclude?: (c: Candidate) => boolean;
+    readAheadBelow?: number;
+    own?: Set<string>;
+    sweepConcurrency?: number;
+    lag?: (clock: ReturnType<typeof fakeClock>) => IndexLagWatch;
+  } = {},
 ) {
   const othersSeen: number[] = [];
   const clock = fakeClock();
+  const lag = opts.lag?.(clock);
   const reads: Array<{ shard: number; from?: DueCursor; resolve: (r: DueRead) => void }> = [];
   let changes = 0;
   const source = new CandidateSource({
@@ -161,6 +170,7 @@ function sourceOver(
     onChange: () => void changes++,
     isOwn: (e) => opts.own?.has(e.id) ?? false,
     onOthersSeen: (shard) => void othersSeen.push(shard),
+    ...(lag ? { lag } : {}),
   });
   /** Sweeps every shard, answering each read from `shards`. */
   const sweep = async () => {
@@ -174,7 +184,7 @@ function sourceOver(
   const settle = async () => {
     for (let i = 0; i < 5; i++) await Promise.resolve();
   };
-  return { source, clock, reads, sweep, settle, changes: () => changes, othersSeen };
+  return { source, clock, reads, sweep, settle, changes: () => changes, othersSeen, lag };
 }
 
 const take = (s: CandidateSource, access: ShardAccess = open(), n = 100): string[] => {
@@ -351,5 +361,73 @@ describe('CandidateSource', () => {
     for (const r of reads.splice(0)) r.resolve(r.shard === 1 ? read([cand('b-high', 1, 50)]) : read([cand('a1', 0)]));
     await settle();
     expect(take(source)).toEqual(['b-high', 'a1']);
+  });
+});
+
+/** A read of `candidates` that also shows a job another worker leased at `claimedAt` (timeout 1 s, no grace). */
+const readWithLease = (candidates: Candidate[], claimedAt: number): DueRead => ({
+  ...read(candidates),
+  leased: [{ id: 'theirs', runOrder: '0#1000#0', leaseUntilMs: claimedAt + 1_000, timeoutMs: 1_000 }],
+});
+
+describe('IndexLagWatch', () => {
+  it('learns that the index lags from its own claim shown claimable by a read sent after the claim was answered', () => {
+    const clock = fakeClock();
+    const lag = new IndexLagWatch(clock, 0);
+    lag.ownClaimSeen({ seenAtMs: clock.now() - 10 }, clock.now()); // read sent before the answer: no evidence
+    expect(lag.lagging).toBe(false);
+    lag.ownClaimSeen({ seenAtMs: clock.now() + 300 }, clock.now());
+    expect(lag.lagging).toBe(true);
+    expect(lag.lagMs).toBe(300);
+    clock.advance(LAG_MEMORY_MS + 1);
+    expect(lag.lagging).toBe(false); // evidence is forgotten
+  });
+
+  it('learns it from a lost race only when the winner claimed well before the read was sent', () => {
+    const clock = fakeClock();
+    const lag = new IndexLagWatch(clock, 0);
+    lag.lostTo({ seenAtMs: clock.now() }, clock.now() - LAG_EVIDENCE_MS); // a race of the moment
+    expect(lag.lagging).toBe(false);
+    lag.lostTo({ seenAtMs: clock.now() }, undefined);
+    expect(lag.lagging).toBe(false);
+    lag.lostTo({ seenAtMs: clock.now() }, clock.now() - 330);
+    expect(lag.lagging).toBe(true);
+    expect(lag.lagMs).toBe(330);
+  });
+});
+
+describe('CandidateSource under index lag', () => {
+  it('does not claim in a shard another worker is draining once the index is known to lag; reads it again until that worker is done', async () => {
+    const t0 = 1_000_000; // the fake clock's start
+    const { source, sweep, reads, settle, clock, lag } = sourceOver(
+      { 0: readWithLease([cand('a0', 0), cand('a1', 0)], t0 - 100), 1: read([cand('b0', 1)]) },
+      { lag: (c) => new IndexLagWatch(c, 0) },
+    );
+    await sweep();
+    lag!.lostTo({ seenAtMs: clock.now() }, clock.now() - 300); // a race lost to a claim the index did not show
+    expect(take(source)).toEqual(['b0']); // shard 0's head is what the other worker claimed lately
+    expect(source.hasWork()).toBe(true);
+    clock.advance(250);
+    expect(source.next(open())).toBeNull();
+    expect(reads.map((r) => r.shard)).toEqual([0]); // read again, as a backed-off shard is
+    reads.splice(0)[0]!.resolve(readWithLease([cand('a1', 0)], clock.now() - 50)); // still draining
+    await settle();
+    expect(source.next(open())).toBeNull();
+    clock.advance(500);
+    expect(source.next(open())).toBeNull();
+    reads.splice(0)[0]!.resolve(read([cand('a1', 0)])); // done: no lease of another worker left
+    await settle();
+    expect(take(source)).toEqual(['a1']);
+  });
+
+  it('claims there as before while the index is not known to lag, or when the other lease is old', async () => {
+    const t0 = 1_000_000;
+    const fresh = sourceOver({ 0: readWithLease([cand('a0', 0)], t0 - 100) }, { lag: (c) => new IndexLagWatch(c, 0) });
+    await fresh.sweep();
+    expect(take(fresh.source)).toEqual(['a0']);
+    const old = sourceOver({ 0: readWithLease([cand('a0', 0)], t0 - 60_000) }, { lag: (c) => new IndexLagWatch(c, 0) });
+    await old.sweep();
+    old.lag!.lostTo({ seenAtMs: old.clock.now() }, old.clock.now() - 300);
+    expect(take(old.source)).toEqual(['a0']); // a long job's lease: nobody is draining the shard
   });
 });

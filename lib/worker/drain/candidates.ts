@@ -14,8 +14,12 @@
  * (one query, appended), so a busy shard never runs dry; a list older than `maxAgeMs` is read
  * again from the shard's head before it is claimed from; {@link CandidateSource.refreshNext} re-reads
  * one shard after another in the background (new jobs, higher priorities) while claims go on.
+ *
+ * Index lag: while the worker knows the index lags (`IndexLagWatch`), a shard whose latest read
+ * shows another worker draining it is held like a backed-off one (its head, as a lagging index
+ * shows it, is what that worker claimed since), and read again from time to time.
  */
-import type { Candidate, DueCursor, DueRead } from '../../store/query-due.ts';
+import type { Candidate, DueCursor, DueRead, LeasedEntry } from '../../store/query-due.ts';
 import type { Clock } from '../../types.ts';
 import { mapLimit } from '../../util/map-limit.ts';
 
@@ -65,6 +69,15 @@ export interface CandidateSourceOptions {
   readonly isOwn: (entry: Pick<Candidate, 'id' | 'runOrder'>) => boolean;
   /** A read of `shard`'s head found jobs leased by another worker: someone works that shard. */
   readonly onOthersSeen: (shard: number) => void;
+  /**
+   * What the worker knows of index lag (see `IndexLagWatch`): a list whose read showed another
+   * worker draining its shard is not claimed from while the index lags, but read again later
+   * (as a backed-off one is). @default the index is trusted
+   */
+  readonly lag?: {
+    claimedAt(e: LeasedEntry): number;
+    distrusts(othersClaimedAtMs: number, readAtMs: number): boolean;
+  };
 }
 
 /**
@@ -93,6 +106,10 @@ interface ShardList {
   lastPriority: number;
   /** Re-reads while backed off since a candidate was last taken from it (see `recheckBackedOff`). */
   rechecks: number;
+  /** When the last read from the head was sent. */
+  headSentAt: number;
+  /** When the newest lease of another worker that read showed was taken (-Infinity: none). */
+  othersClaimedAt: number;
 }
 
 /** What a sweep found about time: for waiting when nothing is due. */
@@ -126,8 +143,9 @@ export class CandidateSource {
       const list = this.list(shard);
       const generation = ++list.generation;
       list.refreshDue = false;
+      const sentAt = this.o.clock.now();
       const read = await this.o.read(shard);
-      if (generation === list.generation) this.keep(list, read, 'head');
+      if (generation === list.generation) this.keep(list, read, 'head', sentAt);
       return { shard, read };
     });
     let nextDueMs: number | null = null;
@@ -213,7 +231,7 @@ export class CandidateSource {
   }
 
   /**
-   * Shards that are not backed off and have candidates or more to come (a cursor, or a read that
+   * Shards that are not held (backed off, or distrusted while the index lags) and have candidates or more to come (a cursor, or a read that
    * will bring its candidates; a background refresh of an empty list does not count until it has
    * found something), best first: priority, then rank.
    */
@@ -221,7 +239,7 @@ export class CandidateSource {
     const open: ShardList[] = [];
     for (const list of this.lists.values()) {
       this.skipExcluded(list);
-      if (access.isBackedOff(list.shard)) continue;
+      if (this.held(list, access)) continue;
       const coming = list.cursor !== null || list.reading === 'head' || list.reading === 'append';
       if (coming || list.next < list.candidates.length) open.push(list);
     }
@@ -230,7 +248,8 @@ export class CandidateSource {
   }
 
   /**
-   * Only backed-off shards have work, as last read: read those lists again (from the head) once
+   * Only held shards (backed off, or distrusted while the index lags) have work, as last read:
+   * read those lists again (from the head) once
    * they are {@link RECHECK_BACKED_OFF_MS} old, twice that after each such read that still showed
    * work (the winner is still draining it, or a lagging index still shows what it took), to learn
    * whether the worker that won them has emptied them meanwhile, rather than wait out the back-off
@@ -239,7 +258,7 @@ export class CandidateSource {
   private recheckBackedOff(access: ShardAccess): void {
     const now = this.o.clock.now();
     for (const list of this.lists.values()) {
-      if (list.reading !== null || list.next >= list.candidates.length || !access.isBackedOff(list.shard)) continue;
+      if (list.reading !== null || list.next >= list.candidates.length || !this.held(list, access)) continue;
       const due = list.readAt + RECHECK_BACKED_OFF_MS * 2 ** Math.min(list.rechecks, 4);
       if (due > now) this.recheckAt = Math.min(this.recheckAt, due);
       else if (this.startRead(list, 'refresh')) list.rechecks++;
@@ -265,12 +284,13 @@ export class CandidateSource {
     list.reading = mode;
     list.refreshDue &&= mode === 'append';
     const generation = ++list.generation;
+    const sentAt = this.o.clock.now();
     this.o
       .read(list.shard, mode === 'append' ? (list.cursor ?? undefined) : undefined)
       .then(
         (read) => {
           if (mode === 'head') this.emptyRereads = read.candidates.length === 0 ? Math.min(this.emptyRereads + 1, 8) : 0;
-          if (generation === list.generation) this.keep(list, read, mode);
+          if (generation === list.generation) this.keep(list, read, mode, sentAt);
         },
         (error: unknown) => {
           this.failure ??= { error };
@@ -284,8 +304,8 @@ export class CandidateSource {
     return true;
   }
 
-  private keep(list: ShardList, read: DueRead, mode: ReadMode): void {
-    if (mode !== 'append' && read.leased.some((e) => !this.o.isOwn(e))) this.o.onOthersSeen(list.shard);
+  private keep(list: ShardList, read: DueRead, mode: ReadMode, sentAt: number): void {
+    if (mode !== 'append') this.keepLeases(list, read, sentAt);
     list.candidates = mode === 'append' ? [...list.candidates.slice(list.next), ...read.candidates] : read.candidates;
     list.next = 0;
     list.cursor = read.cursor;
@@ -293,10 +313,47 @@ export class CandidateSource {
     list.reading = null;
   }
 
+  /** What a read from the head showed of other workers' leases: who works the shard, and since when. */
+  private keepLeases(list: ShardList, read: DueRead, sentAt: number): void {
+    let seen = false;
+    let newest = -Infinity;
+    for (const e of read.leased) {
+      if (this.o.isOwn(e)) continue;
+      seen = true;
+      newest = Math.max(newest, this.o.lag?.claimedAt(e) ?? -Infinity);
+    }
+    list.headSentAt = sentAt;
+    list.othersClaimedAt = newest;
+    if (seen) this.o.onOthersSeen(list.shard);
+  }
+
+  /** True if `list` must not be claimed from while the index lags (see {@link CandidateSourceOptions.lag}). */
+  private distrusted(list: ShardList): boolean {
+    return list.othersClaimedAt > -Infinity && this.o.lag?.distrusts(list.othersClaimedAt, list.headSentAt) === true;
+  }
+
+  /** Backed off, or distrusted: not claimed from now, read again from time to time (see `recheckBackedOff`). */
+  private held(list: ShardList, access: ShardAccess): boolean {
+    return access.isBackedOff(list.shard) || this.distrusted(list);
+  }
+
   private list(shard: number): ShardList {
     let list = this.lists.get(shard);
     if (!list) {
-      list = { shard, candidates: [], next: 0, readAt: -Infinity, cursor: null, generation: 0, reading: null, refreshDue: false, lastPriority: -Infinity, rechecks: 0 };
+      list = {
+        shard,
+        candidates: [],
+        next: 0,
+        readAt: -Infinity,
+        cursor: null,
+        generation: 0,
+        reading: null,
+        refreshDue: false,
+        lastPriority: -Infinity,
+        rechecks: 0,
+        headSentAt: -Infinity,
+        othersClaimedAt: -Infinity,
+      };
       this.lists.set(shard, list);
     }
     return list;

@@ -16,6 +16,7 @@ import { CandidateSource } from './candidates.ts';
 import { ClaimMemory } from './claim-memory.ts';
 import { Claimer } from './claims.ts';
 import { ShardContention } from './contention.ts';
+import { IndexLagWatch } from './index-lag.ts';
 import type { GatedAttempt } from './limits.ts';
 import { RunningPool } from './pool.ts';
 import { shardRanks } from './shard-order.ts';
@@ -87,6 +88,7 @@ export class DrainLoop {
   private readonly notifier = new Notifier();
   private readonly memory: ClaimMemory;
   private readonly contention: ShardContention;
+  private readonly lag: IndexLagWatch;
   private readonly source: CandidateSource;
   private readonly claimer: Claimer;
   private readonly pool: RunningPool;
@@ -103,6 +105,7 @@ export class DrainLoop {
     this.started = s.clock.now();
     this.memory = new ClaimMemory(s.clock);
     this.contention = new ShardContention(s.clock, s.workerId, { maxWindow: s.concurrency });
+    this.lag = new IndexLagWatch(s.clock, s.leaseGraceMs);
     this.source = this.candidateSource();
     this.pool = new RunningPool(() => this.notifier.notify());
     this.claimer = new Claimer({
@@ -110,7 +113,10 @@ export class DrainLoop {
       memory: this.memory,
       contention: this.contention,
       onWon: (c, claim, refusal) => this.start(c, claim, refusal),
-      onLost: () => void this.counts.lostRaces++,
+      onLost: (c, winner, winnerClaimedAtMs) => {
+        this.counts.lostRaces++;
+        if (winner !== this.s.workerId) this.lag.lostTo(c, winnerClaimedAtMs);
+      },
       onBlocked: (_c, event) => {
         this.counts.limited++;
         this.ports.emit(event);
@@ -137,15 +143,21 @@ export class DrainLoop {
       onChange: () => this.notifier.notify(),
       isOwn: (e) => this.memory.has(e),
       onOthersSeen: (shard) => this.contention.othersSeen(shard),
+      lag: this.lag,
     });
   }
 
   /**
    * True for candidates a read should drop: held or tried recently by this worker, deferred, or
-   * of a limit key that refused lately (reads then page further for other groups' jobs).
+   * of a limit key that refused lately (reads then page further for other groups' jobs). One this
+   * worker claimed before the read was sent is evidence that the index lags.
    */
   excludes(c: Candidate): boolean {
-    return this.deferred.has(c.id) || this.memory.has(c) || this.ports.limits?.holdBack(c) === true;
+    if (this.memory.has(c)) {
+      this.lag.ownClaimSeen(c, this.memory.answeredAt(c));
+      return true;
+    }
+    return this.deferred.has(c.id) || this.ports.limits?.holdBack(c) === true;
   }
 
   /** When a limit key this worker left alone may be tried again (its jobs are due then), or null. */
