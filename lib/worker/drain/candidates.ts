@@ -29,6 +29,11 @@ export const RECHECK_BACKED_OFF_MS = 250;
 /** Stale lists read again at once when the best one is stale (see `rereadStale`). */
 export const STALE_REREADS_AT_ONCE = 4;
 
+/** The earlier of two times, either of which may be null (none). */
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
 /** Reads one shard: from its head, or continuing after `from`. */
 export type ShardReader = (shard: number, from?: DueCursor) => Promise<DueRead>;
 
@@ -110,6 +115,8 @@ interface ShardList {
   headSentAt: number;
   /** When the newest lease of another worker that read showed was taken (-Infinity: none). */
   othersClaimedAt: number;
+  /** When an entry seen by the reads since the last head read becomes claimable (see `DueRead.nextDueMs`). */
+  nextDueMs: number | null;
 }
 
 /** What a sweep found about time: for waiting when nothing is due. */
@@ -137,25 +144,46 @@ export class CandidateSource {
 
   constructor(private readonly o: CandidateSourceOptions) {}
 
-  /** Reads `shards` from their heads (at most `sweepConcurrency` at once) and keeps what they hold. */
-  async sweep(shards: readonly number[]): Promise<SweepResult> {
-    const reads = await mapLimit(shards, this.o.sweepConcurrency ?? this.o.readConcurrency, async (shard) => {
+  /**
+   * Reads `shards` from their heads (at most `sweepConcurrency` at once) and keeps what they hold.
+   * With `skipFresh`, a shard whose head was read within `maxAgeMs` (as long as a list is trusted) and that has
+   * nothing left (no candidate, no cursor, no read under way, nothing seen falling due since) is
+   * not read again: what that read saw stands (at the end of a drain, every worker's last sweep
+   * re-read 16 shards it had just found empty: 0.08 queries per job at 8 workers).
+   */
+  async sweep(shards: readonly number[], skipFresh = false): Promise<SweepResult> {
+    const now = this.o.clock.now();
+    const known = skipFresh ? shards.filter((shard) => this.knownEmpty(this.list(shard), now)) : [];
+    const toRead = known.length > 0 ? shards.filter((shard) => !known.includes(shard)) : shards;
+    const reads = await mapLimit(toRead, this.o.sweepConcurrency ?? this.o.readConcurrency, async (shard) => {
       const list = this.list(shard);
       const generation = ++list.generation;
       list.refreshDue = false;
       const sentAt = this.o.clock.now();
       const read = await this.o.read(shard);
       if (generation === list.generation) this.keep(list, read, 'head', sentAt);
-      return { shard, read };
+      return { shard, nextDueMs: read.nextDueMs };
     });
     let nextDueMs: number | null = null;
     const nextByShard = new Map<number, number>();
-    for (const { shard, read } of reads) {
-      if (read.nextDueMs === null) continue;
-      nextDueMs = Math.min(nextDueMs ?? Infinity, read.nextDueMs);
-      nextByShard.set(shard, read.nextDueMs);
+    for (const { shard, nextDueMs: due } of [...reads, ...known.map((shard) => ({ shard, nextDueMs: this.list(shard).nextDueMs }))]) {
+      if (due === null) continue;
+      nextDueMs = Math.min(nextDueMs ?? Infinity, due);
+      nextByShard.set(shard, due);
     }
     return { nextDueMs, nextByShard };
+  }
+
+  /** True if `list` was read from its head within `maxAgeMs` and has nothing left (see {@link sweep}). */
+  private knownEmpty(list: ShardList, now: number): boolean {
+    this.skipExcluded(list);
+    if (list.reading !== null || list.cursor !== null || list.next < list.candidates.length) return false;
+ return now - list.headSentAt <= this.o.maxAgeMs && (list.nextDueMs === null || list.nextDueMs > now);
+  }
+
+  /** Something changed in `shard` since it was read (a job of this worker was retried there, a race was lost): the next sweep reads it. */
+  invalidate(shard: number): void {
+    this.list(shard).headSentAt = -Infinity;
   }
 
   /**
@@ -309,6 +337,7 @@ export class CandidateSource {
     list.candidates = mode === 'append' ? [...list.candidates.slice(list.next), ...read.candidates] : read.candidates;
     list.next = 0;
     list.cursor = read.cursor;
+    list.nextDueMs = mode === 'append' ? earliest(list.nextDueMs, read.nextDueMs) : read.nextDueMs;
     list.readAt = this.o.clock.now();
     list.reading = null;
   }
@@ -353,6 +382,7 @@ export class CandidateSource {
         rechecks: 0,
         headSentAt: -Infinity,
         othersClaimedAt: -Infinity,
+        nextDueMs: null,
       };
       this.lists.set(shard, list);
     }

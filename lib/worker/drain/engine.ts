@@ -96,6 +96,8 @@ export class DrainLoop {
   private readonly deferred = new Set<string>();
   /** Shards known to hold a job due when the current idle wait ends. */
   private readonly dueShards: number[] = [];
+  /** The next sweep reads every shard, even those just found empty (after an idle wait). */
+  private sweepAll = true;
   private readonly started: number;
 
   constructor(
@@ -115,6 +117,7 @@ export class DrainLoop {
       onWon: (c, claim, refusal) => this.start(c, claim, refusal),
       onLost: (c, winner, winnerClaimedAtMs) => {
         this.counts.lostRaces++;
+        this.source.invalidate(c.shard); // another worker changed a job there after the read
         if (winner !== this.s.workerId) this.lag.lostTo(c, winnerClaimedAtMs);
       },
       onBlocked: (_c, event) => {
@@ -220,7 +223,10 @@ export class DrainLoop {
     const settledBefore = this.pool.settled;
     const lostBefore = this.counts.lostRaces;
     const hinted = this.hintedShards();
-    const swept = await this.source.sweep(hinted.length > 0 ? hinted : Array.from({ length: this.s.shardCount }, (_, i) => i));
+    // A drain that can be woken (a `Worker`) reads every shard each time: a wake-up may name none.
+    const skipFresh = hinted.length === 0 && !this.sweepAll && !this.s.wakeup;
+    this.sweepAll = false;
+    const swept = await this.source.sweep(hinted.length > 0 ? hinted : Array.from({ length: this.s.shardCount }, (_, i) => i), skipFresh);
     const sent = await this.claimPhase();
     if (sent > 0 || hinted.length > 0) return true; // a hinted read is followed by a full sweep
     if (this.pool.size > 0) {
@@ -309,14 +315,17 @@ export class DrainLoop {
     this.counts.claimed++;
     this.ports.emit({ kind: 'claimed', job: claim.job, pickupDelayMs: Math.max(0, this.s.clock.now() - c.runAtMs) });
     this.pool.add(async () => {
+      let outcome: RunOutcome | undefined;
       try {
-        const outcome = await this.ports.run(c, claim, refusal);
+        outcome = await this.ports.run(c, claim, refusal);
         if (outcome !== 'released') this.counts[outcome]++;
       } catch (err) {
         // A store error while writing the outcome: the lease will run out and the job be retried.
         this.ports.emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)), job: claim.job });
       } finally {
         this.memory.release(c);
+        // Retried, given back or left leased, the job is in the shard's index again (or another worker has it).
+        if (outcome !== 'completed' && outcome !== 'failed') this.source.invalidate(c.shard);
       }
     });
   }
@@ -347,8 +356,9 @@ export class DrainLoop {
     if (pollIntervalMs > 0) waitUntil = Math.min(nextDue, now + pollIntervalMs, budgetEnd);
     else if (nextDue - now <= waitForDueWithinMs && nextDue < budgetEnd) waitUntil = nextDue;
     else return false;
-    // The shards whose job falls due by then are read first when the wait ends.
+    // The shards whose job falls due by then are read first when the wait ends, then all of them.
     for (const [shard, at] of swept.nextByShard) if (at <= waitUntil) this.dueShards.push(shard);
+    this.sweepAll = true;
     if (waitUntil > now) await waitForAny(waitUntil - now, this.s.wakeup, this.s.signal);
     return true;
   }
