@@ -5,13 +5,14 @@
  * in flight on average (time-weighted) against the slots the workers have.
  *
  * `npx tsx bench/probe.ts [--jobs 3000] [--reps 3] [--shapes 1x16,4x4,4x16,8x16] [--lag 0] [--warm 0] [--why]`
- * (`--why`: where the lost claim races came from, see `LostRaces`)
+ * (`--why`: where the lost claim races came from, see `LostRaces`; `--prof <dir>`: CPU profiles of the drains)
  * A/B in one run, interleaved: `--base /tmp/base --shapes A4x16,B4x16` (A: this checkout, B: the base).
  * Also reported: when the last job completed and when the last worker returned (`tailMs`), and the
  * rate between the 10th and 90th percentile completions (`steadyRate`).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { JobQueue } from '../lib/index.ts';
 import type { ProcessReport } from '../lib/index.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
@@ -147,6 +148,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
     }
     if (lag) await new Promise((r) => setTimeout(r, lagMs + 50));
     meter.reset();
+    const profiler = await startProfile();
     const cpu0 = process.cpuUsage();
     const jvm0 = (processCpuMicros(jvmPid) ?? 0);
     const go = performance.now();
@@ -173,6 +175,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
     );
     const wallMs = performance.now() - go;
     const cpu = process.cpuUsage(cpu0);
+    await profiler?.stop(`${shape.variant ?? ''}${shape.workers}x${shape.concurrency}`);
     const jvm = (processCpuMicros(jvmPid) ?? 0) - jvm0;
     const sum = (k: keyof ProcessReport) => reports.reduce((s, r) => s + (r[k] as number), 0);
     const completed = sum('completed');
@@ -203,6 +206,26 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
     await drop();
     for (const c of [producerClient, ...clients]) c.destroy();
   }
+}
+
+/**
+ * `--prof <dir>`: a CPU profile of this process during each drain (from the first claim to the
+ * last worker's return, not the enqueue), written as `<dir>/<shape>-<n>.cpuprofile`.
+ */
+async function startProfile(): Promise<{ stop(label: string): Promise<void> } | undefined> {
+  const dir = process.argv.includes('--prof') ? arg('prof', '') : '';
+  if (!dir) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(label) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(`${dir}/${label}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 /** The raw bound with the same client: conditional UpdateItem/s at 16 loops, halved. */

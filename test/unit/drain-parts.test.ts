@@ -420,6 +420,26 @@ describe('CandidateSource under index lag', () => {
     expect(take(source)).toEqual(['a1']);
   });
 
+  it('reads a distrusted shard again every half second at most while its drainer works (not 1, 2, 4 s as a backed-off one)', async () => {
+    const t0 = 1_000_000;
+    const { source, sweep, reads, settle, clock, lag } = sourceOver({ 0: readWithLease([cand('a0', 0)], t0 - 100) }, { lag: (c) => new IndexLagWatch(c, 0) });
+    await sweep();
+    lag!.lostTo({ seenAtMs: clock.now() }, clock.now() - 300);
+    const readsAfter = async (ms: number) => {
+      clock.advance(ms);
+      expect(source.next(open())).toBeNull();
+      const n = reads.length;
+      for (const r of reads.splice(0)) r.resolve(readWithLease([cand('a0', 0)], clock.now() - 50)); // still draining
+      await settle();
+      return n;
+    };
+    expect(await readsAfter(250)).toBe(1);
+    expect(await readsAfter(499)).toBe(0);
+    expect(await readsAfter(1)).toBe(1); // 500 ms
+    expect(await readsAfter(500)).toBe(1); // 500 ms again
+    expect(await readsAfter(500)).toBe(1);
+  });
+
   it('claims there as before while the index is not known to lag, or when the other lease is old', async () => {
     const t0 = 1_000_000;
     const fresh = sourceOver({ 0: readWithLease([cand('a0', 0)], t0 - 100) }, { lag: (c) => new IndexLagWatch(c, 0) });

@@ -281,13 +281,18 @@ export class CandidateSource {
    * they are {@link RECHECK_BACKED_OFF_MS} old, twice that after each such read that still showed
    * work (the winner is still draining it, or a lagging index still shows what it took), to learn
    * whether the worker that won them has emptied them meanwhile, rather than wait out the back-off
-   * (up to a second) for work that is gone. Sets {@link recheckAt} to when the next read falls due.
+   * (up to a second) for work that is gone. A shard only distrusted (its drainer was at work when
+   * the lagging index took its picture) is read every 500 ms at most: the drain's last jobs are
+   * often there, and at 4 s its workers ended up to 2 s after the last job. Sets {@link recheckAt}
+   * to when the next read falls due.
    */
   private recheckBackedOff(access: ShardAccess): void {
     const now = this.o.clock.now();
     for (const list of this.lists.values()) {
       if (list.reading !== null || list.next >= list.candidates.length || !this.held(list, access)) continue;
-      const due = list.readAt + RECHECK_BACKED_OFF_MS * 2 ** Math.min(list.rechecks, 4);
+      // A distrusted shard's drainer is known to be at work: look every half second at most, to join (or end) soon after it stops.
+      const doublings = access.isBackedOff(list.shard) ? 4 : 1;
+      const due = list.readAt + RECHECK_BACKED_OFF_MS * 2 ** Math.min(list.rechecks, doublings);
       if (due > now) this.recheckAt = Math.min(this.recheckAt, due);
       else if (this.startRead(list, 'refresh')) list.rechecks++;
     }
