@@ -453,12 +453,13 @@ describe('CandidateSource under index lag', () => {
 });
 
 describe('CandidateSource sweeps', () => {
-  it('with skipFresh, does not read again a shard just found empty; reads it once it is a list age old or invalidated', async () => {
-    const { source, sweep, reads, settle, clock } = sourceOver({ 0: read([]), 1: read([cand('b0', 1)]), 2: { ...read([]), nextDueMs: 1_000_000 + 5_000 } });
+  it('with freshSince, does not read again a shard found empty since then; reads it once it is a list age old, invalidated, or read before', async () => {
+    const t0 = 1_000_000; // the fake clock's start
+    const { source, sweep, reads, settle, clock } = sourceOver({ 0: read([]), 1: read([cand('b0', 1)]), 2: { ...read([]), nextDueMs: t0 + 5_000 } });
     await sweep();
     expect(take(source)).toEqual(['b0']);
-    const sweepAgain = async (): Promise<number[]> => {
-      const done = source.sweep([0, 1, 2], true);
+    const sweepAgain = async (since: number): Promise<number[]> => {
+      const done = source.sweep([0, 1, 2], since);
       await settle();
       const shards = reads.map((r) => r.shard);
       for (const r of reads.splice(0)) r.resolve(read([]));
@@ -466,20 +467,21 @@ describe('CandidateSource sweeps', () => {
       return shards;
     };
     clock.advance(100);
-    expect(await sweepAgain()).toEqual([]); // all three read 100 ms ago and used up
-    const swept = await source.sweep([0, 1, 2], true);
-    expect(swept.nextByShard.get(2)).toBe(1_000_000 + 5_000); // what the skipped read saw still counts
-    source.invalidate(1); // e.g. a job of this worker was retried there
-    expect(await sweepAgain()).toEqual([1]);
-    clock.advance(1_000);
-    expect(await sweepAgain()).toEqual([0, 2]); // 1,100 ms old: read again (1 was read 1,000 ms ago)
-    expect(await sweepAgain()).toEqual([]);
+    expect(await sweepAgain(t0)).toEqual([]); // all three read since t0, 100 ms ago, and used up
+    const swept = await source.sweep([0, 1, 2], t0);
+    expect(swept.nextByShard.get(2)).toBe(t0 + 5_000); // what the skipped read saw still counts
+    source.invalidate(1); // a race was lost there
+    expect(await sweepAgain(t0)).toEqual([1]);
+    expect(await sweepAgain(t0 + 50)).toEqual([0, 2]); // a job ended after those reads: read again
+    clock.advance(1_001);
+    expect(await sweepAgain(t0)).toEqual([0, 1, 2]); // a list age old
+    expect(await sweepAgain(t0)).toEqual([]);
   });
 
-  it('reads every shard without skipFresh, and a shard that still has candidates or a cursor even with it', async () => {
+  it('reads every shard without freshSince, and a shard that still has candidates or a cursor even with it', async () => {
     const { source, sweep, reads, settle } = sourceOver({ 0: read([]), 1: read([cand('b0', 1)]), 2: read([], { ready: { id: { S: 'x' } } }) });
     await sweep();
-    const done = source.sweep([0, 1, 2], true);
+    const done = source.sweep([0, 1, 2], -Infinity);
     await settle();
     expect(reads.map((r) => r.shard)).toEqual([1, 2]);
     for (const r of reads.splice(0)) r.resolve(read([]));

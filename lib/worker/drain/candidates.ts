@@ -146,14 +146,16 @@ export class CandidateSource {
 
   /**
    * Reads `shards` from their heads (at most `sweepConcurrency` at once) and keeps what they hold.
-   * With `skipFresh`, a shard whose head was read within `maxAgeMs` (as long as a list is trusted) and that has
-   * nothing left (no candidate, no cursor, no read under way, nothing seen falling due since) is
-   * not read again: what that read saw stands (at the end of a drain, every worker's last sweep
-   * re-read 16 shards it had just found empty: 0.08 queries per job at 8 workers).
+   * With `freshSince`, a shard whose head read was sent at or after that time and within `maxAgeMs`
+   * (as long as a list is trusted), and that has nothing left (no candidate, no cursor, no read
+   * under way, nothing seen falling due since), is not read again: what that read saw stands (at
+   * the end of a drain, every worker's last sweep re-read shards it had just found empty). The
+   * caller passes the time its last job ended: a job's handler or outcome may make jobs due
+   * anywhere (a follow-up enqueued, a FIFO group handed on, a dependent released).
    */
-  async sweep(shards: readonly number[], skipFresh = false): Promise<SweepResult> {
+  async sweep(shards: readonly number[], freshSince: number | null = null): Promise<SweepResult> {
     const now = this.o.clock.now();
-    const known = skipFresh ? shards.filter((shard) => this.knownEmpty(this.list(shard), now)) : [];
+    const known = freshSince !== null ? shards.filter((shard) => this.knownEmpty(this.list(shard), now, freshSince)) : [];
     const toRead = known.length > 0 ? shards.filter((shard) => !known.includes(shard)) : shards;
     const reads = await mapLimit(toRead, this.o.sweepConcurrency ?? this.o.readConcurrency, async (shard) => {
       const list = this.list(shard);
@@ -174,14 +176,14 @@ export class CandidateSource {
     return { nextDueMs, nextByShard };
   }
 
-  /** True if `list` was read from its head within `maxAgeMs` and has nothing left (see {@link sweep}). */
-  private knownEmpty(list: ShardList, now: number): boolean {
+  /** True if `list` was read from its head since `since` and within `maxAgeMs`, and has nothing left (see {@link sweep}). */
+  private knownEmpty(list: ShardList, now: number, since: number): boolean {
     this.skipExcluded(list);
     if (list.reading !== null || list.cursor !== null || list.next < list.candidates.length) return false;
- return now - list.headSentAt <= this.o.maxAgeMs && (list.nextDueMs === null || list.nextDueMs > now);
+    return list.headSentAt >= since && now - list.headSentAt <= this.o.maxAgeMs && (list.nextDueMs === null || list.nextDueMs > now);
   }
 
-  /** Something changed in `shard` since it was read (a job of this worker was retried there, a race was lost): the next sweep reads it. */
+  /** Something changed in `shard` since it was read (a race was lost there): the next sweep reads it. */
   invalidate(shard: number): void {
     this.list(shard).headSentAt = -Infinity;
   }

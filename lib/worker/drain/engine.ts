@@ -98,6 +98,8 @@ export class DrainLoop {
   private readonly dueShards: number[] = [];
   /** The next sweep reads every shard, even those just found empty (after an idle wait). */
   private sweepAll = true;
+  /** When a job of this drain last ended (its handler or outcome may have made jobs due anywhere). */
+  private lastEndAt = -Infinity;
   private readonly started: number;
 
   constructor(
@@ -224,9 +226,9 @@ export class DrainLoop {
     const lostBefore = this.counts.lostRaces;
     const hinted = this.hintedShards();
     // A drain that can be woken (a `Worker`) reads every shard each time: a wake-up may name none.
-    const skipFresh = hinted.length === 0 && !this.sweepAll && !this.s.wakeup;
+    const freshSince = hinted.length === 0 && !this.sweepAll && !this.s.wakeup ? this.lastEndAt : null;
     this.sweepAll = false;
-    const swept = await this.source.sweep(hinted.length > 0 ? hinted : Array.from({ length: this.s.shardCount }, (_, i) => i), skipFresh);
+    const swept = await this.source.sweep(hinted.length > 0 ? hinted : Array.from({ length: this.s.shardCount }, (_, i) => i), freshSince);
     const sent = await this.claimPhase();
     if (sent > 0 || hinted.length > 0) return true; // a hinted read is followed by a full sweep
     if (this.pool.size > 0) {
@@ -315,17 +317,15 @@ export class DrainLoop {
     this.counts.claimed++;
     this.ports.emit({ kind: 'claimed', job: claim.job, pickupDelayMs: Math.max(0, this.s.clock.now() - c.runAtMs) });
     this.pool.add(async () => {
-      let outcome: RunOutcome | undefined;
       try {
-        outcome = await this.ports.run(c, claim, refusal);
+        const outcome = await this.ports.run(c, claim, refusal);
         if (outcome !== 'released') this.counts[outcome]++;
       } catch (err) {
         // A store error while writing the outcome: the lease will run out and the job be retried.
         this.ports.emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)), job: claim.job });
       } finally {
         this.memory.release(c);
-        // Retried, given back or left leased, the job is in the shard's index again (or another worker has it).
-        if (outcome !== 'completed' && outcome !== 'failed') this.source.invalidate(c.shard);
+        this.lastEndAt = this.s.clock.now();
       }
     });
   }
