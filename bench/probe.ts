@@ -4,13 +4,15 @@
  * process and of DynamoDB Local's JVM, requests per job by command, and how many requests were
  * in flight on average (time-weighted) against the slots the workers have.
  *
- * `npx tsx bench/probe.ts [--jobs 3000] [--reps 3] [--shapes 1x16,4x4,4x16,8x16] [--lag 0] [--warm 0]`
+ * `npx tsx bench/probe.ts [--jobs 3000] [--reps 3] [--shapes 1x16,4x4,4x16,8x16] [--lag 0] [--warm 0] [--why]`
+ * (`--why`: where the lost claim races came from, see `LostRaces`; `--prof <dir>`: CPU profiles of the drains)
  * A/B in one run, interleaved: `--base /tmp/base --shapes A4x16,B4x16` (A: this checkout, B: the base).
  * Also reported: when the last job completed and when the last worker returned (`tailMs`), and the
  * rate between the 10th and 90th percentile completions (`steadyRate`).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { JobQueue } from '../lib/index.ts';
 import type { ProcessReport } from '../lib/index.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
@@ -65,6 +67,55 @@ class InFlight {
   }
 }
 
+/**
+ * Why claims were lost (`--why`): each lost claim's item (returned by the failed condition) against
+ * when this worker's query last showed the job. `lagged`: the winner claimed it before that query
+ * returned (only a lagging index could show it as pending); `raced`: claimed after the read
+ * (a race that happens without lag too); `finished`: of those, the winner had already finished
+ * the job; `gone`: no claim on the item (it moved or was never claimed).
+ * Also the age of the list the candidate came from when the claim was sent.
+ */
+class LostRaces {
+  readonly kinds = { lagged: 0, raced: 0, gone: 0, finished: 0 };
+  readonly ages: number[] = [];
+  readonly behind: number[] = [];
+  attach(client: DynamoDBClient): void {
+    const seen = new Map<string, number>();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const name = context.commandName ?? '?';
+        const sentAt = Date.now();
+        try {
+          const out = await next(args);
+          if (name === 'QueryCommand') for (const item of ((out.output as any).Items ?? []) as any[]) seen.set(item.id.S, Date.now());
+          return out;
+        } catch (e: any) {
+          if (name === 'UpdateItemCommand' && e?.name === 'ConditionalCheckFailedException' && e.Item) this.lost((args.input as any).Key.id.S, e.Item, seen, sentAt);
+          throw e;
+        }
+      },
+      { step: 'initialize', name: 'probeLostRaces', override: true },
+    );
+  }
+  private lost(id: string, item: any, seen: Map<string, number>, sentAt: number): void {
+    const readAt = seen.get(id) ?? NaN;
+    this.ages.push(sentAt - readAt);
+    if (!item.started_at?.S) {
+      this.kinds.gone++;
+      return;
+    }
+    const claimedAt = Date.parse(item.started_at.S);
+    this.behind.push(readAt - claimedAt);
+    if (item.status?.S !== 'processing') this.kinds.finished++;
+    if (claimedAt < readAt) this.kinds.lagged++;
+    else this.kinds.raced++;
+  }
+  summary(): Record<string, unknown> {
+    const q = (l: number[], f: number) => (l.length ? Math.round([...l].sort((a, b) => a - b)[Math.floor(l.length * f)]!) : null);
+    return { ...this.kinds, listAgeMs: { p50: q(this.ages, 0.5), p90: q(this.ages, 0.9), max: q(this.ages, 0.999) }, readAfterClaimMs: { p10: q(this.behind, 0.1), p50: q(this.behind, 0.5), p90: q(this.behind, 0.9) } };
+  }
+}
+
 interface Shape {
   readonly workers: number;
   readonly concurrency: number;
@@ -82,6 +133,8 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
   const clients = Array.from({ length: shape.workers }, () => benchClient(ctx));
   const meter = new CapacityMeter();
   const inflight = new InFlight();
+  const why = process.argv.includes('--why') ? new LostRaces() : undefined;
+  if (why) for (const c of clients) why.attach(c);
   const lag = lagMs > 0 ? new IndexLag(lagMs) : undefined;
   for (const c of [producerClient, ...clients]) {
     meter.attach(c);
@@ -95,6 +148,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
     }
     if (lag) await new Promise((r) => setTimeout(r, lagMs + 50));
     meter.reset();
+    const profiler = await startProfile();
     const cpu0 = process.cpuUsage();
     const jvm0 = (processCpuMicros(jvmPid) ?? 0);
     const go = performance.now();
@@ -121,6 +175,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
     );
     const wallMs = performance.now() - go;
     const cpu = process.cpuUsage(cpu0);
+    await profiler?.stop(`${shape.variant ?? ''}${shape.workers}x${shape.concurrency}`);
     const jvm = (processCpuMicros(jvmPid) ?? 0) - jvm0;
     const sum = (k: keyof ProcessReport) => reports.reduce((s, r) => s + (r[k] as number), 0);
     const completed = sum('completed');
@@ -145,11 +200,32 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
       steadyRate: round(((completed * 0.8) / (doneAt[Math.floor(doneAt.length * 0.9)]! - doneAt[Math.floor(doneAt.length * 0.1)]!)) * 1000, 1),
       tailMs: Math.round(wallMs - doneAt[doneAt.length - 1]!),
       wruPerJob: round(meter.totals().billedWriteUnits / completed, 3),
+      ...(why ? { lost: why.summary() } : {}),
     };
   } finally {
     await drop();
     for (const c of [producerClient, ...clients]) c.destroy();
   }
+}
+
+/**
+ * `--prof <dir>`: a CPU profile of this process during each drain (from the first claim to the
+ * last worker's return, not the enqueue), written as `<dir>/<shape>-<n>.cpuprofile`.
+ */
+async function startProfile(): Promise<{ stop(label: string): Promise<void> } | undefined> {
+  const dir = process.argv.includes('--prof') ? arg('prof', '') : '';
+  if (!dir) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(label) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(`${dir}/${label}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 /** The raw bound with the same client: conditional UpdateItem/s at 16 loops, halved. */

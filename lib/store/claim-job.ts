@@ -35,8 +35,12 @@ export interface ClaimFixed {
   readonly notBefore?: number;
 }
 
-/** How a claim attempt ended: the claim, or the race lost and to whom. */
-export type ClaimAttempt = { readonly claim: Claim } | { readonly claim: null; readonly winner: string | undefined };
+/**
+ * How a claim attempt ended: the claim, or the race lost, to whom, and when the winner's claim
+ * started (`winnerClaimedAtMs`, epoch ms, if the item says: a drain learns from it that the index
+ * lags, when the job was claimed before its own read of it).
+ */
+export type ClaimAttempt = { readonly claim: Claim } | { readonly claim: null; readonly winner: string | undefined; readonly winnerClaimedAtMs?: number };
 
 /** Claims a candidate seen in the index; returns null if another worker got it first. See {@link tryClaim}. */
 export async function claimJob(ctx: StoreContext, candidate: Candidate, workerId: string, leaseGraceMs: number): Promise<Claim | null> {
@@ -76,10 +80,16 @@ export async function tryClaim(ctx: StoreContext, candidate: Candidate, workerId
       // call's fresh token, which no other writer can know, so the claim is ours (without this the
       // job would sit leased and unrun until the lease ran out, and lose an attempt).
       if (err.Item?.[ATTR.claimToken]?.S === token) return { claim: { job: jobFromItem(err.Item), token, shard: candidate.shard, itemBytes: itemSize(err.Item) } };
-      return { claim: null, winner: err.Item?.[ATTR.workerId]?.S };
+      return { claim: null, winner: err.Item?.[ATTR.workerId]?.S, ...claimedAt(err.Item?.[ATTR.startedAt]?.S) };
     }
     throw err;
   }
+}
+
+/** `winnerClaimedAtMs` of a lost claim, from the item's `started_at` (absent if it has none). */
+function claimedAt(startedAt: string | undefined): { winnerClaimedAtMs?: number } {
+  const ms = startedAt === undefined ? NaN : Date.parse(startedAt);
+  return Number.isFinite(ms) ? { winnerClaimedAtMs: ms } : {};
 }
 
 /** The claim's conditional update (see {@link claimJob}). */

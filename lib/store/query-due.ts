@@ -19,7 +19,12 @@ export interface Candidate {
   readonly timeoutMs: number;
   /** The job's group (projected into the index), if it has one. */
   readonly group?: string;
+  /** When the read that found this entry was sent (epoch ms): what a lagging index showed is older. */
+  readonly seenAtMs?: number;
 }
+
+/** An index entry held by a live lease, as a read saw it (the lease and timeout tell when it was claimed). */
+export type LeasedEntry = Pick<Candidate, 'id' | 'runOrder'> & Partial<Pick<Candidate, 'leaseUntilMs' | 'timeoutMs'>>;
 
 /** Where a read of a shard stopped, per range: the key to continue after (absent: range fully read). */
 export interface DueCursor {
@@ -39,11 +44,11 @@ export interface DueRead {
   readonly cursor: DueCursor | null;
   /** When the earliest entry seen that is not claimable yet becomes so (a future run or a live lease). */
   readonly nextDueMs: number | null;
-  /** Entries seen held by a live lease (a worker is running them): who works this shard. */
-  readonly leased: ReadonlyArray<Pick<Candidate, 'id' | 'runOrder'>>;
+  /** Entries seen held by a live lease (a worker is running them): who works this shard, and since when. */
+  readonly leased: readonly LeasedEntry[];
 }
 
-function toCandidate(item: Record<string, AttributeValue>, shard: number): Candidate | null {
+function toCandidate(item: Record<string, AttributeValue>, shard: number, seenAtMs: number): Candidate | null {
   const runOrder = item[ATTR.runOrder]?.S;
   const decoded = runOrder ? decodeRunOrder(runOrder) : null;
   if (!runOrder || !decoded) return null;
@@ -58,6 +63,7 @@ function toCandidate(item: Record<string, AttributeValue>, shard: number): Candi
     leaseUntilMs: lease ? Date.parse(lease) : null,
     timeoutMs: Number(item[ATTR.timeoutMs]?.N ?? 0),
     ...(item[ATTR.group]?.S !== undefined ? { group: item[ATTR.group].S } : {}),
+    seenAtMs,
   };
 }
 
@@ -95,7 +101,7 @@ export async function queryDue(
   const now = ctx.clock.now();
   const pk = statusShardKey(queue, LANE.due, shard);
   const candidates: Candidate[] = [];
-  const leased: Array<Pick<Candidate, 'id' | 'runOrder'>> = [];
+  const leased: LeasedEntry[] = [];
   let nextDueMs: number | null = null;
   let queries = 0;
   let truncated = false;
@@ -119,7 +125,7 @@ export async function queryDue(
       );
       let reachedFuture = false;
       for (const item of res.Items ?? []) {
-        const c = toCandidate(item, shard);
+        const c = toCandidate(item, shard, now);
         if (!c) continue;
         if (isClaimable(c, now)) {
           if (!exclude?.(c)) {
@@ -131,7 +137,7 @@ export async function queryDue(
           reachedFuture = prefix === SCHEDULED_PREFIX; // the rest of the scheduled range is later still
         } else if (c.leaseUntilMs !== null) {
           nextDueMs = Math.min(nextDueMs ?? Infinity, c.leaseUntilMs);
-          leased.push({ id: c.id, runOrder: c.runOrder });
+          leased.push({ id: c.id, runOrder: c.runOrder, leaseUntilMs: c.leaseUntilMs, timeoutMs: c.timeoutMs });
         }
       }
       startKey = res.LastEvaluatedKey;

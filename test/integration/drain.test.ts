@@ -64,6 +64,28 @@ describe('parallel claims', () => {
   });
 });
 
+describe('jobs made due while it drains', () => {
+  it('runs the jobs its handlers enqueue: a sweep after a job ended reads every shard again, even one just found empty', async () => {
+    const q = 'chain';
+    const c = localClient(ddbEndpoint());
+    const queue = new JobQueue({ tableName, client: c, shardCount: 4 });
+    await queue.enqueue('step', { n: 0 }, { queue: q });
+    const ran: number[] = [];
+    const report = await queue.processJobs(
+      {
+        step: async (p: { n: number }) => {
+          ran.push(p.n);
+          if (p.n < 3) await queue.enqueue('step', { n: p.n + 1 }, { queue: q });
+        },
+      },
+      { queue: q, concurrency: 4 },
+    );
+    c.destroy();
+    expect(ran).toEqual([0, 1, 2, 3]);
+    expect(report).toMatchObject({ completed: 4, stoppedBecause: 'drained' });
+  });
+});
+
 describe('index lag (simulated: queries see the index as it was 300 ms ago)', () => {
   it('a worker never tries again the jobs it holds or has just claimed', async () => {
     const q = 'lagging';

@@ -8,6 +8,7 @@ import { CandidateSource } from '../../lib/worker/drain/candidates.ts';
 import type { ShardAccess } from '../../lib/worker/drain/candidates.ts';
 import { ClaimMemory } from '../../lib/worker/drain/claim-memory.ts';
 import { ShardContention } from '../../lib/worker/drain/contention.ts';
+import { IndexLagWatch, LAG_EVIDENCE_MS, LAG_MEMORY_MS } from '../../lib/worker/drain/index-lag.ts';
 import { rendezvousScore, shardRanks } from '../../lib/worker/drain/shard-order.ts';
 
 /** A clock the test moves by hand. */
@@ -143,10 +144,18 @@ describe('ShardContention', () => {
 /** A source over fixed shard contents; reads resolve when the test says. */
 function sourceOver(
   shards: Record<number, DueRead>,
-  opts: { ranks?: number[]; exclude?: (c: Candidate) => boolean; readAheadBelow?: number; own?: Set<string>; sweepConcurrency?: number } = {},
+  opts: {
+    ranks?: number[];
+    exclude?: (c: Candidate) => boolean;
+    readAheadBelow?: number;
+    own?: Set<string>;
+    sweepConcurrency?: number;
+    lag?: (clock: ReturnType<typeof fakeClock>) => IndexLagWatch;
+  } = {},
 ) {
   const othersSeen: number[] = [];
   const clock = fakeClock();
+  const lag = opts.lag?.(clock);
   const reads: Array<{ shard: number; from?: DueCursor; resolve: (r: DueRead) => void }> = [];
   let changes = 0;
   const source = new CandidateSource({
@@ -161,6 +170,7 @@ function sourceOver(
     onChange: () => void changes++,
     isOwn: (e) => opts.own?.has(e.id) ?? false,
     onOthersSeen: (shard) => void othersSeen.push(shard),
+    ...(lag ? { lag } : {}),
   });
   /** Sweeps every shard, answering each read from `shards`. */
   const sweep = async () => {
@@ -174,7 +184,7 @@ function sourceOver(
   const settle = async () => {
     for (let i = 0; i < 5; i++) await Promise.resolve();
   };
-  return { source, clock, reads, sweep, settle, changes: () => changes, othersSeen };
+  return { source, clock, reads, sweep, settle, changes: () => changes, othersSeen, lag };
 }
 
 const take = (s: CandidateSource, access: ShardAccess = open(), n = 100): string[] => {
@@ -351,5 +361,135 @@ describe('CandidateSource', () => {
     for (const r of reads.splice(0)) r.resolve(r.shard === 1 ? read([cand('b-high', 1, 50)]) : read([cand('a1', 0)]));
     await settle();
     expect(take(source)).toEqual(['b-high', 'a1']);
+  });
+});
+
+/** A read of `candidates` that also shows a job another worker leased at `claimedAt` (timeout 1 s, no grace). */
+const readWithLease = (candidates: Candidate[], claimedAt: number): DueRead => ({
+  ...read(candidates),
+  leased: [{ id: 'theirs', runOrder: '0#1000#0', leaseUntilMs: claimedAt + 1_000, timeoutMs: 1_000 }],
+});
+
+describe('IndexLagWatch', () => {
+  it('learns that the index lags from its own claim shown claimable by a read sent after the claim was answered', () => {
+    const clock = fakeClock();
+    const lag = new IndexLagWatch(clock, 0);
+    lag.ownClaimSeen({ seenAtMs: clock.now() - 10 }, clock.now()); // read sent before the answer: no evidence
+    expect(lag.lagging).toBe(false);
+    lag.ownClaimSeen({ seenAtMs: clock.now() + 300 }, clock.now());
+    expect(lag.lagging).toBe(true);
+    expect(lag.lagMs).toBe(300);
+    clock.advance(LAG_MEMORY_MS + 1);
+    expect(lag.lagging).toBe(false); // evidence is forgotten
+  });
+
+  it('learns it from a lost race only when the winner claimed well before the read was sent', () => {
+    const clock = fakeClock();
+    const lag = new IndexLagWatch(clock, 0);
+    lag.lostTo({ seenAtMs: clock.now() }, clock.now() - LAG_EVIDENCE_MS); // a race of the moment
+    expect(lag.lagging).toBe(false);
+    lag.lostTo({ seenAtMs: clock.now() }, undefined);
+    expect(lag.lagging).toBe(false);
+    lag.lostTo({ seenAtMs: clock.now() }, clock.now() - 330);
+    expect(lag.lagging).toBe(true);
+    expect(lag.lagMs).toBe(330);
+  });
+});
+
+describe('CandidateSource under index lag', () => {
+  it('does not claim in a shard another worker is draining once the index is known to lag; reads it again until that worker is done', async () => {
+    const t0 = 1_000_000; // the fake clock's start
+    const { source, sweep, reads, settle, clock, lag } = sourceOver(
+      { 0: readWithLease([cand('a0', 0), cand('a1', 0)], t0 - 100), 1: read([cand('b0', 1)]) },
+      { lag: (c) => new IndexLagWatch(c, 0) },
+    );
+    await sweep();
+    lag!.lostTo({ seenAtMs: clock.now() }, clock.now() - 300); // a race lost to a claim the index did not show
+    expect(take(source)).toEqual(['b0']); // shard 0's head is what the other worker claimed lately
+    expect(source.hasWork()).toBe(true);
+    clock.advance(250);
+    expect(source.next(open())).toBeNull();
+    expect(reads.map((r) => r.shard)).toEqual([0]); // read again, as a backed-off shard is
+    reads.splice(0)[0]!.resolve(readWithLease([cand('a1', 0)], clock.now() - 50)); // still draining
+    await settle();
+    expect(source.next(open())).toBeNull();
+    clock.advance(500);
+    expect(source.next(open())).toBeNull();
+    reads.splice(0)[0]!.resolve(read([cand('a1', 0)])); // done: no lease of another worker left
+    await settle();
+    expect(take(source)).toEqual(['a1']);
+  });
+
+  it('reads a distrusted shard again every half second at most while its drainer works (not 1, 2, 4 s as a backed-off one)', async () => {
+    const t0 = 1_000_000;
+    const { source, sweep, reads, settle, clock, lag } = sourceOver({ 0: readWithLease([cand('a0', 0)], t0 - 100) }, { lag: (c) => new IndexLagWatch(c, 0) });
+    await sweep();
+    lag!.lostTo({ seenAtMs: clock.now() }, clock.now() - 300);
+    const readsAfter = async (ms: number) => {
+      clock.advance(ms);
+      expect(source.next(open())).toBeNull();
+      const n = reads.length;
+      for (const r of reads.splice(0)) r.resolve(readWithLease([cand('a0', 0)], clock.now() - 50)); // still draining
+      await settle();
+      return n;
+    };
+    expect(await readsAfter(250)).toBe(1);
+    expect(await readsAfter(499)).toBe(0);
+    expect(await readsAfter(1)).toBe(1); // 500 ms
+    expect(await readsAfter(500)).toBe(1); // 500 ms again
+    expect(await readsAfter(500)).toBe(1);
+  });
+
+  it('claims there as before while the index is not known to lag, or when the other lease is old', async () => {
+    const t0 = 1_000_000;
+    const fresh = sourceOver({ 0: readWithLease([cand('a0', 0)], t0 - 100) }, { lag: (c) => new IndexLagWatch(c, 0) });
+    await fresh.sweep();
+    expect(take(fresh.source)).toEqual(['a0']);
+    const old = sourceOver({ 0: readWithLease([cand('a0', 0)], t0 - 60_000) }, { lag: (c) => new IndexLagWatch(c, 0) });
+    await old.sweep();
+    old.lag!.lostTo({ seenAtMs: old.clock.now() }, old.clock.now() - 300);
+    expect(take(old.source)).toEqual(['a0']); // a long job's lease: nobody is draining the shard
+  });
+});
+
+describe('CandidateSource sweeps', () => {
+  it('with freshSince, does not read again a shard found empty since then; reads it once it is a list age old, invalidated, or read before', async () => {
+    const t0 = 1_000_000; // the fake clock's start
+    const { source, sweep, reads, settle, clock } = sourceOver({ 0: read([]), 1: read([cand('b0', 1)]), 2: { ...read([]), nextDueMs: t0 + 5_000 } });
+    await sweep();
+    expect(take(source)).toEqual(['b0']);
+    const sweepAgain = async (since: number): Promise<number[]> => {
+      const done = source.sweep([0, 1, 2], since);
+      await settle();
+      const shards = reads.map((r) => r.shard);
+      for (const r of reads.splice(0)) r.resolve(read([]));
+      await done;
+      return shards;
+    };
+    clock.advance(100);
+    expect(await sweepAgain(t0)).toEqual([]); // all three read since t0, 100 ms ago, and used up
+    const swept = await source.sweep([0, 1, 2], t0);
+    expect(swept.nextByShard.get(2)).toBe(t0 + 5_000); // what the skipped read saw still counts
+    source.invalidate(1); // a race was lost there
+    expect(await sweepAgain(t0)).toEqual([1]);
+    expect(await sweepAgain(t0 + 50)).toEqual([0, 2]); // a job ended after those reads: read again
+    clock.advance(1_001);
+    expect(await sweepAgain(t0)).toEqual([0, 1, 2]); // a list age old
+    expect(await sweepAgain(t0)).toEqual([]);
+  });
+
+  it('reads every shard without freshSince, and a shard that still has candidates or a cursor even with it', async () => {
+    const { source, sweep, reads, settle } = sourceOver({ 0: read([]), 1: read([cand('b0', 1)]), 2: read([], { ready: { id: { S: 'x' } } }) });
+    await sweep();
+    const done = source.sweep([0, 1, 2], -Infinity);
+    await settle();
+    expect(reads.map((r) => r.shard)).toEqual([1, 2]);
+    for (const r of reads.splice(0)) r.resolve(read([]));
+    await done;
+    const all = source.sweep([0, 1, 2]);
+    await settle();
+    expect(reads.map((r) => r.shard)).toEqual([0, 1, 2]);
+    for (const r of reads.splice(0)) r.resolve(read([]));
+    await all;
   });
 });

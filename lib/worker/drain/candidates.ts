@@ -14,8 +14,12 @@
  * (one query, appended), so a busy shard never runs dry; a list older than `maxAgeMs` is read
  * again from the shard's head before it is claimed from; {@link CandidateSource.refreshNext} re-reads
  * one shard after another in the background (new jobs, higher priorities) while claims go on.
+ *
+ * Index lag: while the worker knows the index lags (`IndexLagWatch`), a shard whose latest read
+ * shows another worker draining it is held like a backed-off one (its head, as a lagging index
+ * shows it, is what that worker claimed since), and read again from time to time.
  */
-import type { Candidate, DueCursor, DueRead } from '../../store/query-due.ts';
+import type { Candidate, DueCursor, DueRead, LeasedEntry } from '../../store/query-due.ts';
 import type { Clock } from '../../types.ts';
 import { mapLimit } from '../../util/map-limit.ts';
 
@@ -24,6 +28,11 @@ export const RECHECK_BACKED_OFF_MS = 250;
 
 /** Stale lists read again at once when the best one is stale (see `rereadStale`). */
 export const STALE_REREADS_AT_ONCE = 4;
+
+/** The earlier of two times, either of which may be null (none). */
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
 
 /** Reads one shard: from its head, or continuing after `from`. */
 export type ShardReader = (shard: number, from?: DueCursor) => Promise<DueRead>;
@@ -65,6 +74,15 @@ export interface CandidateSourceOptions {
   readonly isOwn: (entry: Pick<Candidate, 'id' | 'runOrder'>) => boolean;
   /** A read of `shard`'s head found jobs leased by another worker: someone works that shard. */
   readonly onOthersSeen: (shard: number) => void;
+  /**
+   * What the worker knows of index lag (see `IndexLagWatch`): a list whose read showed another
+   * worker draining its shard is not claimed from while the index lags, but read again later
+   * (as a backed-off one is). @default the index is trusted
+   */
+  readonly lag?: {
+    claimedAt(e: LeasedEntry): number;
+    distrusts(othersClaimedAtMs: number, readAtMs: number): boolean;
+  };
 }
 
 /**
@@ -93,6 +111,12 @@ interface ShardList {
   lastPriority: number;
   /** Re-reads while backed off since a candidate was last taken from it (see `recheckBackedOff`). */
   rechecks: number;
+  /** When the last read from the head was sent. */
+  headSentAt: number;
+  /** When the newest lease of another worker that read showed was taken (-Infinity: none). */
+  othersClaimedAt: number;
+  /** When an entry seen by the reads since the last head read becomes claimable (see `DueRead.nextDueMs`). */
+  nextDueMs: number | null;
 }
 
 /** What a sweep found about time: for waiting when nothing is due. */
@@ -120,24 +144,48 @@ export class CandidateSource {
 
   constructor(private readonly o: CandidateSourceOptions) {}
 
-  /** Reads `shards` from their heads (at most `sweepConcurrency` at once) and keeps what they hold. */
-  async sweep(shards: readonly number[]): Promise<SweepResult> {
-    const reads = await mapLimit(shards, this.o.sweepConcurrency ?? this.o.readConcurrency, async (shard) => {
+  /**
+   * Reads `shards` from their heads (at most `sweepConcurrency` at once) and keeps what they hold.
+   * With `freshSince`, a shard whose head read was sent at or after that time and within `maxAgeMs`
+   * (as long as a list is trusted), and that has nothing left (no candidate, no cursor, no read
+   * under way, nothing seen falling due since), is not read again: what that read saw stands (at
+   * the end of a drain, every worker's last sweep re-read shards it had just found empty). The
+   * caller passes the time its last job ended: a job's handler or outcome may make jobs due
+   * anywhere (a follow-up enqueued, a FIFO group handed on, a dependent released).
+   */
+  async sweep(shards: readonly number[], freshSince: number | null = null): Promise<SweepResult> {
+    const now = this.o.clock.now();
+    const known = freshSince !== null ? shards.filter((shard) => this.knownEmpty(this.list(shard), now, freshSince)) : [];
+    const toRead = known.length > 0 ? shards.filter((shard) => !known.includes(shard)) : shards;
+    const reads = await mapLimit(toRead, this.o.sweepConcurrency ?? this.o.readConcurrency, async (shard) => {
       const list = this.list(shard);
       const generation = ++list.generation;
       list.refreshDue = false;
+      const sentAt = this.o.clock.now();
       const read = await this.o.read(shard);
-      if (generation === list.generation) this.keep(list, read, 'head');
-      return { shard, read };
+      if (generation === list.generation) this.keep(list, read, 'head', sentAt);
+      return { shard, nextDueMs: read.nextDueMs };
     });
     let nextDueMs: number | null = null;
     const nextByShard = new Map<number, number>();
-    for (const { shard, read } of reads) {
-      if (read.nextDueMs === null) continue;
-      nextDueMs = Math.min(nextDueMs ?? Infinity, read.nextDueMs);
-      nextByShard.set(shard, read.nextDueMs);
+    for (const { shard, nextDueMs: due } of [...reads, ...known.map((shard) => ({ shard, nextDueMs: this.list(shard).nextDueMs }))]) {
+      if (due === null) continue;
+      nextDueMs = Math.min(nextDueMs ?? Infinity, due);
+      nextByShard.set(shard, due);
     }
     return { nextDueMs, nextByShard };
+  }
+
+  /** True if `list` was read from its head since `since` and within `maxAgeMs`, and has nothing left (see {@link sweep}). */
+  private knownEmpty(list: ShardList, now: number, since: number): boolean {
+    this.skipExcluded(list);
+    if (list.reading !== null || list.cursor !== null || list.next < list.candidates.length) return false;
+    return list.headSentAt >= since && now - list.headSentAt <= this.o.maxAgeMs && (list.nextDueMs === null || list.nextDueMs > now);
+  }
+
+  /** Something changed in `shard` since it was read (a race was lost there): the next sweep reads it. */
+  invalidate(shard: number): void {
+    this.list(shard).headSentAt = -Infinity;
   }
 
   /**
@@ -213,7 +261,7 @@ export class CandidateSource {
   }
 
   /**
-   * Shards that are not backed off and have candidates or more to come (a cursor, or a read that
+   * Shards that are not held (backed off, or distrusted while the index lags) and have candidates or more to come (a cursor, or a read that
    * will bring its candidates; a background refresh of an empty list does not count until it has
    * found something), best first: priority, then rank.
    */
@@ -221,7 +269,7 @@ export class CandidateSource {
     const open: ShardList[] = [];
     for (const list of this.lists.values()) {
       this.skipExcluded(list);
-      if (access.isBackedOff(list.shard)) continue;
+      if (this.held(list, access)) continue;
       const coming = list.cursor !== null || list.reading === 'head' || list.reading === 'append';
       if (coming || list.next < list.candidates.length) open.push(list);
     }
@@ -230,17 +278,23 @@ export class CandidateSource {
   }
 
   /**
-   * Only backed-off shards have work, as last read: read those lists again (from the head) once
+   * Only held shards (backed off, or distrusted while the index lags) have work, as last read:
+   * read those lists again (from the head) once
    * they are {@link RECHECK_BACKED_OFF_MS} old, twice that after each such read that still showed
    * work (the winner is still draining it, or a lagging index still shows what it took), to learn
    * whether the worker that won them has emptied them meanwhile, rather than wait out the back-off
-   * (up to a second) for work that is gone. Sets {@link recheckAt} to when the next read falls due.
+   * (up to a second) for work that is gone. A shard only distrusted (its drainer was at work when
+   * the lagging index took its picture) is read every 500 ms at most: the drain's last jobs are
+   * often there, and at 4 s its workers ended up to 2 s after the last job. Sets {@link recheckAt}
+   * to when the next read falls due.
    */
   private recheckBackedOff(access: ShardAccess): void {
     const now = this.o.clock.now();
     for (const list of this.lists.values()) {
-      if (list.reading !== null || list.next >= list.candidates.length || !access.isBackedOff(list.shard)) continue;
-      const due = list.readAt + RECHECK_BACKED_OFF_MS * 2 ** Math.min(list.rechecks, 4);
+      if (list.reading !== null || list.next >= list.candidates.length || !this.held(list, access)) continue;
+      // A distrusted shard's drainer is known to be at work: look every half second at most, to join (or end) soon after it stops.
+      const doublings = access.isBackedOff(list.shard) ? 4 : 1;
+      const due = list.readAt + RECHECK_BACKED_OFF_MS * 2 ** Math.min(list.rechecks, doublings);
       if (due > now) this.recheckAt = Math.min(this.recheckAt, due);
       else if (this.startRead(list, 'refresh')) list.rechecks++;
     }
@@ -265,12 +319,13 @@ export class CandidateSource {
     list.reading = mode;
     list.refreshDue &&= mode === 'append';
     const generation = ++list.generation;
+    const sentAt = this.o.clock.now();
     this.o
       .read(list.shard, mode === 'append' ? (list.cursor ?? undefined) : undefined)
       .then(
         (read) => {
           if (mode === 'head') this.emptyRereads = read.candidates.length === 0 ? Math.min(this.emptyRereads + 1, 8) : 0;
-          if (generation === list.generation) this.keep(list, read, mode);
+          if (generation === list.generation) this.keep(list, read, mode, sentAt);
         },
         (error: unknown) => {
           this.failure ??= { error };
@@ -284,19 +339,58 @@ export class CandidateSource {
     return true;
   }
 
-  private keep(list: ShardList, read: DueRead, mode: ReadMode): void {
-    if (mode !== 'append' && read.leased.some((e) => !this.o.isOwn(e))) this.o.onOthersSeen(list.shard);
+  private keep(list: ShardList, read: DueRead, mode: ReadMode, sentAt: number): void {
+    if (mode !== 'append') this.keepLeases(list, read, sentAt);
     list.candidates = mode === 'append' ? [...list.candidates.slice(list.next), ...read.candidates] : read.candidates;
     list.next = 0;
     list.cursor = read.cursor;
+    list.nextDueMs = mode === 'append' ? earliest(list.nextDueMs, read.nextDueMs) : read.nextDueMs;
     list.readAt = this.o.clock.now();
     list.reading = null;
+  }
+
+  /** What a read from the head showed of other workers' leases: who works the shard, and since when. */
+  private keepLeases(list: ShardList, read: DueRead, sentAt: number): void {
+    let seen = false;
+    let newest = -Infinity;
+    for (const e of read.leased) {
+      if (this.o.isOwn(e)) continue;
+      seen = true;
+      newest = Math.max(newest, this.o.lag?.claimedAt(e) ?? -Infinity);
+    }
+    list.headSentAt = sentAt;
+    list.othersClaimedAt = newest;
+    if (seen) this.o.onOthersSeen(list.shard);
+  }
+
+  /** True if `list` must not be claimed from while the index lags (see {@link CandidateSourceOptions.lag}). */
+  private distrusted(list: ShardList): boolean {
+    return list.othersClaimedAt > -Infinity && this.o.lag?.distrusts(list.othersClaimedAt, list.headSentAt) === true;
+  }
+
+  /** Backed off, or distrusted: not claimed from now, read again from time to time (see `recheckBackedOff`). */
+  private held(list: ShardList, access: ShardAccess): boolean {
+    return access.isBackedOff(list.shard) || this.distrusted(list);
   }
 
   private list(shard: number): ShardList {
     let list = this.lists.get(shard);
     if (!list) {
-      list = { shard, candidates: [], next: 0, readAt: -Infinity, cursor: null, generation: 0, reading: null, refreshDue: false, lastPriority: -Infinity, rechecks: 0 };
+      list = {
+        shard,
+        candidates: [],
+        next: 0,
+        readAt: -Infinity,
+        cursor: null,
+        generation: 0,
+        reading: null,
+        refreshDue: false,
+        lastPriority: -Infinity,
+        rechecks: 0,
+        headSentAt: -Infinity,
+        othersClaimedAt: -Infinity,
+        nextDueMs: null,
+      };
       this.lists.set(shard, list);
     }
     return list;

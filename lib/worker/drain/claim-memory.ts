@@ -14,8 +14,11 @@ export const REMEMBER_CLAIMS_MS = 5_000;
 
 /** Held or recently tried index entries. */
 export class ClaimMemory {
-  /** Job id -> its entries tried (sort key, and when it may be shown again: Infinity while held). */
-  private readonly entries = new Map<string, Array<{ readonly runOrder: string; until: number }>>();
+  /**
+   * Job id -> its entries tried (sort key, when it may be shown again: Infinity while held, and
+   * when the claim was answered, won or lost).
+   */
+  private readonly entries = new Map<string, Array<{ readonly runOrder: string; until: number; answeredAt?: number }>>();
   private lastPrune = 0;
 
   constructor(
@@ -35,6 +38,17 @@ export class ClaimMemory {
   hold(c: Pick<Candidate, 'id' | 'runOrder'>): void {
     this.set(c, Infinity);
     this.prune();
+  }
+
+  /** The claim of `c` was answered, won or lost: from now on the index shows it claimed (once it catches up). */
+  answered(c: Pick<Candidate, 'id' | 'runOrder'>): void {
+    const e = this.entries.get(c.id)?.find((x) => x.runOrder === c.runOrder);
+    if (e) e.answeredAt = this.clock.now();
+  }
+
+  /** When the claim of `c` (this id with this sort key) was answered, if it is remembered and was. */
+  answeredAt(c: Pick<Candidate, 'id' | 'runOrder'>): number | undefined {
+    return this.entries.get(c.id)?.find((x) => x.runOrder === c.runOrder)?.answeredAt;
   }
 
   /** The claim of `c` was lost, or its run ended: hide it for a while longer, then forget it. */

@@ -18,8 +18,8 @@ export interface ClaimerOptions {
   readonly contention: ShardContention;
   /** The claim was won: start the job. `refusal`, if given, is the error to fail it with instead. */
   readonly onWon: (c: Candidate, claim: Claim, refusal: Error | undefined) => void;
-  /** The race was lost to `winner` (the worker id on the item, if any). */
-  readonly onLost: (c: Candidate, winner: string | undefined) => void;
+  /** The race was lost to `winner` (the worker id on the item, if any), whose claim started at `winnerClaimedAtMs`. */
+  readonly onLost: (c: Candidate, winner: string | undefined, winnerClaimedAtMs: number | undefined) => void;
   /** A flow-control limit refused the start before any claim was sent. */
   readonly onBlocked: (c: Candidate, event: LimitedEvent) => void;
   /** Called after each claim ended, however. */
@@ -52,6 +52,7 @@ export class Claimer {
       .then(
         (attempt) => {
           if (attempt.claim) {
+            this.o.memory.answered(c);
             this.o.contention.won(c.shard);
             this.o.onWon(c, attempt.claim, refusal);
             return;
@@ -63,9 +64,10 @@ export class Claimer {
             this.o.onBlocked(c, attempt.blocked);
             return;
           }
+          this.o.memory.answered(c);
           this.o.contention.lost(c.shard, attempt.winner);
           this.o.memory.release(c);
-          this.o.onLost(c, attempt.winner);
+          this.o.onLost(c, attempt.winner, attempt.winnerClaimedAtMs);
         },
         (error: unknown) => {
           // DynamoDB failed past the SDK's retries; the claim may even have landed, in which case

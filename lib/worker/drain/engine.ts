@@ -16,6 +16,7 @@ import { CandidateSource } from './candidates.ts';
 import { ClaimMemory } from './claim-memory.ts';
 import { Claimer } from './claims.ts';
 import { ShardContention } from './contention.ts';
+import { IndexLagWatch } from './index-lag.ts';
 import type { GatedAttempt } from './limits.ts';
 import { RunningPool } from './pool.ts';
 import { shardRanks } from './shard-order.ts';
@@ -87,6 +88,7 @@ export class DrainLoop {
   private readonly notifier = new Notifier();
   private readonly memory: ClaimMemory;
   private readonly contention: ShardContention;
+  private readonly lag: IndexLagWatch;
   private readonly source: CandidateSource;
   private readonly claimer: Claimer;
   private readonly pool: RunningPool;
@@ -94,6 +96,10 @@ export class DrainLoop {
   private readonly deferred = new Set<string>();
   /** Shards known to hold a job due when the current idle wait ends. */
   private readonly dueShards: number[] = [];
+  /** The next sweep reads every shard, even those just found empty (after an idle wait). */
+  private sweepAll = true;
+  /** When a job of this drain last ended (its handler or outcome may have made jobs due anywhere). */
+  private lastEndAt = -Infinity;
   private readonly started: number;
 
   constructor(
@@ -103,6 +109,7 @@ export class DrainLoop {
     this.started = s.clock.now();
     this.memory = new ClaimMemory(s.clock);
     this.contention = new ShardContention(s.clock, s.workerId, { maxWindow: s.concurrency });
+    this.lag = new IndexLagWatch(s.clock, s.leaseGraceMs);
     this.source = this.candidateSource();
     this.pool = new RunningPool(() => this.notifier.notify());
     this.claimer = new Claimer({
@@ -110,7 +117,11 @@ export class DrainLoop {
       memory: this.memory,
       contention: this.contention,
       onWon: (c, claim, refusal) => this.start(c, claim, refusal),
-      onLost: () => void this.counts.lostRaces++,
+      onLost: (c, winner, winnerClaimedAtMs) => {
+        this.counts.lostRaces++;
+        this.source.invalidate(c.shard); // another worker changed a job there after the read
+        if (winner !== this.s.workerId) this.lag.lostTo(c, winnerClaimedAtMs);
+      },
       onBlocked: (_c, event) => {
         this.counts.limited++;
         this.ports.emit(event);
@@ -137,15 +148,21 @@ export class DrainLoop {
       onChange: () => this.notifier.notify(),
       isOwn: (e) => this.memory.has(e),
       onOthersSeen: (shard) => this.contention.othersSeen(shard),
+      lag: this.lag,
     });
   }
 
   /**
    * True for candidates a read should drop: held or tried recently by this worker, deferred, or
-   * of a limit key that refused lately (reads then page further for other groups' jobs).
+   * of a limit key that refused lately (reads then page further for other groups' jobs). One this
+   * worker claimed before the read was sent is evidence that the index lags.
    */
   excludes(c: Candidate): boolean {
-    return this.deferred.has(c.id) || this.memory.has(c) || this.ports.limits?.holdBack(c) === true;
+    if (this.memory.has(c)) {
+      this.lag.ownClaimSeen(c, this.memory.answeredAt(c));
+      return true;
+    }
+    return this.deferred.has(c.id) || this.ports.limits?.holdBack(c) === true;
   }
 
   /** When a limit key this worker left alone may be tried again (its jobs are due then), or null. */
@@ -208,7 +225,10 @@ export class DrainLoop {
     const settledBefore = this.pool.settled;
     const lostBefore = this.counts.lostRaces;
     const hinted = this.hintedShards();
-    const swept = await this.source.sweep(hinted.length > 0 ? hinted : Array.from({ length: this.s.shardCount }, (_, i) => i));
+    // A drain that can be woken (a `Worker`) reads every shard each time: a wake-up may name none.
+    const freshSince = hinted.length === 0 && !this.sweepAll && !this.s.wakeup ? this.lastEndAt : null;
+    this.sweepAll = false;
+    const swept = await this.source.sweep(hinted.length > 0 ? hinted : Array.from({ length: this.s.shardCount }, (_, i) => i), freshSince);
     const sent = await this.claimPhase();
     if (sent > 0 || hinted.length > 0) return true; // a hinted read is followed by a full sweep
     if (this.pool.size > 0) {
@@ -305,6 +325,7 @@ export class DrainLoop {
         this.ports.emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)), job: claim.job });
       } finally {
         this.memory.release(c);
+        this.lastEndAt = this.s.clock.now();
       }
     });
   }
@@ -335,8 +356,9 @@ export class DrainLoop {
     if (pollIntervalMs > 0) waitUntil = Math.min(nextDue, now + pollIntervalMs, budgetEnd);
     else if (nextDue - now <= waitForDueWithinMs && nextDue < budgetEnd) waitUntil = nextDue;
     else return false;
-    // The shards whose job falls due by then are read first when the wait ends.
+    // The shards whose job falls due by then are read first when the wait ends, then all of them.
     for (const [shard, at] of swept.nextByShard) if (at <= waitUntil) this.dueShards.push(shard);
+    this.sweepAll = true;
     if (waitUntil > now) await waitForAny(waitUntil - now, this.s.wakeup, this.s.signal);
     return true;
   }
