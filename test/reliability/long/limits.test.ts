@@ -8,7 +8,7 @@
  *   is lost for good (all complete, no holder left), nothing stuck.
  * - Queue concurrency 5 across 4 workers: never more than 5 running.
  * - Rate 20 per second per group for 10 s: no 1-second window holds more than 20 starts of a
- *   group, and each group starts at least 90% of 20 per second.
+ *   group, and each group starts at least 90% of 20 per second (counted from its first start).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,10 +108,10 @@ describe('rate limits across worker processes', () => {
   it('20 per second per group over 10 s: no 1 s window holds more than 20 starts of a group; at least 90% of the rate achieved', async () => {
     const queue = 'group-rate';
     const groups = ['r1', 'r2'];
-    await enqueue(queue, groups, 300);
+    await enqueue(queue, groups, 320);
     const out = await runLimited({
       ...base(queue),
-      done: async (sinceGoMs) => sinceGoMs > 12_000,
+      done: async (sinceGoMs) => sinceGoMs > 13_000,
       limits: { [queue]: { group: { rate: { limit: 20, intervalMs: 1_000 } } } },
       workers: 3,
       concurrency: 8,
@@ -123,12 +123,14 @@ describe('rate limits across worker processes', () => {
     for (const g of groups) {
       const starts = out.runs.filter((r) => r.group === g).map((r) => r.start).sort((a, b) => a - b);
       const first = starts[0]!;
-      const inTenSeconds = starts.filter((t) => t < first + 10_000).length;
+      // Counted from the first start, cold workers included (their first claims take 400-650 ms);
+      // the 10 s after the first second are shown beside it.
+      const steady = starts.filter((t) => t >= first + 1_000 && t < first + 11_000).length;
+      const firstTen = starts.filter((t) => t < first + 10_000).length;
       const maxInSecond = maxStartsInWindow(starts, 1_000);
-      if (process.env.DBG_GAPS) console.log('GAPS', g, starts.map((t, i) => [t - first, i ? t - starts[i - 1]! : 0]).filter(([, d]) => d! > 80).map(([t, d]) => `${t}+${d}`).join(' '));
-      console.log(`rate 20/s, group ${g}: ${inTenSeconds} starts in the first 10 s, at most ${maxInSecond} in any 1 s window`);
+      console.log(`rate 20/s, group ${g}: ${firstTen} starts in the first 10 s (${steady} in the 10 s after the first second), at most ${maxInSecond} in any 1 s window`);
       expect(maxInSecond).toBeLessThanOrEqual(20);
-      expect(inTenSeconds).toBeGreaterThanOrEqual(180);
+      expect(firstTen).toBeGreaterThanOrEqual(180);
     }
   });
 });
