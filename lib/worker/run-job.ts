@@ -103,6 +103,17 @@ export async function runJob(
 }
 
 /**
+ * Gives a claimed job back without running it: pending again, due now, its attempt not counted
+ * (fenced by the claim token, see `releaseJob`). The drain does so when its rate limits find no
+ * start for the job within the limit before the run's deadline (see `LimitGate.run`). 'stale' if
+ * the claim was no longer this worker's.
+ */
+export async function releaseUnstarted(ctx: StoreContext, claim: Claim): Promise<RunOutcome> {
+  const ok = await releaseJob(ctx, { id: claim.job.id, token: claim.token, priority: claim.job.priority }, newWriteId());
+  return ok ? 'released' : 'stale';
+}
+
+/**
  * One attempt of a claimed job. Its deadline follows the lease: the signal aborts `leaseGraceMs`
  * before the lease in the table ends (and before `finishBy`, if set), where the lease end is
  * always computed before the write that sets it is sent, so a slow claim or heartbeat round trip

@@ -248,11 +248,16 @@ export class LimitGate {
   /**
    * Runs the job of the claim of `token`: waits for its reserved start, runs `fn`, then gives its
    * slots back however the run ended. A release that fails (DynamoDB unreachable) leaves the slot
-   * to expire with the job's lease.
+   * to expire with the job's lease. A job that cannot start within its rate limits before its
+   * run's deadline (a late job out of retakes, see {@link startOnTime}) runs `notStarted` instead
+   * (the drain gives the job back, pending again, its attempt not counted); without it, the job
+   * starts late.
    */
-  async run<T>(token: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(token: string, fn: () => Promise<T>, signal?: AbortSignal, notStarted?: () => Promise<T>): Promise<T> {
     try {
-      await this.startOnTime(token, signal);
+      if ((await this.startOnTime(token, signal)) || signal?.aborted) return await fn(); // shutting down, the run gives the job back unstarted
+      if (notStarted) return await notStarted();
+      this.pushBackLate(token);
       return await fn();
     } finally {
       await this.release(token).catch(() => {});
@@ -263,20 +268,25 @@ export class LimitGate {
    * Waits for the start reserved for the claim of `token`. A job that comes to its slot more than
    * `rateRetakeAfterMs` late (a slow claim, a busy event loop) takes a new start instead and waits
    * for it (see {@link retakeLate}). A job that starts later than `rateLatenessMs` after its slot
-   * leaves a hole in the key's starts (`rateHoleMs`: one spacing, written in the background once it
-   * has started), so that no interval of observed starts holds more than the limit; see
-   * docs/design.md, "Rate precision". The run's deadline still follows the claim's lease.
+   * first leaves a hole in the key's starts (see {@link leaveHoles}), so that no interval of
+   * observed starts holds more than the limit; see docs/design.md, "Rate precision". The run's
+   * deadline still follows the claim's lease. True if the job may start now; false if it may not
+   * (out of tries before its deadline, or shutting down).
    */
-  private async startOnTime(token: string, signal?: AbortSignal): Promise<void> {
+  private async startOnTime(token: string, signal?: AbortSignal): Promise<boolean> {
     const held = this.held.get(token);
-    if (!held || held.rates.length === 0) return;
+    if (!held || held.rates.length === 0) return true;
     await this.sleepUntil(held.startAtMs, signal);
     for (let round = 0; round <= MAX_RETAKES && !signal?.aborted; round++) {
       await this.retakeLate(held, signal);
-      if (await this.leaveHoles(held)) return;
+      if (await this.leaveHoles(held)) return true;
     }
-    for (const r of held.rates) {
-      // Out of tries (or shutting down): the job starts late; the hole is the best left to do.
+    return false;
+  }
+
+  /** A job out of tries that starts late anyway pushes each key it is late for back (best effort). */
+  private pushBackLate(token: string): void {
+    for (const r of this.held.get(token)?.rates ?? []) {
       const late = this.clock.now() - r.grant.startAtMs;
       if (late > rateLatenessMs(r.rate)) void this.starts.leaveHole(r.itemId, rateHoleMs(r.rate, late), this.clock.now()).catch(() => {});
     }
