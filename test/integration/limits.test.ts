@@ -15,6 +15,9 @@ import { giveBackRateToken, pushRateBack, takeRateToken } from '../../lib/store/
 import { ddbEndpoint, freshQueue } from '../helpers/ddb.ts';
 import { addFaultRule } from '../reliability/helpers/faults.ts';
 import { maxConcurrent } from '../reliability/helpers/limits-run.ts';
+import { tryClaim } from '../../lib/store/claim-job.ts';
+import { queryDue } from '../../lib/store/query-due.ts';
+import { releaseUnstarted } from '../../lib/worker/run-job.ts';
 
 let queue: JobQueue;
 let tableName: string;
@@ -192,6 +195,22 @@ describe('a rate give-back whose answer is lost', () => {
     } finally {
       client.destroy();
     }
+  });
+});
+
+describe('a late job with no start left within the rate before its deadline', () => {
+  it('is given back unstarted: pending, due now, its attempt not counted; a stale claim is left alone', async () => {
+    const id = await queue.enqueue('work', {}, { queue: 'rate-unstarted' });
+    let candidate;
+    for (let shard = 0; shard < queue.store.shardCount && !candidate; shard++) candidate = (await queryDue(queue.store, 'rate-unstarted', shard, 10)).candidates[0];
+    if (!candidate) throw new Error('no due job');
+    const attempt = await tryClaim(queue.store, candidate, 'w1', 0);
+    if (!attempt.claim) throw new Error('expected a claim');
+    expect(await releaseUnstarted(queue.store, attempt.claim)).toBe('released');
+    const job = await queue.getJob(id);
+    expect(job?.status).toBe('pending');
+    expect(job?.attempts).toBe(0);
+    expect(await releaseUnstarted(queue.store, attempt.claim)).toBe('stale'); // its token no longer holds the job
   });
 });
 
