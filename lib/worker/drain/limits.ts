@@ -308,7 +308,7 @@ export class LimitGate {
       holes.push({ r, at });
     }
     const startAt = this.clock.now();
-    for (const h of holes) if (h.at === null || h.at < startAt) h.r.retake = true;
+    for (const h of holes) h.r.retake = h.at === null || h.at < startAt; // a hole in place clears an earlier mark
     return holes.every((h) => !h.r.retake);
   }
 
