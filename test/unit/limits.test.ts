@@ -340,3 +340,24 @@ describe('late starts and holes (the rule of rateRetakeAfterMs, simulated)', () 
     }
   });
 });
+
+describe('slot leases', () => {
+  it('a claim sent after the slot writes does not need an extend write (its lease, counted when sent, ends within the slot\'s)', async () => {
+    const now = { ms: 1_000 };
+    const extended: string[] = [];
+    const base = fakePorts().ports;
+    const ports: LimitPorts = {
+      ...base,
+      acquire: async (...args) => ((now.ms += 30), base.acquire(...args)), // each slot write takes 30 ms
+      extend: async (id) => (extended.push(id), true),
+    };
+    const gate = new LimitGate('q', { concurrency: 5, group: { concurrency: 2 } }, ports, { now: () => now.ms }, 0);
+    const c = candidate('j', 'g');
+    const attempt = await gate.claim(c, async (fixed) => {
+      const leaseUntil = new Date(now.ms + c.timeoutMs); // as claim-job counts it: from when it is sent
+      return { claim: { job: { id: c.id, leaseUntil } as never, token: fixed.token!, shard: 0, itemBytes: 0 } };
+    });
+    expect(attempt.claim).not.toBeNull();
+    expect(extended).toEqual([]);
+  });
+});

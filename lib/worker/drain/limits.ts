@@ -36,6 +36,13 @@ export type GatedAttempt = ClaimAttempt | { readonly claim: null; readonly block
 export const CONCURRENCY_RECHECK_MS = 200;
 /** Candidates skipped for a blocked key that are kept to be offered again when it opens. */
 const MAX_PARKED = 256;
+/**
+ * How much longer than the job's lease (as counted when its limits are taken) its slots are leased:
+ * the claim that follows counts the job's lease from when it is sent, and a slot's lease must not
+ * end first. Writes slower than this cost one extend per slot; a dead worker's slot comes back this
+ * much later.
+ */
+export const SLOT_LEASE_SLACK_MS = 2_000;
 /** How many times a job that missed its rate slot tries for a new one before it starts late. */
 const MAX_RETAKES = 4;
 /** A parked candidate older than this is dropped (the index is read again instead). */
@@ -171,7 +178,9 @@ export class LimitGate {
     this.count(counted, 1); // before any await: the next pick already sees these slots taken
     const reserve = Math.max(0, ...this.rateKeys(c).map((k) => maxReserveMs(k.rate)));
     // Slots are leased to the latest the job's lease may end: a start reserved up to `reserve` ahead.
-    const slotLease = leaseUntilMs(this.clock.now() + reserve, c.timeoutMs, this.leaseGraceMs);
+    // Plus slack for the writes before the claim, which counts its lease from when it is sent: a
+    // slot leased to exactly now's lease needed an extend write after every claim (1 unit a job).
+    const slotLease = leaseUntilMs(this.clock.now() + reserve + SLOT_LEASE_SLACK_MS, c.timeoutMs, this.leaseGraceMs);
     const held: Held = { slots: [], rates: [], startAtMs: this.clock.now(), deadlineMs: Infinity };
     // Given back once at most: a second give-back of a start would keep it as a spare twice.
     let undone = false;
