@@ -431,8 +431,11 @@ export type WorkerEvent =
 
 /**
  * A due job whose start a flow-control limit of its queue delayed (see `QueueLimits`): nothing
- * was written to the job; the worker leaves the limit's key alone until `retryAt` and claims
- * other jobs meanwhile. The `JobsDelayedByLimit` metric counts these.
+ * was written to the job (or, for a claimed job that came to its rate slot too late and found no
+ * other start in time, it was given back unstarted: pending again, its attempt not counted); the
+ * worker leaves the limit's key alone until `retryAt` and claims other jobs meanwhile. The
+ * `JobsDelayedByLimit` metric counts these; `ProcessReport.limited` counts those refused before
+ * a claim.
  */
 export interface LimitedEvent {
   readonly kind: 'limited';

@@ -129,7 +129,7 @@ export async function drain(ctx: StoreContext, handlers: Handlers, options: Proc
   const ports: DrainPorts = {
     read: (shard, from) => queryDue(ctx, queue, shard, batchSize, (c: Candidate) => loop!.excludes(c), from),
     claim: (c) => (gate ? gate.claim(c, (fixed) => tryClaim(ctx, c, settings.workerId, settings.leaseGraceMs, fixed)) : tryClaim(ctx, c, settings.workerId, settings.leaseGraceMs)),
-    run: gate ? (_c: Candidate, claim: Claim, refusal: Error | undefined) => gate.run(claim.token, () => run(claim, refusal), shutdown.aborted, () => releaseUnstarted(ctx, claim)) : (_c: Candidate, claim: Claim, refusal: Error | undefined) => run(claim, refusal),
+    run: gate ? (_c: Candidate, claim: Claim, refusal: Error | undefined) => gate.run(claim.token, () => run(claim, refusal), shutdown.aborted, (event) => releaseUnstarted(ctx, claim).finally(() => emit(event))) : (_c: Candidate, claim: Claim, refusal: Error | undefined) => run(claim, refusal),
     ...(gate ? { limits: gate } : {}),
     emit,
   };

@@ -10,6 +10,7 @@ import { rateStep } from '../../lib/model/limits.ts';
 import type { RateLimit } from '../../lib/model/limits.ts';
 import type { ClaimAttempt, ClaimFixed } from '../../lib/store/claim-job.ts';
 import type { Candidate } from '../../lib/store/query-due.ts';
+import type { LimitedEvent } from '../../lib/types.ts';
 import { LimitGate } from '../../lib/worker/drain/limits.ts';
 import type { LimitPorts } from '../../lib/worker/drain/limits.ts';
 
@@ -102,14 +103,17 @@ describe('the last resort (a late job out of retakes before its deadline)', () =
     const end = Date.now() + 4_000;
     others.forEach((b, i) => void busyWorker(b, starts, end, `b${i}`, 170)); // slow claims: the others reserve far ahead
     let outcome = '';
+    let event: LimitedEvent | undefined;
     const run = (async () => {
       const got = await claimed;
       if (!got.claim) throw new Error('expected a claim');
-      outcome = await a.run(got.claim.token, async () => (starts.push(Date.now()), 'started'), undefined, async () => 'given back');
+      outcome = await a.run(got.claim.token, async () => (starts.push(Date.now()), 'started'), undefined, async (e) => ((event = e), 'given back'));
     })();
     await vi.advanceTimersByTimeAsync(6_000);
     await run;
     expect(outcome).toBe('given back');
+    // The drain emits this as the job's `limited` event (the JobsDelayedByLimit metric).
+    expect(event).toMatchObject({ kind: 'limited', jobId: 'j', queue: 'q', group: 'g', limit: 'rate', scope: 'group' });
     const worst = densest(starts, rate);
     expect(worst.n, `at ${worst.at - 1_800_000_000_000}`).toBeLessThanOrEqual(rate.limit);
   });

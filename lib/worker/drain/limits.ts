@@ -61,6 +61,9 @@ interface Held {
   startAtMs: number;
   /** When the run of the claim is aborted (its lease's end less the grace): no retake waits past it. */
   deadlineMs: number;
+  /** The claimed job's id and group (for the `limited` event of a job given back unstarted). */
+  readonly jobId: string;
+  readonly group: string | null;
 }
 
 /** The gate of one queue's limits, for one drain. */
@@ -181,7 +184,7 @@ export class LimitGate {
     // Plus slack for the writes before the claim, which counts its lease from when it is sent: a
     // slot leased to exactly now's lease needed an extend write after every claim (1 unit a job).
     const slotLease = leaseUntilMs(this.clock.now() + reserve + SLOT_LEASE_SLACK_MS, c.timeoutMs, this.leaseGraceMs);
-    const held: Held = { slots: [], rates: [], startAtMs: this.clock.now(), deadlineMs: Infinity };
+    const held: Held = { slots: [], rates: [], startAtMs: this.clock.now(), deadlineMs: Infinity, jobId: c.id, group: c.group ?? null };
     // Given back once at most: a second give-back of a start would keep it as a spare twice.
     let undone = false;
     const undo = () => (undone ? Promise.resolve() : ((undone = true), this.undo(token, held, counted)));
@@ -258,19 +261,27 @@ export class LimitGate {
    * Runs the job of the claim of `token`: waits for its reserved start, runs `fn`, then gives its
    * slots back however the run ended. A release that fails (DynamoDB unreachable) leaves the slot
    * to expire with the job's lease. A job that cannot start within its rate limits before its
-   * run's deadline (a late job out of retakes, see {@link startOnTime}) runs `notStarted` instead
-   * (the drain gives the job back, pending again, its attempt not counted); without it, the job
-   * starts late.
+   * run's deadline (a late job out of retakes, see {@link startOnTime}) runs `notStarted` instead,
+   * with the `limited` event that says which key (the drain gives the job back, pending again,
+   * its attempt not counted, and emits the event); without it, the job starts late.
    */
-  async run<T>(token: string, fn: () => Promise<T>, signal?: AbortSignal, notStarted?: () => Promise<T>): Promise<T> {
+  async run<T>(token: string, fn: () => Promise<T>, signal?: AbortSignal, notStarted?: (event: LimitedEvent) => Promise<T>): Promise<T> {
+    const held = this.held.get(token);
     try {
       if ((await this.startOnTime(token, signal)) || signal?.aborted) return await fn(); // shutting down, the run gives the job back unstarted
-      if (notStarted) return await notStarted();
+      if (notStarted && held) return await notStarted(this.notStartedEvent(held));
       this.pushBackLate(token);
       return await fn();
     } finally {
       await this.release(token).catch(() => {});
     }
+  }
+
+  /** The `limited` event of a job given back unstarted: its first key still late, retried at once. */
+  private notStartedEvent(held: Held): LimitedEvent {
+    const late = held.rates.find((r) => r.retake === true || this.clock.now() - r.grant.startAtMs > rateLatenessMs(r.rate)) ?? held.rates[0]!;
+    const scope = late.itemId === limitItemId('rate', this.queue) ? 'queue' : 'group';
+    return { kind: 'limited', jobId: held.jobId, queue: this.queue, group: held.group, limit: 'rate', scope, retryAt: new Date(this.clock.now()) };
   }
 
   /**
