@@ -339,7 +339,8 @@ export class LimitGate {
    * can land where the job's other keys' starts are (a lead before it), so that retaking one key
    * does not leave another late; every key is checked again after each wait. At most
    * {@link MAX_RETAKES} tries per key, and no wait past the run's deadline (its lease would end
-   * before it starts); after them, or if a write fails, the job starts late and pushes the key back.
+   * before it starts); after them, or if a write fails, {@link leaveHoles} decides, and a job left
+   * without a start is given back unstarted (see {@link run}).
    */
   private async retakeLate(held: Held, signal?: AbortSignal): Promise<void> {
     const tries = new Map<string, number>();
@@ -356,7 +357,7 @@ export class LimitGate {
     }
   }
 
-  /** One try of {@link retakeLate} for key `r`, aiming at `startAt`; false if the job should start now. */
+  /** One try of {@link retakeLate} for key `r`, aiming at `startAt`; false if no further try fits before the deadline (or a write failed). */
   private async retake(held: Held, r: Held['rates'][number], startAt: number, signal?: AbortSignal): Promise<boolean> {
     await this.sleepUntil(Math.min(startAt - this.starts.leadMs(r.rate), held.deadlineMs), signal);
     const grant = await this.starts.request(r.itemId, r.rate).catch(() => null);
