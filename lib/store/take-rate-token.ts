@@ -31,31 +31,52 @@ export async function takeRateToken(ctx: StoreContext, itemId: string, rate: Rat
   for (let write = 0; write < MAX_WRITES; write++) {
     const step = rateStep(rate, seen, ctx.clock.now(), count, leadMs);
     if (step.kind === 'denied') return { granted: false, retryAtMs: step.retryAtMs, tat: seen };
-    try {
-      await ctx.client.send(new UpdateItemCommand(takeInput(ctx.tableName, itemId, seen, step.newTat, token)));
-      return { granted: true, startsAtMs: step.startsAtMs, tat: step.newTat };
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-      const current = err.Item?.[LIMIT_ATTR.tat]?.N;
-      if (err.Item?.[LIMIT_ATTR.owner]?.S === token && Number(current) === step.newTat) return { granted: true, startsAtMs: step.startsAtMs, tat: step.newTat };
-      seen = current === undefined ? null : Number(current);
-    }
+    const owned = { set: '#owner = :owner, #ttl = :ttl', names: { '#owner': LIMIT_ATTR.owner, '#ttl': LIMIT_ATTR.ttl }, values: { ':owner': { S: token }, ':ttl': limitItemTtl(step.newTat) } };
+    const refused = await setTat(ctx, itemId, seen, step.newTat, owned);
+    // Applied, or refused by its own landed first send (a resend after a lost answer).
+    if (!refused || (refused[LIMIT_ATTR.owner]?.S === token && tatOf(refused) === step.newTat)) return { granted: true, startsAtMs: step.startsAtMs, tat: step.newTat };
+    seen = tatOf(refused);
   }
   return { granted: false, retryAtMs: ctx.clock.now(), tat: seen };
 }
 
-function takeInput(tableName: string, itemId: string, seen: number | null, newTat: number, token: string) {
-  const values: Record<string, AttributeValue> = { ':new': { N: String(newTat) }, ':owner': { S: token }, ':ttl': limitItemTtl(newTat) };
+/** The `tat` of a rate item as DynamoDB returned it (null: none). */
+function tatOf(item: Record<string, AttributeValue>): number | null {
+  const n = item[LIMIT_ATTR.tat]?.N;
+  return n === undefined ? null : Number(n);
+}
+
+/**
+ * The compare-and-set every write of `tat` makes: `SET tat = :new` (and `extra`) on `tat = :seen`
+ * (`attribute_not_exists(tat)` when `seen` is null). Null if applied; else the item as it is now
+ * (returned by the refused condition), from which the caller computes its next try.
+ */
+async function setTat(
+  ctx: StoreContext,
+  itemId: string,
+  seen: number | null,
+  newTat: number,
+  extra?: { set: string; names: Record<string, string>; values: Record<string, AttributeValue> },
+): Promise<Record<string, AttributeValue> | null> {
+  const values: Record<string, AttributeValue> = { ':new': { N: String(newTat) }, ...extra?.values };
   if (seen !== null) values[':seen'] = { N: String(seen) };
-  return {
-    TableName: tableName,
-    Key: { [ATTR.id]: { S: itemId } },
-    ConditionExpression: seen === null ? 'attribute_not_exists(#tat)' : '#tat = :seen',
-    UpdateExpression: 'SET #tat = :new, #owner = :owner, #ttl = :ttl',
-    ExpressionAttributeNames: { '#tat': LIMIT_ATTR.tat, '#owner': LIMIT_ATTR.owner, '#ttl': LIMIT_ATTR.ttl },
-    ExpressionAttributeValues: values,
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-  };
+  try {
+    await ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.tableName,
+        Key: { [ATTR.id]: { S: itemId } },
+        ConditionExpression: seen === null ? 'attribute_not_exists(#tat)' : '#tat = :seen',
+        UpdateExpression: `SET #tat = :new${extra ? `, ${extra.set}` : ''}`,
+        ExpressionAttributeNames: { '#tat': LIMIT_ATTR.tat, ...extra?.names },
+        ExpressionAttributeValues: values,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return null;
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+    return err.Item ?? {};
+  }
 }
 
 /**
@@ -96,24 +117,9 @@ export async function pushRateBack(ctx: StoreContext, itemId: string, seenTat: n
     const holeAtMs = Math.max(seen, fromMs);
     if (holeAtMs >= beforeMs) return { pushed: false, tat: seen };
     const next = Math.ceil(holeAtMs + deltaMs);
-    try {
-      await ctx.client.send(
-        new UpdateItemCommand({
-          TableName: ctx.tableName,
-          Key: { [ATTR.id]: { S: itemId } },
-          ConditionExpression: '#tat = :seen',
-          UpdateExpression: 'SET #tat = :new',
-          ExpressionAttributeNames: { '#tat': LIMIT_ATTR.tat },
-          ExpressionAttributeValues: { ':seen': { N: String(seen) }, ':new': { N: String(next) } },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { pushed: true, holeAtMs, tat: next };
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-      const current = err.Item?.[LIMIT_ATTR.tat]?.N;
-      seen = current === undefined ? null : Number(current);
-    }
+    const refused = await setTat(ctx, itemId, seen, next);
+    if (!refused) return { pushed: true, holeAtMs, tat: next };
+    seen = tatOf(refused);
   }
   return { pushed: false, tat: seen };
 }
