@@ -7,14 +7,13 @@
  * Limits panel's group rows and the job detail's group linking to it, cancel by filter with a
  * group, and the enqueue form's Group field.
  */
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue } from '../../lib/queue.ts';
+import { launchChromium, watchedPage } from './browser.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 let t: TestStack;
 let browser: Browser;
 let page: Page;
@@ -42,10 +41,8 @@ beforeAll(async () => {
     },
     limits: { default: { group: { concurrency: 1 } } },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  browser = await launchChromium();
+  page = await watchedPage(browser, errors);
 });
 afterAll(async () => {
   release();

@@ -4,13 +4,12 @@
  * under "waiting" with what they wait for, counted, shown in the detail, and cancelled from it
  * (the parent's children too).
  */
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, watchedPage } from './browser.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 let t: TestStack;
 let browser: Browser;
 let page: Page;
@@ -19,10 +18,8 @@ const api = (method: string, path: string, body?: unknown) => http(t.stack.url, 
 
 beforeAll(async () => {
   t = await startTestStack({ pollIntervalMs: 200, queues: ['default'] });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  browser = await launchChromium();
+  page = await watchedPage(browser, errors);
 });
 afterAll(async () => {
   await browser?.close();

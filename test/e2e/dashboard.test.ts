@@ -13,17 +13,16 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiListener } from '../../lib/local/http-api.ts';
 import { waitFor } from '../helpers/ddb.ts';
 import { PermanentJobError } from '../../lib/errors.ts';
 import { JobQueue } from '../../lib/queue.ts';
+import { launchChromium, watchedPage } from './browser.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 let t: TestStack;
 let browser: Browser;
 let page: Page;
@@ -32,11 +31,8 @@ const api = (method: string, path: string, body?: unknown) => http(t.stack.url, 
 const enqueueApi = async (body: Record<string, unknown>) => (await api('POST', '/jobs', body)).json.id as string;
 
 /** A new page that records console errors and uncaught exceptions into `errors`. */
-async function newPage(width = 1280, height = 1000): Promise<Page> {
-  const p = await browser.newPage({ viewport: { width, height } });
-  p.on('pageerror', (e) => errors.push(e.message));
-  p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  return p;
+function newPage(width = 1280, height = 1000): Promise<Page> {
+  return watchedPage(browser, errors, width, height);
 }
 
 /** Fills and submits the enqueue form on `p`; returns the new job's id from the confirmation. */
@@ -74,7 +70,7 @@ async function nextRefresh(p: Page = page): Promise<void> {
 
 beforeAll(async () => {
   t = await startTestStack({ pollIntervalMs: 200, queues: ['default'] });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
   page = await newPage();
 });
 afterAll(async () => {
@@ -384,7 +380,10 @@ describe('dashboard in headless Chromium', () => {
     await page.goto(`${t.stack.url}/?queue=default&status=completed`);
     await expect.poll(() => page.locator('#chart canvas').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.locator('#activity-summary').textContent()).toMatch(/^Per minute, last 60 minutes: \d+ completed, \d+ failed for good, \d+ attempts failed and retried\.$/);
-    const byType = await page.locator('#type-rows tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    // The breakdown renders after the summary: wait for its row (read at once, it was missing once in a loaded run).
+    const rows = () => page.locator('#type-rows tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    await expect.poll(async () => (await rows()).some((r) => r[0] === 'flaky'), { timeout: 10_000 }).toBe(true);
+    const byType = await rows();
     const flaky = byType.find((r) => r[0] === 'flaky')!;
     expect(Number(flaky[2])).toBeGreaterThanOrEqual(3); // failed for good
     expect(Number(flaky[3])).toBeGreaterThanOrEqual(1); // the attempt that was retried

@@ -4,7 +4,7 @@
  * state, an hour of activity from its own workers, a retried-then-completed job open in the detail.
  * Not a test; run `npx tsx test/e2e/docs-screenshot.ts`.
  */
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.ts';
 import type { Page } from 'playwright-core';
 import { handlers } from '../../functions/jobs/index.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
@@ -22,7 +22,7 @@ try {
   await q.enqueue('generate_report', { reportType: 'quarterly', steps: 80, stepMs: 250 }, { queue: 'reports', priority: 30 });
   for (let i = 0; i < 5; i++) await q.enqueue('noop', { i }, { queue: 'bulk' });
   await new Promise((r) => setTimeout(r, 5_000));
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await launchChromium();
   const shoot = async (page: Page, path: string) => {
     await page.goto(`${stack.url}/?queue=default&status=failed&job=${retried}`);
     await page.locator('#d-status').filter({ hasText: 'completed' }).waitFor();

@@ -4,10 +4,10 @@
  * `--group`, `--debounce-key` and `--debounce-window` (the built binary, as a user runs it), and the
  * dashboard's job detail (group, debounce key, FIFO position and who holds the group) in Chromium.
  */
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ddb.ts';
 import { runCli } from './cli-runner.ts';
+import { launchChromium, watchedPage } from './browser.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 
@@ -81,12 +81,10 @@ describe('debounce and FIFO groups in the dashboard', () => {
     const head = (await api('POST', '/jobs', { type: 'noop', payload: {}, queue: 'orders', group: 'dash', delayMs: 3_600_000 })).json.id as string;
     const behind = (await api('POST', '/jobs', { type: 'noop', payload: {}, queue: 'orders', group: 'dash' })).json.id as string;
     const debounced = (await api('POST', '/jobs', { type: 'noop', payload: {}, debounce: { key: 'dash-k', windowMs: 3_600_000 } })).json.id as string;
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
-      const page = await browser.newPage();
       const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      const page = await watchedPage(browser, errors);
       await page.goto(`${base}/?queue=orders&job=${behind}`);
       await expect.poll(() => page.locator('#d-fifo').textContent(), { timeout: 10_000 }).toBe(`position 2 of 2; waiting: position 1 holds the group (job ${head})`);
       expect(await page.locator('#d-group').textContent()).toBe('dash');
