@@ -7,12 +7,12 @@ const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toLocaleString('en-US', 
 /** One drain run per row: throughput, ratio to the bound, contention and cost. */
 function drainTable(
   lines: string[],
-  runs: ReadonlyArray<{ workers: number; completed: number; jobsPerSec: number; ratioToBound: number; lostRacesPerJob: number; queriesPerJob: number; billedWriteUnitsPerJob: number; stale: number }>,
+  runs: ReadonlyArray<{ workers: number; completed: number; jobsPerSec: number; ratioToBound: number; lostRacesPerJob: number; queriesPerJob: number; billedWriteUnitsPerJob: number | null; stale: number }>,
 ): void {
   lines.push('| workers | completed | jobs/s | ratio to bound | lost claim races / job | index queries / job | write units billed / job | stale outcomes |');
   lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const x of runs) {
-    lines.push(`| ${[x.workers, f(x.completed, 0), f(x.jobsPerSec), f(x.ratioToBound, 3), f(x.lostRacesPerJob, 4), f(x.queriesPerJob, 3), f(x.billedWriteUnitsPerJob, 3), x.stale].join(' | ')} |`);
+    lines.push(`| ${[x.workers, f(x.completed, 0), f(x.jobsPerSec), f(x.ratioToBound, 3), f(x.lostRacesPerJob, 4), f(x.queriesPerJob, 3), x.billedWriteUnitsPerJob === null ? '-' : f(x.billedWriteUnitsPerJob, 3), x.stale].join(' | ')} |`);
   }
 }
 

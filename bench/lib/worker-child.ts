@@ -57,6 +57,14 @@ export interface ChildConfig {
   readonly limits?: LimitsByQueue;
   /** `waitForDueWithinMs` of a drain (retries due soon are waited for). @default 0 */
   readonly waitForDueWithinMs?: number;
+  /** Meter every request (`ChildResult.cost`; it slows DynamoDB Local down). @default true */
+  readonly metered?: boolean;
+  /**
+   * Before it reports ready, the child enqueues this many no-op jobs to a queue of its own and
+   * drains them: its JIT and connections are warm, as a Lambda worker's are after its first
+   * invocation (and as the raw bound's are after its warm-up calls). @default 0
+   */
+  readonly warmUpJobs?: number;
 }
 
 /** The payload of a `fifo` job: logs `fstart`/`fend <group> <n> <attempt> <pid> <epoch ms>` around its run. */
@@ -118,10 +126,20 @@ function holdBackHeartbeats(client: ReturnType<typeof localClient>, slow: Set<st
     { step: 'deserialize', name: 'holdBackHeartbeat', priority: 'high' },
   );
 }
+/** Enqueues `jobs` no-op jobs to a queue of this process's own and drains them (see `ChildConfig.warmUpJobs`). */
+async function warmUp(queue: JobQueue, jobs: number, concurrency: number): Promise<void> {
+  const own = `warm-up-${process.pid}`;
+  for (let i = 0; i < jobs; i += 1_000) {
+    await queue.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, () => ({ type: 'noop', payload: {}, options: { queue: own } })));
+  }
+  await queue.processJobs({ noop: () => null }, { concurrency, queue: own });
+}
+
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
   const client = localClient(cfg.endpoint);
-  const meter = new CapacityMeter().attach(client);
+  const meter = new CapacityMeter();
+  if (cfg.metered ?? true) meter.attach(client);
   const queue = new JobQueue({ tableName: cfg.tableName, client, shardCount: cfg.shardCount, ...(cfg.limits ? { limits: cfg.limits } : {}) });
   const errors: string[] = [];
   const log = (line: string) => {
@@ -168,6 +186,8 @@ async function main(): Promise<void> {
     else if (e.kind === 'retrying') log(`retry ${e.job.id} ${process.pid}`);
     else if (e.kind === 'error' && errors.length < 20) errors.push(e.error.message);
   };
+  if (cfg.warmUpJobs) await warmUp(queue, cfg.warmUpJobs, cfg.concurrency);
+  meter.reset();
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   if (cfg.waitForGo) {
     const rl = createInterface({ input: process.stdin });

@@ -2,6 +2,11 @@
  * Part 3, end to end: no-op jobs drained by 1, 4 and 8 worker processes. Jobs are enqueued
  * first; the clock runs from the moment all workers are told to go until the last one returns.
  * Also yields the lost claim races per job (part 4) from the workers' own counts.
+ *
+ * As in part 3a, the timed drain is unmetered (as the raw bound is) and the write units come from
+ * a metered drain of the same shape after it. Each process first drains {@link WARM_UP_JOBS} jobs
+ * of a queue of its own before it reports ready, so the clock does not time V8 compiling the SDK
+ * and the drain in a fresh process (a warm Lambda worker has done that on its first invocation).
  */
 import { JobQueue } from '../../lib/index.ts';
 import { benchClient, benchTable, BENCH_SHARDS } from '../lib/context.ts';
@@ -25,10 +30,12 @@ export interface E2eRun {
   readonly ratioToBound: number;
   readonly lostRacesPerJob: number;
   readonly queriesPerJob: number;
-  /** Write units per job as AWS bills them: the enqueue, the claim, the completion and every lost race. */
+  /** Write units per job as AWS bills them: the enqueue, the claim, the completion and every lost race (metered drain). */
   readonly billedWriteUnitsPerJob: number;
+  /** Lost races per job of the metered drain (each in its write units). */
+  readonly meteredLostRacesPerJob?: number;
   readonly stale: number;
-  /** What the worker processes spent (the enqueue is in `billedWriteUnitsPerJob` only). */
+  /** What the worker processes spent in the metered drain (the enqueue is in `billedWriteUnitsPerJob` only). */
   readonly cost: CostTotals;
 }
 
@@ -45,8 +52,11 @@ export interface E2eResult {
 /** Concurrency of each worker process. */
 export const E2E_WORKER_CONCURRENCY = 16;
 
-/** Drains `jobs` no-op jobs with `workers` processes on a fresh table. */
-export async function drainWithProcesses(ctx: BenchContext, workers: number, jobs: number, bound: number): Promise<E2eRun> {
+/** Jobs each worker process drains from a queue of its own before the timed drain (see the file's comment). */
+export const WARM_UP_JOBS = 1_000;
+
+/** Drains `jobs` no-op jobs with `workers` processes on a fresh table (metered: every request's capacity counted, slower). */
+export async function drainWithProcesses(ctx: BenchContext, workers: number, jobs: number, bound: number, metered: boolean): Promise<E2eRun> {
   const client = benchClient(ctx);
   const { tableName, drop } = await benchTable(client, `e2e${workers}`);
   const producerMeter = new CapacityMeter().attach(client);
@@ -56,7 +66,16 @@ export async function drainWithProcesses(ctx: BenchContext, workers: number, job
       await queue.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k } })));
     }
     const procs = Array.from({ length: workers }, () =>
-      spawnWorker({ endpoint: ctx.endpoint, tableName, shardCount: BENCH_SHARDS, mode: 'drain', concurrency: E2E_WORKER_CONCURRENCY, waitForGo: true }),
+      spawnWorker({
+        endpoint: ctx.endpoint,
+        tableName,
+        shardCount: BENCH_SHARDS,
+        mode: 'drain',
+        concurrency: E2E_WORKER_CONCURRENCY,
+        waitForGo: true,
+        metered,
+        warmUpJobs: ctx.quick ? 20 : WARM_UP_JOBS,
+      }),
     );
     await Promise.all(procs.map((p) => p.ready));
     const go = Date.now();
@@ -84,7 +103,7 @@ export async function drainWithProcesses(ctx: BenchContext, workers: number, job
       cost,
     };
     ctx.log(
-      `e2e ${workers} worker processes: ${run.completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
+      `e2e ${workers} worker processes${metered ? ' (metered)' : ''}: ${run.completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
         `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob} WRU/job`,
     );
     return run;
@@ -98,7 +117,11 @@ export async function drainWithProcesses(ctx: BenchContext, workers: number, job
 export async function benchE2e(ctx: BenchContext, rawUpdatePerSec: number): Promise<E2eResult> {
   const bound = rawUpdatePerSec / CONDITIONAL_WRITES_PER_JOB;
   const runs: E2eRun[] = [];
-  for (const w of ctx.sizes.e2eWorkers) runs.push(await drainWithProcesses(ctx, w, ctx.sizes.e2eJobs, bound));
+  for (const w of ctx.sizes.e2eWorkers) {
+    const timed = await drainWithProcesses(ctx, w, ctx.sizes.e2eJobs, bound, false);
+    const metered = await drainWithProcesses(ctx, w, ctx.sizes.e2eJobs, bound, true);
+    runs.push({ ...timed, billedWriteUnitsPerJob: metered.billedWriteUnitsPerJob, meteredLostRacesPerJob: metered.lostRacesPerJob, cost: metered.cost });
+  }
   const one = runs.find((r) => r.workers === 1) ?? runs[0]!;
   const most = runs[runs.length - 1]!;
   return { conditionalWritesPerJob: CONDITIONAL_WRITES_PER_JOB, boundJobsPerSec: round(bound, 1), runs, scalingMostVsOne: round(most.jobsPerSec / one.jobsPerSec, 3) };

@@ -7,6 +7,12 @@
  *
  * Billed write units per job count everything the job cost: the enqueue, the claim, the
  * completion, and every lost race (AWS bills at least 1 write unit for a failed condition).
+ *
+ * The timed drains carry no meter, as the raw bound's updates carry none: metering asks for
+ * `ReturnConsumedCapacity` on every request, which cost DynamoDB Local about 150 µs of CPU and
+ * Node about 50 µs per request (`bench/op-probe.ts`: a metered bare update ran at 0.77 of an
+ * unmetered one), so a metered drain was slowed against an unmetered bound. The write units come
+ * from a second, metered drain of the same shape right after (its own lost races included).
  */
 import { JobQueue } from '../../lib/index.ts';
 import type { ProcessReport } from '../../lib/index.ts';
@@ -35,8 +41,13 @@ export interface InProcessRun {
   readonly lostRaces: number;
   readonly lostRacesPerJob: number;
   readonly queriesPerJob: number;
-  /** Write units per job as AWS bills them: enqueue, claim, completion and lost races. */
-  readonly billedWriteUnitsPerJob: number;
+  /**
+   * Write units per job as AWS bills them: enqueue, claim, completion and lost races, from a
+   * metered drain of the same shape (null: none was run).
+   */
+  readonly billedWriteUnitsPerJob: number | null;
+  /** Lost races per job of that metered drain (each in its write units). */
+  readonly meteredLostRacesPerJob?: number;
   readonly stale: number;
   /** CPU time of this process (the workers, and the meters) per job completed, µs. */
   readonly nodeCpuUsPerJob: number;
@@ -57,15 +68,26 @@ export interface InProcessResult {
   readonly sameSlots: InProcessRun;
 }
 
+/** How one in-process drain is run. */
+export interface DrainShape {
+  /** Index lag simulated, ms. @default 0 */
+  readonly indexLagMs?: number;
+  /** Concurrency of each worker. @default INPROCESS_CONCURRENCY */
+  readonly concurrency?: number;
+  /** Meter every request (for the write units; slows the drain). @default false */
+  readonly metered?: boolean;
+}
+
 /** Drains `jobs` no-op jobs with `workers` in-process workers on a fresh table. */
-export async function drainInProcess(ctx: BenchContext, workers: number, jobs: number, bound: number, indexLagMs = 0, concurrency = INPROCESS_CONCURRENCY): Promise<InProcessRun> {
+export async function drainInProcess(ctx: BenchContext, workers: number, jobs: number, bound: number, shape: DrainShape = {}): Promise<InProcessRun> {
+  const { indexLagMs = 0, concurrency = INPROCESS_CONCURRENCY, metered = false } = shape;
   const producerClient = benchClient(ctx);
   const { tableName, drop } = await benchTable(producerClient, `inproc${workers}`);
   const clients = Array.from({ length: workers }, () => benchClient(ctx));
   const meter = new CapacityMeter();
   const lag = indexLagMs > 0 ? new IndexLag(indexLagMs) : undefined;
   for (const c of [producerClient, ...clients]) {
-    meter.attach(c);
+    if (metered) meter.attach(c);
     lag?.attach(c);
   }
   try {
@@ -99,14 +121,14 @@ export async function drainInProcess(ctx: BenchContext, workers: number, jobs: n
       lostRaces: sum('lostRaces'),
       lostRacesPerJob: round(sum('lostRaces') / Math.max(1, completed), 4),
       queriesPerJob: round(sum('queries') / Math.max(1, completed), 3),
-      billedWriteUnitsPerJob: round(meter.totals().billedWriteUnits / jobs, 3),
+      billedWriteUnitsPerJob: metered ? round(meter.totals().billedWriteUnits / jobs, 3) : null,
       stale: sum('stale'),
       nodeCpuUsPerJob: Math.round((cpu.user + cpu.system) / Math.max(1, completed)),
       serverCpuUsPerJob: serverBefore !== null && serverAfter !== null ? Math.round((serverAfter - serverBefore) / Math.max(1, completed)) : null,
     };
     ctx.log(
-      `in-process ${workers} workers x ${concurrency}${indexLagMs ? ` (index lag ${indexLagMs} ms)` : ''}: ${completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
-        `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob} WRU/job, CPU µs/job ${run.nodeCpuUsPerJob} (Node) + ${run.serverCpuUsPerJob ?? '?'} (DynamoDB Local)`,
+      `in-process ${workers} workers x ${concurrency}${indexLagMs ? ` (index lag ${indexLagMs} ms)` : ''}${metered ? ' (metered)' : ''}: ${completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
+        `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob ?? '-'} WRU/job, CPU µs/job ${run.nodeCpuUsPerJob} (Node) + ${run.serverCpuUsPerJob ?? '?'} (DynamoDB Local)`,
     );
     return run;
   } finally {
@@ -115,14 +137,21 @@ export async function drainInProcess(ctx: BenchContext, workers: number, jobs: n
   }
 }
 
-/** Runs part 3a: every worker count, without lag and then with it. */
+/** A timed (unmetered) drain of a shape, with the write units of a metered drain of the same shape after it. */
+async function timedAndMetered(ctx: BenchContext, workers: number, bound: number, shape: DrainShape = {}): Promise<InProcessRun> {
+  const timed = await drainInProcess(ctx, workers, ctx.sizes.e2eJobs, bound, shape);
+  const metered = await drainInProcess(ctx, workers, ctx.sizes.e2eJobs, bound, { ...shape, metered: true });
+  return { ...timed, billedWriteUnitsPerJob: metered.billedWriteUnitsPerJob, meteredLostRacesPerJob: metered.lostRacesPerJob };
+}
+
+/** Runs part 3a: every worker count, without lag and then with it (the lagged drains only timed). */
 export async function benchInProcess(ctx: BenchContext, rawUpdatePerSec: number): Promise<InProcessResult> {
   const bound = rawUpdatePerSec / 2;
   const runs: InProcessRun[] = [];
-  for (const w of ctx.sizes.e2eWorkers) runs.push(await drainInProcess(ctx, w, ctx.sizes.e2eJobs, bound));
+  for (const w of ctx.sizes.e2eWorkers) runs.push(await timedAndMetered(ctx, w, bound));
   const lagged: InProcessRun[] = [];
-  for (const w of ctx.sizes.e2eWorkers) lagged.push(await drainInProcess(ctx, w, ctx.sizes.e2eJobs, bound, INDEX_LAG_MS));
+  for (const w of ctx.sizes.e2eWorkers) lagged.push(await drainInProcess(ctx, w, ctx.sizes.e2eJobs, bound, { indexLagMs: INDEX_LAG_MS }));
   const sharers = ctx.quick ? 2 : 4;
-  const sameSlots = await drainInProcess(ctx, sharers, ctx.sizes.e2eJobs, bound, 0, INPROCESS_CONCURRENCY / sharers);
+  const sameSlots = await timedAndMetered(ctx, sharers, bound, { concurrency: INPROCESS_CONCURRENCY / sharers });
   return { concurrencyPerWorker: INPROCESS_CONCURRENCY, runs, lagged, sameSlots };
 }

@@ -4,6 +4,7 @@
  * shaped like jobs. Everything else is reported as a ratio to these.
  */
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { newJobId, newJobItem, toItem } from '../../lib/model/codec.ts';
 import { validateEnqueue } from '../../lib/model/validate.ts';
 import { ATTR } from '../../lib/schema.ts';
@@ -22,6 +23,21 @@ export interface RawResult {
   readonly updateLatencyMs: LatencySummary;
 }
 
+/**
+ * The bound's write: a conditional update that changes a projected attribute (1 table + 1 index
+ * write, like a claim) of the pending job `id`.
+ */
+export function boundUpdate(tableName: string, id: AttributeValue, leaseIso: string): UpdateItemCommand {
+  return new UpdateItemCommand({
+    TableName: tableName,
+    Key: { [ATTR.id]: id },
+    ConditionExpression: '#status = :pending AND attribute_not_exists(#lease)',
+    UpdateExpression: 'SET #status = :processing, #lease = :lease',
+    ExpressionAttributeNames: { '#status': ATTR.status, '#lease': ATTR.leaseUntil },
+    ExpressionAttributeValues: { ':pending': { S: 'pending' }, ':processing': { S: 'processing' }, ':lease': { S: leaseIso } },
+  });
+}
+
 /** Measures the raw PutItem and conditional UpdateItem rates. */
 export async function benchRaw(ctx: BenchContext): Promise<RawResult> {
   const client = benchClient(ctx);
@@ -36,18 +52,8 @@ export async function benchRaw(ctx: BenchContext): Promise<RawResult> {
       client.send(new PutItemCommand({ TableName: tableName, Item: { ...items[i]!, [ATTR.id]: { S: `warm-${i}` } } })),
     );
     const put = await runConcurrent(n, CALLER_CONCURRENCY, (i) => client.send(new PutItemCommand({ TableName: tableName, Item: items[i]! })));
-    // A conditional update that changes a projected attribute: 1 table + 1 index write, like a claim.
     const update = await runConcurrent(n, CALLER_CONCURRENCY, (i) =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { [ATTR.id]: items[i]![ATTR.id]! },
-          ConditionExpression: '#status = :pending AND attribute_not_exists(#lease)',
-          UpdateExpression: 'SET #status = :processing, #lease = :lease',
-          ExpressionAttributeNames: { '#status': ATTR.status, '#lease': ATTR.leaseUntil },
-          ExpressionAttributeValues: { ':pending': { S: 'pending' }, ':processing': { S: 'processing' }, ':lease': { S: new Date(now + 60_000).toISOString() } },
-        }),
-      ),
+      client.send(boundUpdate(tableName, items[i]![ATTR.id]!, new Date(now + 60_000).toISOString())),
     );
     const result: RawResult = {
       concurrency: CALLER_CONCURRENCY,
