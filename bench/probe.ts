@@ -5,7 +5,7 @@
  * in flight on average (time-weighted) against the slots the workers have.
  *
  * `npx tsx bench/probe.ts [--jobs 3000] [--reps 3] [--shapes 1x16,4x4,4x16,8x16] [--lag 0] [--warm 0] [--why]`
- * (`--why`: where the lost claim races came from, see `LostRaces`; `--prof <dir>`: CPU profiles of the drains)
+ * (`--meter`: write units per job, at a cost in speed; `--why`: where the lost claim races came from, see `LostRaces`; `--prof <dir>`: CPU profiles of the drains)
  * A/B in one run, interleaved: `--base /tmp/base --shapes A4x16,B4x16` (A: this checkout, B: the base).
  * Also reported: when the last job completed and when the last worker returned (`tailMs`), and the
  * rate between the 10th and 90th percentile completions (`steadyRate`).
@@ -22,6 +22,9 @@ import type { BenchContext } from './lib/context.ts';
 import { IndexLag } from './lib/index-lag.ts';
 import { benchRaw } from './parts/raw.ts';
 import { round } from './lib/stats.ts';
+
+/** `--meter`: count capacity on every request (ReturnConsumedCapacity; slows DynamoDB Local down). */
+const METERED = process.argv.includes('--meter');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -137,7 +140,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
   if (why) for (const c of clients) why.attach(c);
   const lag = lagMs > 0 ? new IndexLag(lagMs) : undefined;
   for (const c of [producerClient, ...clients]) {
-    meter.attach(c);
+    if (METERED) meter.attach(c);
     lag?.attach(c);
   }
   for (const c of clients) inflight.attach(c);
@@ -199,7 +202,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
       perWorkerDone: perWorker.map((l) => l.length),
       steadyRate: round(((completed * 0.8) / (doneAt[Math.floor(doneAt.length * 0.9)]! - doneAt[Math.floor(doneAt.length * 0.1)]!)) * 1000, 1),
       tailMs: Math.round(wallMs - doneAt[doneAt.length - 1]!),
-      wruPerJob: round(meter.totals().billedWriteUnits / completed, 3),
+      ...(METERED ? { wruPerJob: round(meter.totals().billedWriteUnits / completed, 3) } : {}),
       ...(why ? { lost: why.summary() } : {}),
     };
   } finally {

@@ -20,6 +20,9 @@ export class FakeTable {
   readonly jobs = new Map<string, { c: Candidate; status: 'pending' | 'processing' | 'completed'; worker?: string }>();
   readonly runs = new Map<string, number>();
   readonly claimOrder: string[] = [];
+  /** Reads from a shard's head (sweeps and re-reads), and continuations after a cursor. */
+  headReads = 0;
+  appendReads = 0;
   claimsInFlight = 0;
   maxClaimsInFlight = 0;
   runsInFlight = 0;
@@ -53,6 +56,8 @@ export class FakeTable {
   }
 
   async read(shard: number, from?: DueCursor, limit = 25): Promise<DueRead> {
+    if (from) this.appendReads++;
+    else this.headReads++;
     await this.arrive(from ? 1.5 : 2); // from the head: the ready range and the (empty) scheduled range
     const all = [...this.jobs.values()].filter((j) => j.c.shard === shard && j.status === 'pending').map((j) => j.c).sort(compareCandidates);
     const after = from?.ready?.id?.S;
@@ -112,6 +117,7 @@ export function loopOn(table: FakeTable, workerId: string, over: Partial<DrainSe
     workerBudgetMs: undefined,
     leaseGraceMs: 2_000,
     refreshEveryClaims: 8,
+    refreshMinIntervalMs: 0,
     waitForDueWithinMs: 0,
     pollIntervalMs: 0,
     signal: undefined,

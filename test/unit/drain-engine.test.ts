@@ -52,6 +52,24 @@ describe('DrainLoop on fake time', () => {
     expect(lost / 1_600).toBeLessThanOrEqual(0.05);
   });
 
+  it('re-reads a shard from its head every so many claims, but not more often than refreshMinIntervalMs', async () => {
+    const drainWith = async (refreshMinIntervalMs: number) => {
+      const table = new FakeTable(4);
+      table.add(400);
+      const started = Date.now();
+      const [report] = await finish(loopOn(table, 'w1', { refreshEveryClaims: 8, refreshMinIntervalMs }).run(() => {}));
+      expect(report!.completed).toBe(400);
+      return { headReads: table.headReads, ms: Date.now() - started };
+    };
+    const perClaims = await drainWith(0);
+    const bounded = await drainWith(200);
+    // 400 claims, one re-read per 8: about 50 re-reads besides the sweeps, all but a few from the head.
+    expect(perClaims.headReads).toBeGreaterThanOrEqual(40);
+    // At most one re-read per 200 ms of the drain (plus the sweeps of the 4 shards, at its start and end).
+    expect(bounded.headReads).toBeLessThanOrEqual(Math.ceil(bounded.ms / 200) + 1 + 2 * 4 + 2);
+    expect(bounded.headReads).toBeLessThan(perClaims.headReads / 2);
+  });
+
   it('stops at maxJobs exactly, claims in parallel notwithstanding', async () => {
     const table = new FakeTable(4);
     table.add(100);

@@ -57,6 +57,11 @@ export interface DrainSettings {
   readonly leaseGraceMs: number;
   /** Claims after which the next shard in turn is read again from its head (`refreshNext`). */
   readonly refreshEveryClaims: number;
+  /**
+   * And at least this many ms after the last such re-read: a fast drain re-reads shards at a
+   * bounded rate rather than per claim (its queries per job fall as it speeds up).
+   */
+  readonly refreshMinIntervalMs: number;
   readonly waitForDueWithinMs: number;
   readonly pollIntervalMs: number;
   /** Aborted: stop claiming. */
@@ -247,23 +252,37 @@ export class DrainLoop {
     return [...new Set(hints)].filter((s) => Number.isInteger(s) && s >= 0 && s < this.s.shardCount);
   }
 
+  /** Claims sent since the last background re-read of a shard, and when that was sent. */
+  private sinceRefresh = { claims: 0, at: -Infinity };
+
+  /**
+   * Counts `claims` just sent; after `refreshEveryClaims` of them, and `refreshMinIntervalMs` after
+   * the last one, re-reads the next shard in turn from its head in the background.
+   */
+  private refreshAfter(claims: number): void {
+    const since = this.sinceRefresh;
+    since.claims += claims;
+    const now = this.s.clock.now();
+    if (since.claims < this.s.refreshEveryClaims || now - since.at < this.s.refreshMinIntervalMs) return;
+    this.source.refreshNext(this.s.shardCount);
+    this.sinceRefresh = { claims: 0, at: now };
+  }
+
   /**
    * Fills free slots with claims as they open, until nothing claimable is left (and no claim or
-   * read is in flight) or claiming must stop. Every `refreshEveryClaims` claims the next shard in
-   * turn is read again in the background, so that new or higher-priority jobs elsewhere are seen.
+   * read is in flight) or claiming must stop. Every `refreshEveryClaims` claims (and at most every
+   * `refreshMinIntervalMs`) the next shard in turn is read again in the background, so that new or
+   * higher-priority jobs elsewhere are seen.
    * Returns the claims sent.
    */
   private async claimPhase(): Promise<number> {
     let sent = 0;
-    let sentSinceRefresh = 0;
     for (;;) {
       if (this.stopReason()) return sent;
       this.throwFailures();
       const filled = this.fill();
       sent += filled;
-      for (sentSinceRefresh += filled; sentSinceRefresh >= this.s.refreshEveryClaims; sentSinceRefresh -= this.s.refreshEveryClaims) {
-        this.source.refreshNext(this.s.shardCount);
-      }
+      this.refreshAfter(filled);
       const changed = this.notifier.next();
       const idleNow = this.claimer.inFlight === 0 && this.source.reading === 0 && this.room() > 0;
       if (idleNow && !this.source.hasWork() && !this.ports.limits?.hasParked()) return sent; // every list used up
