@@ -4,6 +4,20 @@ import { DEBOUNCE_ENQUEUES_PER_KEY, FIFO_JOBS_PER_GROUP } from './parts/cost.ts'
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: 0 }) : 'n/a');
 
+/**
+ * What the drain tables' columns come from: the timed drains carry no capacity meter (as the raw
+ * bound's updates carry none); the write units come from a second, metered drain of each shape.
+ */
+const METERED_NOTE =
+  'Jobs/s, lost races and index queries are of drains without a capacity meter, as the bound is; write units billed per job ' +
+  '(the enqueue, the claim, the completion and every lost race, 1 unit each on AWS) are of a second drain of the same shape with the meter, whose own lost races they include';
+
+/** The lost races per job of the metered drains behind the write-units column. */
+function meteredRaces(runs: ReadonlyArray<{ workers: number; concurrency?: number; concurrencyPerWorker?: number; meteredLostRacesPerJob?: number }>): string {
+  const each = runs.filter((x) => x.meteredLostRacesPerJob !== undefined).map((x) => `${x.workers} x ${x.concurrency ?? x.concurrencyPerWorker}: ${f(x.meteredLostRacesPerJob!, 4)}`);
+  return each.length > 0 ? `(lost races per job there: ${each.join('; ')}).` : '.';
+}
+
 /** One drain run per row: throughput, ratio to the bound, contention and cost. */
 function drainTable(
   lines: string[],
@@ -55,7 +69,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
     '',
   );
   drainTable(lines, r.e2e.runs);
-  lines.push('', `Most workers vs 1: x${f(r.e2e.scalingMostVsOne, 3)}. Write units billed per job count the enqueue, the claim, the completion and every lost race (1 unit each on AWS).`, '');
+  lines.push('', `Most workers vs 1: x${f(r.e2e.scalingMostVsOne, 3)}. ${METERED_NOTE} ${meteredRaces(r.e2e.runs)}`, '');
   lines.push(`## 3a. The same drain in-process: ${f(r.inProcess.runs[0]?.jobs ?? 0, 0)} no-op jobs, workers in the benchmark's own process`, '');
   lines.push(
     `Each worker is a \`processJobs\` call with its own client and concurrency ${r.inProcess.concurrencyPerWorker}, started together; no process start-up or extra Node runtime on the two cores. Same bound as above.`,
@@ -65,9 +79,10 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   const same = r.inProcess.sameSlots;
   lines.push('', `The same slots shared: ${same.workers} workers x concurrency ${same.concurrency} (as many requests in flight as 1 worker x ${r.inProcess.concurrencyPerWorker}).`, '');
   drainTable(lines, [same]);
-  lines.push('', 'CPU per job completed, µs (Node: this process, workers and meters; DynamoDB Local: its JVM): ' +
+  lines.push('', `${METERED_NOTE} ${meteredRaces([...r.inProcess.runs, same])}`);
+  lines.push('', 'CPU per job completed, µs, of the timed drains (Node: this process and its workers, no meter; DynamoDB Local: its JVM): ' +
     [...r.inProcess.runs, same].map((x) => `${x.workers} x ${x.concurrency}: ${f(x.nodeCpuUsPerJob, 0)} + ${x.serverCpuUsPerJob === null ? '?' : f(x.serverCpuUsPerJob, 0)}`).join('; ') + '.');
-  lines.push('', `With index lag: every index query answered from a snapshot ${r.inProcess.lagged[0]?.indexLagMs ?? 0} ms old (\`bench/lib/index-lag.ts\`).`, '');
+  lines.push('', `With index lag: every index query answered from a snapshot ${r.inProcess.lagged[0]?.indexLagMs ?? 0} ms old (\`bench/lib/index-lag.ts\`); timed only, no metered drain (no write units).`, '');
   drainTable(lines, r.inProcess.lagged);
   lines.push('');
   lines.push('## 4. Cost per job', '');

@@ -30,13 +30,16 @@ export interface E2eRun {
   readonly ratioToBound: number;
   readonly lostRacesPerJob: number;
   readonly queriesPerJob: number;
-  /** Write units per job as AWS bills them: the enqueue, the claim, the completion and every lost race (metered drain). */
-  readonly billedWriteUnitsPerJob: number;
+  /**
+   * Write units per job as AWS bills them: the enqueue, the claim, the completion and every lost
+   * race, from a metered drain of the same shape (null: this drain was not metered).
+   */
+  readonly billedWriteUnitsPerJob: number | null;
   /** Lost races per job of the metered drain (each in its write units). */
   readonly meteredLostRacesPerJob?: number;
   readonly stale: number;
-  /** What the worker processes spent in the metered drain (the enqueue is in `billedWriteUnitsPerJob` only). */
-  readonly cost: CostTotals;
+  /** What the worker processes spent in the metered drain (the enqueue is in `billedWriteUnitsPerJob` only; null: not metered). */
+  readonly cost: CostTotals | null;
 }
 
 /** Result of part 3. */
@@ -59,7 +62,8 @@ export const WARM_UP_JOBS = 1_000;
 export async function drainWithProcesses(ctx: BenchContext, workers: number, jobs: number, bound: number, metered: boolean): Promise<E2eRun> {
   const client = benchClient(ctx);
   const { tableName, drop } = await benchTable(client, `e2e${workers}`);
-  const producerMeter = new CapacityMeter().attach(client);
+  const producerMeter = new CapacityMeter();
+  if (metered) producerMeter.attach(client);
   try {
     const queue = new JobQueue({ tableName, client, shardCount: BENCH_SHARDS });
     for (let i = 0; i < jobs; i += 1_000) {
@@ -88,7 +92,7 @@ export async function drainWithProcesses(ctx: BenchContext, workers: number, job
     const lost = rs.reduce((s, r) => s + r.report.lostRaces, 0);
     const queries = rs.reduce((s, r) => s + r.report.queries, 0);
     const jobsPerSec = (completed / (end - go)) * 1000;
-    const cost = sumCosts(mergeSnapshots(rs.map((r) => r.cost)));
+    const cost = metered ? sumCosts(mergeSnapshots(rs.map((r) => r.cost))) : null;
     const run: E2eRun = {
       workers,
       concurrencyPerWorker: E2E_WORKER_CONCURRENCY,
@@ -98,13 +102,13 @@ export async function drainWithProcesses(ctx: BenchContext, workers: number, job
       ratioToBound: round(jobsPerSec / bound, 3),
       lostRacesPerJob: round(lost / Math.max(1, completed), 4),
       queriesPerJob: round(queries / Math.max(1, completed), 3),
-      billedWriteUnitsPerJob: round((producerMeter.totals().billedWriteUnits + cost.billedWriteUnits) / jobs, 3),
+      billedWriteUnitsPerJob: cost ? round((producerMeter.totals().billedWriteUnits + cost.billedWriteUnits) / jobs, 3) : null,
       stale: rs.reduce((s, r) => s + r.report.stale, 0),
       cost,
     };
     ctx.log(
       `e2e ${workers} worker processes${metered ? ' (metered)' : ''}: ${run.completed}/${jobs} jobs, ${run.jobsPerSec} jobs/s (x${run.ratioToBound} of bound), ` +
-        `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob} WRU/job`,
+        `${run.lostRacesPerJob} lost races/job, ${run.queriesPerJob} queries/job, ${run.billedWriteUnitsPerJob ?? '-'} WRU/job`,
     );
     return run;
   } finally {

@@ -6,9 +6,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndexLag } from '../../bench/lib/index-lag.ts';
-import { JobQueue } from '../../lib/index.ts';
+import { JobQueue, Priority } from '../../lib/index.ts';
 import { ddbEndpoint, freshTable, dropTable, sleep } from '../helpers/ddb.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
+import { shardRanks } from '../../lib/worker/drain/shard-order.ts';
 
 let client: DynamoDBClient;
 let tableName: string;
@@ -83,6 +84,38 @@ describe('jobs made due while it drains', () => {
     c.destroy();
     expect(ran).toEqual([0, 1, 2, 3]);
     expect(report).toMatchObject({ completed: 4, stoppedBecause: 'drained' });
+  });
+
+  it('claims a higher-priority job written mid-drain into a shard it found empty, long before its backlog ends', async () => {
+    const q = 'mid-drain-priority';
+    const workerId = 'refresh-reader';
+    const ranks = shardRanks(workerId, 4);
+    const inShard = (shard: number) => () => (shard + 0.5) / 4;
+    const busy = ranks.indexOf(0); // the worker's first shard holds the whole backlog
+    const empty = ranks.indexOf(3); // its last shard is empty at the sweep
+    const c = localClient(ddbEndpoint());
+    const backlog = new JobQueue({ tableName, client: c, shardCount: 4, random: inShard(busy) });
+    const late = new JobQueue({ tableName, client: c, shardCount: 4, random: inShard(empty) });
+    await backlog.enqueueMany(Array.from({ length: 200 }, (_, n) => ({ type: 'low', payload: { n }, options: { queue: q } })));
+    const started: string[] = [];
+    const report = await backlog.processJobs(
+      {
+        low: async (p: { n: number }) => {
+          started.push(`low${p.n}`);
+          if (started.length === 20) await late.enqueue('high', {}, { queue: q, priority: Priority.HIGH });
+          await sleep(25); // at most 160 jobs/s: 16 claims per 100 ms
+        },
+        high: () => void started.push('high'),
+      },
+      { queue: q, concurrency: 4, workerId },
+    );
+    c.destroy();
+    expect(report).toMatchObject({ completed: 201, stoppedBecause: 'drained' });
+    // Only a background re-read of the empty shard's head finds it while the backlog lasts (one
+    // shard in turn every 16 claims, at most every 100 ms: all 4 within about 64 claims here);
+    // without one it would run after all 200.
+    expect(started.indexOf('high')).toBeGreaterThan(20);
+    expect(started.indexOf('high')).toBeLessThan(150);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ProcessReport } from '../../lib/types.ts';
+import { CandidateSource } from '../../lib/worker/drain/candidates.ts';
 import { FakeTable, loopOn } from '../helpers/fake-table.ts';
 
 /** Runs the drains to their end on fake time. */
@@ -68,6 +69,27 @@ describe('DrainLoop on fake time', () => {
     // At most one re-read per 200 ms of the drain (plus the sweeps of the 4 shards, at its start and end).
     expect(bounded.headReads).toBeLessThanOrEqual(Math.ceil(bounded.ms / 200) + 1 + 2 * 4 + 2);
     expect(bounded.headReads).toBeLessThan(perClaims.headReads / 2);
+  });
+
+  it('counts the claims before a background re-read from the last sweep of every shard, not across it', async () => {
+    const table = new FakeTable(4);
+    const controller = new AbortController();
+    const refreshes = vi.spyOn(CandidateSource.prototype, 'refreshNext');
+    try {
+      const run = loopOn(table, 'w1', { refreshEveryClaims: 8, pollIntervalMs: 100, signal: controller.signal }).run(() => {});
+      // Five batches of 6 jobs, each found by a sweep of all 4 shards after an idle wait.
+      for (let batch = 0; batch < 5; batch++) {
+        table.add(6, 0, `b${batch}-`);
+        await vi.advanceTimersByTimeAsync(300);
+      }
+      controller.abort();
+      const [report] = await finish(run);
+      expect(report!.completed).toBe(30);
+      // 6 claims after each sweep, fewer than 8: a re-read would repeat what the sweep just read.
+      expect(refreshes).not.toHaveBeenCalled();
+    } finally {
+      refreshes.mockRestore();
+    }
   });
 
   it('stops at maxJobs exactly, claims in parallel notwithstanding', async () => {

@@ -234,6 +234,7 @@ export class DrainLoop {
     const freshSince = hinted.length === 0 && !this.sweepAll && !this.s.wakeup ? this.lastEndAt : null;
     this.sweepAll = false;
     const swept = await this.source.sweep(hinted.length > 0 ? hinted : Array.from({ length: this.s.shardCount }, (_, i) => i), freshSince);
+    if (hinted.length === 0) this.sinceRefresh = { claims: 0, at: this.s.clock.now() }; // every shard's head was just read
     const sent = await this.claimPhase();
     if (sent > 0 || hinted.length > 0) return true; // a hinted read is followed by a full sweep
     if (this.pool.size > 0) {
@@ -252,12 +253,15 @@ export class DrainLoop {
     return [...new Set(hints)].filter((s) => Number.isInteger(s) && s >= 0 && s < this.s.shardCount);
   }
 
-  /** Claims sent since the last background re-read of a shard, and when that was sent. */
+  /**
+   * Claims sent since the last background re-read of a shard or full sweep (which reads every
+   * shard's head: a re-read right after it would repeat it), and when that was.
+   */
   private sinceRefresh = { claims: 0, at: -Infinity };
 
   /**
    * Counts `claims` just sent; after `refreshEveryClaims` of them, and `refreshMinIntervalMs` after
-   * the last one, re-reads the next shard in turn from its head in the background.
+   * the last re-read (or full sweep), re-reads the next shard in turn from its head in the background.
    */
   private refreshAfter(claims: number): void {
     const since = this.sinceRefresh;
