@@ -484,7 +484,7 @@ export interface ProcessJobsOptions {
   readonly workerId?: string;
   /** Aborting stops claiming and aborts running handlers' signals. */
   readonly signal?: AbortSignal;
-  /** Candidates read per shard query. @default 25 */
+  /** Candidates read per shard query (1 to 100). @default 50 */
   readonly batchSize?: number;
   /** Receives worker events (claims, completions, retries, failures, errors). */
   readonly onEvent?: (event: WorkerEvent) => void;

@@ -115,11 +115,20 @@ function settingsOf(ctx: StoreContext, options: ProcessJobsOptions, internals: D
   };
 }
 
+/**
+ * Candidates read per shard query (`ProcessJobsOptions.batchSize`). 50 rather than 25: a query
+ * costs both sides about as much CPU as a write, whatever it returns, so a busy worker that reads
+ * 50 at a time makes fewer of them (1 worker x 16 in interleaved probe runs: 0.089 -> 0.055-0.067
+ * queries per job, 4-13% more jobs/s); read units per candidate stay the same (~150-byte index
+ * entries: 0.5 RRU per 4 KB), and a list is still continued once fewer than `concurrency` remain.
+ */
+export const DEFAULT_BATCH_SIZE = 50;
+
 /** Drains due jobs of one queue. See {@link ProcessJobsOptions}. */
 export async function drain(ctx: StoreContext, handlers: Handlers, options: ProcessJobsOptions = {}, internals: DrainInternals = {}): Promise<ProcessReport> {
   const queue = options.queue ?? 'default';
   const settings = settingsOf(ctx, options, internals);
-  const batchSize = options.batchSize ?? 25;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const emit = (e: WorkerEvent) => {
     try {
       options.onEvent?.(e);
