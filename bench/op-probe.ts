@@ -7,7 +7,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 const systemClock = { now: () => Date.now() };
 import { newJobId, newJobItem, toItem } from '../lib/model/codec.ts';
 import { DEFAULT_RETENTION, validateEnqueue } from '../lib/model/validate.ts';
@@ -18,8 +19,9 @@ import { completeJob } from '../lib/store/complete-job.ts';
 import type { StoreContext } from '../lib/store/context.ts';
 import { JobQueue } from '../lib/index.ts';
 import { queryDue } from '../lib/store/query-due.ts';
+import type { Candidate } from '../lib/store/query-due.ts';
 import { startDynamoDbLocal, localClient } from '../lib/local/dynamodb-local.ts';
-import { benchTable, BENCH_SHARDS, processCpuMicros } from './lib/context.ts';
+import { benchTable, BENCH_SHARDS, enqueueNoops, processCpuMicros } from './lib/context.ts';
 import { CapacityMeter } from './lib/capacity.ts';
 import { boundUpdate } from './parts/raw.ts';
 import { round, runConcurrent } from './lib/stats.ts';
@@ -63,77 +65,49 @@ async function measure(label: string, n: number, fn: (i: number) => Promise<unkn
   );
 }
 
+/** `n` job items of a fresh spec (pending, due), spread over the shards. */
+function jobItems(spec: ReturnType<typeof validateEnqueue>, n: number, now: number): Record<string, AttributeValue>[] {
+  return Array.from({ length: n }, (_, i) => toItem(newJobItem(spec, newJobId(), i % BENCH_SHARDS, now)));
+}
+
+/** The candidate a drain would have read for job item `item`. */
+function candidateOf(item: Record<string, AttributeValue>, now: number): Candidate {
+  const shard = Number(item[ATTR.statusShard]!.S!.split('#').pop());
+  return { id: item[ATTR.id]!.S!, shard, runOrder: item[ATTR.runOrder]!.S!, priority: 0, runAtMs: now, status: 'pending', leaseUntilMs: null, timeoutMs: Number(item[ATTR.timeoutMs]!.N) };
+}
+
 for (let rep = 0; rep < REPS; rep++) {
   lastRep = rep === REPS - 1;
   const { tableName, drop } = await benchTable(client, 'ops');
   const ctx: StoreContext = { client, tableName, shardCount: BENCH_SHARDS, clock: systemClock, random: Math.random, retention: DEFAULT_RETENTION };
   const now = Date.now() - 1000;
   const spec = validateEnqueue('noop', { n: 0 }, undefined, now);
-  const raw = Array.from({ length: OPS }, (_, i) => newJobItem(spec, newJobId(), i % BENCH_SHARDS, now));
-  const items = raw.map((r) => toItem(r));
-  const items2 = Array.from({ length: OPS }, (_, i) => toItem(newJobItem(spec, newJobId(), i % BENCH_SHARDS, now)));
+  const put = (items: Record<string, AttributeValue>[]) => (i: number) => client.send(new PutItemCommand({ TableName: tableName, Item: items[i]! }));
+  const items = jobItems(spec, OPS, now);
+  const items2 = jobItems(spec, OPS, now);
   console.log(`--- rep ${rep + 1}`);
-  await measure('warm-up PutItem', 500, (i) => client.send(new PutItemCommand({ TableName: tableName, Item: { ...items[i]!, [ATTR.id]: { S: `warm-${i}` } } })));
-  await measure('PutItem (job)', OPS, (i) => client.send(new PutItemCommand({ TableName: tableName, Item: items[i]! })));
-  await measure('PutItem (job) b', OPS, (i) => client.send(new PutItemCommand({ TableName: tableName, Item: items2[i]! })));
+  await measure('warm-up PutItem', 500, put(jobItems(spec, 500, now)));
+  await measure('PutItem (job)', OPS, put(items));
+  await measure('PutItem (job) b', OPS, put(items2));
   const lease = new Date(now + 60_000).toISOString();
   await measure('bound: cond. UpdateItem', OPS, (i) => client.send(boundUpdate(tableName, items[i]![ATTR.id]!, lease)));
   {
     const metered = localClient(ddb.endpoint);
     new CapacityMeter().attach(metered);
-    const items4 = Array.from({ length: OPS }, (_, i) => toItem(newJobItem(spec, newJobId(), i % BENCH_SHARDS, now)));
-    await runConcurrent(OPS, CONCURRENCY, (i) => client.send(new PutItemCommand({ TableName: tableName, Item: items4[i]! })));
-    const upd = (c: typeof client, i: number) => c.send(boundUpdate(tableName, items4[i]![ATTR.id]!, lease));
+    const items3 = jobItems(spec, OPS, now);
+    await runConcurrent(OPS, CONCURRENCY, put(items3));
+    const upd = (c: typeof client, i: number) => c.send(boundUpdate(tableName, items3[i]![ATTR.id]!, lease));
     await measure('bound, unmetered (1/2)', OPS / 2, (i) => upd(client, i));
     await measure('bound, metered (2/2)', OPS / 2, (i) => upd(metered, i + OPS / 2));
     metered.destroy();
   }
   const claims: (Claim | null)[] = new Array(OPS).fill(null);
   await measure('claim (ALL_NEW)', OPS, async (i) => {
-    const it = items2[i]!;
-    const c = await tryClaim(
-      ctx,
-      {
-        id: it[ATTR.id]!.S!,
-        shard: i % BENCH_SHARDS,
-        runOrder: it[ATTR.runOrder]!.S!,
-        priority: 0,
-        runAtMs: now,
-        status: 'pending',
-        leaseUntilMs: null,
-        timeoutMs: Number(it[ATTR.timeoutMs]!.N),
-      },
-      'w1',
-      5000,
-    );
-    claims[i] = c.claim;
+    claims[i] = (await tryClaim(ctx, candidateOf(items2[i]!, now), 'w1', 5000)).claim;
   });
-  const items3 = Array.from({ length: OPS }, (_, i) => toItem(newJobItem(spec, newJobId(), i % BENCH_SHARDS, now)));
-  await runConcurrent(OPS, CONCURRENCY, (i) => client.send(new PutItemCommand({ TableName: tableName, Item: items3[i]! })));
-  const variant = (label: string, rv: 'ALL_NEW' | 'NONE' | 'UPDATED_NEW', full: boolean) =>
-    measure(label, OPS / 3, (j) => {
-      const i = j + (label.endsWith('2') ? OPS / 3 : label.endsWith('3') ? (2 * OPS) / 3 : 0);
-      const it = items3[i]!;
-      return client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { [ATTR.id]: it[ATTR.id]! },
-          ConditionExpression: full ? '#ro = :ro AND (#status = :pending OR #status = :processing) AND (attribute_not_exists(#lease) OR #lease <= :now)' : '#status = :pending AND attribute_not_exists(#lease)',
-          UpdateExpression: full ? 'SET #status = :processing, #lease = :lease, #token = :token, #worker = :worker, #started = :now, #updated = :now, #attempts = #attempts + :one' : 'SET #status = :processing, #lease = :lease',
-          ExpressionAttributeNames: full ? { '#ro': ATTR.runOrder, '#status': ATTR.status, '#lease': ATTR.leaseUntil, '#token': ATTR.claimToken, '#worker': ATTR.workerId, '#started': ATTR.startedAt, '#updated': ATTR.updatedAt, '#attempts': ATTR.attempts } : { '#status': ATTR.status, '#lease': ATTR.leaseUntil },
-          ExpressionAttributeValues: full
-            ? { ':ro': it[ATTR.runOrder]!, ':pending': { S: 'pending' }, ':processing': { S: 'processing' }, ':now': { S: new Date().toISOString() }, ':lease': { S: new Date(now + 60_000).toISOString() }, ':token': { S: '0193a0f2-1111-7000-8000-000000000000' }, ':worker': { S: 'worker-abc' }, ':one': { N: '1' } }
-            : { ':pending': { S: 'pending' }, ':processing': { S: 'processing' }, ':lease': { S: new Date(now + 60_000).toISOString() } },
-          ReturnValues: rv,
-        }),
-      );
-    });
-  await variant('bound + ALL_NEW 1', 'ALL_NEW', false);
-  await variant('claim expr, NONE 2', 'NONE', true);
-  await variant('claim expr, ALL_NEW 3', 'ALL_NEW', true);
   await measure('complete', OPS, (i) => completeJob(ctx, claims[i]!.job.id, claims[i]!.token, undefined));
   // Queries against a shard full of pending entries.
-  await measure('refill PutItem', OPS, (i) => client.send(new PutItemCommand({ TableName: tableName, Item: toItem(newJobItem(spec, newJobId(), i % BENCH_SHARDS, now)) })));
+  await measure('refill PutItem', OPS, put(jobItems(spec, OPS, now)));
   await measure('Query 16 (raw)', 300, (i) =>
     client.send(
       new QueryCommand({
@@ -152,20 +126,19 @@ for (let rep = 0; rep < REPS; rep++) {
   {
     const t = await benchTable(client, 'ops2');
     const c2: StoreContext = { ...ctx, tableName: t.tableName };
-    const its = Array.from({ length: OPS }, (_, i) => toItem(newJobItem(spec, newJobId(), i % BENCH_SHARDS, now)));
+    const its = jobItems(spec, OPS, now);
     await runConcurrent(OPS, CONCURRENCY, (i) => client.send(new PutItemCommand({ TableName: t.tableName, Item: its[i]! })));
     await measure('job: claim + complete', OPS, async (i) => {
-      const it = its[i]!;
-      const c = await tryClaim(c2, { id: it[ATTR.id]!.S!, shard: i % BENCH_SHARDS, runOrder: it[ATTR.runOrder]!.S!, priority: 0, runAtMs: now, status: 'pending', leaseUntilMs: null, timeoutMs: Number(it[ATTR.timeoutMs]!.N) }, 'w1', 5000);
-      await completeJob(c2, c.claim!.job.id, c.claim!.token, undefined);
+      const { claim } = await tryClaim(c2, candidateOf(its[i]!, now), 'w1', 5000);
+      await completeJob(c2, claim!.job.id, claim!.token, undefined);
     });
     await t.drop();
   }
-  // The drain: processJobs 1 x 16 over OPS jobs enqueued first.
+  // The drain: processJobs 1 x 16 over OPS jobs enqueued first (timed as one call).
   {
     const t = await benchTable(client, 'ops3');
     const q = new JobQueue({ tableName: t.tableName, client, shardCount: BENCH_SHARDS });
-    for (let i = 0; i < OPS; i += 1000) await q.enqueueMany(Array.from({ length: Math.min(1000, OPS - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k } })));
+    await enqueueNoops(q, OPS);
     await measure('drain 1x16 (per job)', OPS, async (i) => {
       if (i === 0) await q.processJobs({ noop: () => null }, { concurrency: 16 });
     });

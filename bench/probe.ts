@@ -17,7 +17,7 @@ import { JobQueue } from '../lib/index.ts';
 import type { ProcessReport } from '../lib/index.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { CapacityMeter } from './lib/capacity.ts';
-import { benchClient, benchTable, BENCH_SHARDS, FULL_SIZES, processCpuMicros } from './lib/context.ts';
+import { benchClient, benchTable, BENCH_SHARDS, FULL_SIZES, processCpuMicros, enqueueNoops } from './lib/context.ts';
 import type { BenchContext } from './lib/context.ts';
 import { IndexLag } from './lib/index-lag.ts';
 import { benchRaw } from './parts/raw.ts';
@@ -146,9 +146,7 @@ async function drainOnce(ctx: BenchContext, jvmPid: number, shape: Shape, jobs: 
   for (const c of clients) inflight.attach(c);
   try {
     const producer = new JobQueue({ tableName, client: producerClient, shardCount: BENCH_SHARDS });
-    for (let i = 0; i < jobs; i += 1_000) {
-      await producer.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k } })));
-    }
+    await enqueueNoops(producer, jobs);
     if (lag) await new Promise((r) => setTimeout(r, lagMs + 50));
     meter.reset();
     const profiler = await startProfile();

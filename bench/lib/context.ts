@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createJobsTable } from '../../lib/index.ts';
+import type { EnqueueOptions, JobQueue } from '../../lib/index.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 
@@ -100,3 +101,10 @@ export function processCpuMicros(pid: number | undefined): number | null {
 
 /** Linux clock ticks per second (`getconf CLK_TCK`), the unit of /proc/<pid>/stat times. */
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Enqueues `jobs` no-op jobs (payload `{ n }`), 1,000 per `enqueueMany` call (its limit). */
+export async function enqueueNoops(queue: JobQueue, jobs: number, options?: EnqueueOptions): Promise<void> {
+  for (let i = 0; i < jobs; i += 1_000) {
+    await queue.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k }, ...(options ? { options } : {}) })));
+  }
+}

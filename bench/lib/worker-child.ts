@@ -24,6 +24,7 @@ import { Worker } from '../../lib/worker/worker.ts';
 import { localClient } from '../../lib/local/dynamodb-local.ts';
 import { CapacityMeter } from './capacity.ts';
 import type { CommandCost } from './capacity.ts';
+import { enqueueNoops } from './context.ts';
 import { effectsWork } from './effects.ts';
 import type { EffectsPlan } from './effects.ts';
 
@@ -129,9 +130,7 @@ function holdBackHeartbeats(client: ReturnType<typeof localClient>, slow: Set<st
 /** Enqueues `jobs` no-op jobs to a queue of this process's own and drains them (see `ChildConfig.warmUpJobs`). */
 async function warmUp(queue: JobQueue, jobs: number, concurrency: number): Promise<void> {
   const own = `warm-up-${process.pid}`;
-  for (let i = 0; i < jobs; i += 1_000) {
-    await queue.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, () => ({ type: 'noop', payload: {}, options: { queue: own } })));
-  }
+  await enqueueNoops(queue, jobs, { queue: own });
   await queue.processJobs({ noop: () => null }, { concurrency, queue: own });
 }
 

@@ -9,7 +9,7 @@
  * and the drain in a fresh process (a warm Lambda worker has done that on its first invocation).
  */
 import { JobQueue } from '../../lib/index.ts';
-import { benchClient, benchTable, BENCH_SHARDS } from '../lib/context.ts';
+import { benchClient, benchTable, BENCH_SHARDS, enqueueNoops } from '../lib/context.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { CapacityMeter, mergeSnapshots, sumCosts } from '../lib/capacity.ts';
 import type { CostTotals } from '../lib/capacity.ts';
@@ -66,9 +66,7 @@ export async function drainWithProcesses(ctx: BenchContext, workers: number, job
   if (metered) producerMeter.attach(client);
   try {
     const queue = new JobQueue({ tableName, client, shardCount: BENCH_SHARDS });
-    for (let i = 0; i < jobs; i += 1_000) {
-      await queue.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k } })));
-    }
+    await enqueueNoops(queue, jobs);
     const procs = Array.from({ length: workers }, () =>
       spawnWorker({
         endpoint: ctx.endpoint,

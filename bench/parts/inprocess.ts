@@ -17,7 +17,7 @@
 import { JobQueue } from '../../lib/index.ts';
 import type { ProcessReport } from '../../lib/index.ts';
 import { CapacityMeter } from '../lib/capacity.ts';
-import { benchClient, benchTable, BENCH_SHARDS, processCpuMicros } from '../lib/context.ts';
+import { benchClient, benchTable, BENCH_SHARDS, processCpuMicros, enqueueNoops } from '../lib/context.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { IndexLag } from '../lib/index-lag.ts';
 import { round } from '../lib/stats.ts';
@@ -92,9 +92,7 @@ export async function drainInProcess(ctx: BenchContext, workers: number, jobs: n
   }
   try {
     const producer = new JobQueue({ tableName, client: producerClient, shardCount: BENCH_SHARDS });
-    for (let i = 0; i < jobs; i += 1_000) {
-      await producer.enqueueMany(Array.from({ length: Math.min(1_000, jobs - i) }, (_, k) => ({ type: 'noop', payload: { n: i + k } })));
-    }
+    await enqueueNoops(producer, jobs);
     if (lag) await new Promise((r) => setTimeout(r, indexLagMs + 50)); // the lagging index shows them all
     const cpuBefore = process.cpuUsage();
     const serverBefore = processCpuMicros(ctx.serverPid);

@@ -10,7 +10,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue } from '../../lib/queue.ts';
-import { launchChromium, watchedPage } from './browser.ts';
+import { confirmDialog, launchChromium, watchedPage } from './browser.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 
@@ -146,12 +146,7 @@ describe('groups and limits on the local surfaces', () => {
     await page.goto(`${t.stack.url}/?queue=tenants&status=pending&group=acme`);
     await expect.poll(rowIds, { timeout: 10_000 }).toEqual([...tenants.acme].sort());
     await page.getByRole('button', { name: 'Cancel all pending jobs in group acme' }).click();
-    const dialog = page.getByRole('dialog');
-    await expect.poll(() => dialog.isVisible()).toBe(true);
-    expect(await dialog.getByRole('heading').textContent()).toBe('Cancel 2 jobs?');
-    expect(await dialog.textContent()).toContain('Cancel every pending job in group acme: 2 jobs in queue tenants.');
-    await dialog.getByRole('button', { name: 'Confirm' }).click();
-    await expect.poll(() => page.locator('#action-message').textContent(), { timeout: 10_000 }).toBe('Cancelled 2 jobs.');
+    await confirmDialog(page, 'Cancel 2 jobs?', 'Cancel every pending job in group acme: 2 jobs in queue tenants.', 'Cancelled 2 jobs.');
     for (const id of tenants.acme) expect(await statusOf(id)).toBe('cancelled');
     for (const id of [...tenants.globex, ...tenants.none]) expect(await statusOf(id)).toBe('pending');
   });

@@ -19,7 +19,7 @@ import { createApiListener } from '../../lib/local/http-api.ts';
 import { waitFor } from '../helpers/ddb.ts';
 import { PermanentJobError } from '../../lib/errors.ts';
 import { JobQueue } from '../../lib/queue.ts';
-import { launchChromium, watchedPage } from './browser.ts';
+import { confirmDialog, expectDialog, launchChromium, watchedPage } from './browser.ts';
 import { http, startTestStack } from './stack.ts';
 import type { TestStack } from './stack.ts';
 
@@ -319,12 +319,7 @@ describe('dashboard in headless Chromium', () => {
     for (const id of ids.slice(0, 2)) await page.getByLabel(`Select job ${id}`).check();
     const button = page.getByRole('button', { name: 'Retry 2 selected' });
     await button.click();
-    const dialog = page.getByRole('dialog');
-    await expect.poll(() => dialog.isVisible()).toBe(true);
-    expect(await dialog.getByRole('heading').textContent()).toBe('Retry 2 jobs?');
-    expect(await dialog.textContent()).toContain('Retry the selected jobs: 2 jobs in queue default.');
-    await dialog.getByRole('button', { name: 'Confirm' }).click();
-    await expect.poll(() => page.locator('#action-message').textContent(), { timeout: 10_000 }).toBe('Retried 2 jobs.');
+    await confirmDialog(page, 'Retry 2 jobs?', 'Retry the selected jobs: 2 jobs in queue default.', 'Retried 2 jobs.');
     // Retried (and flaky fails again on its first attempt), the third one untouched.
     const third = (await api('GET', `/jobs/${ids[2]}`)).json;
     expect(third.status).toBe('failed');
@@ -340,10 +335,7 @@ describe('dashboard in headless Chromium', () => {
     await page.goto(`${t.stack.url}/?queue=bulk&status=pending&type=noop`);
     await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(2);
     await page.getByRole('button', { name: 'Cancel all pending noop jobs' }).click();
-    const dialog = page.getByRole('dialog');
-    await expect.poll(() => dialog.isVisible()).toBe(true);
-    expect(await dialog.getByRole('heading').textContent()).toBe('Cancel 2 jobs?');
-    expect(await dialog.textContent()).toContain('every pending job of type noop: 2 jobs in queue bulk');
+    const dialog = await expectDialog(page, 'Cancel 2 jobs?', 'every pending job of type noop: 2 jobs in queue bulk');
     await page.keyboard.press('Escape'); // declined from the keyboard
     await expect.poll(() => page.locator('#action-message').textContent()).toBe('Nothing was changed.');
     expect((await api('GET', '/jobs?queue=bulk')).json.jobs).toHaveLength(2);
@@ -366,12 +358,7 @@ describe('dashboard in headless Chromium', () => {
     await page.goto(`${t.stack.url}/?queue=dead&status=failed&type=boom`);
     await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(3);
     await page.getByRole('button', { name: 'Retry all failed boom jobs' }).click();
-    const dialog = page.getByRole('dialog');
-    await expect.poll(() => dialog.isVisible()).toBe(true);
-    expect(await dialog.getByRole('heading').textContent()).toBe('Retry 3 jobs?');
-    expect(await dialog.textContent()).toContain('Retry every failed job of type boom: 3 jobs in queue dead.');
-    await dialog.getByRole('button', { name: 'Confirm' }).click();
-    await expect.poll(() => page.locator('#action-message').textContent(), { timeout: 10_000 }).toBe('Retried 3 jobs.');
+    await confirmDialog(page, 'Retry 3 jobs?', 'Retry every failed job of type boom: 3 jobs in queue dead.', 'Retried 3 jobs.');
     expect((await api('GET', '/jobs?queue=dead&status=pending')).json.jobs).toHaveLength(3);
     expect((await api('GET', '/jobs?queue=dead&status=failed')).json.jobs.map((j: { type: string }) => j.type)).toEqual(['other']);
   });
